@@ -1,0 +1,1 @@
+export { locateVolume, VolumeHandleError, type VolumeLocation } from "./volume-path.ts";

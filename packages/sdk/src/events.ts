@@ -1,0 +1,20 @@
+/**
+ * Event reasons a populator records, with upstream lib-volume-populator's spelling:
+ * users grep for these and alert on them.
+ */
+export const EventReason = {
+  DataSourceNotFound: "PopulatorDataSourceNotFound",
+  Created: "PopulatorCreated",
+  CreationError: "PopulatorCreationError",
+  Failed: "PopulatorFailed",
+  Finished: "PopulatorFinished",
+  PvcPrimeCreationError: "PopulatorPVCPrimeCreationError",
+  WaitForDataPopulationFinished: "PopulatorWaitForDataPopulationFinished",
+  StorageClassCreationError: "PopulatorStorageClassCreationError",
+  OperationStartError: "PopulateOperationStartError",
+  OperationStartSuccess: "PopulateOperationStartSuccess",
+  OperationFailed: "PopulateOperationFailed",
+  OperationFinished: "PopulateOperationFinished",
+} as const;
+
+export type EventReason = (typeof EventReason)[keyof typeof EventReason];

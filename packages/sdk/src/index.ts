@@ -1,0 +1,66 @@
+export type {
+  CliParseResult,
+  ExtraOption,
+  ExtraOptions,
+  ExtraValues,
+  LeaderElectionOptions,
+  PopulatorCliDefaults,
+  PopulatorCliOptions,
+  PopulatorMode,
+} from "./cli.ts";
+export { CliUsageError, DEFAULT_WORKERS, parseGoDuration, parsePopulatorArgs } from "./cli.ts";
+export type { Clock, TimerHandle } from "./clock.ts";
+export { systemClock } from "./clock.ts";
+export type { VolpopErrorOptions } from "./errors.ts";
+export {
+  ApiError,
+  ConfigError,
+  ErrorCode,
+  isAlreadyExists,
+  isConflict,
+  isNotFound,
+  SourceInvalidError,
+  TerminalError,
+  TransientError,
+  toVolpopError,
+  VolpopError,
+} from "./errors.ts";
+export { EventReason } from "./events.ts";
+export type {
+  CheckResult,
+  HealthCheck,
+  HealthResult,
+  HttpEndpoint,
+  HttpEndpointOptions,
+  ListenAddress,
+  MetricsSource,
+} from "./http-server.ts";
+export { parseListenAddress, startHttpEndpoint } from "./http-server.ts";
+export type {
+  LogDestination,
+  LogFn,
+  Logger,
+  LoggerOptions,
+  LogLevel,
+  ReconcileLogContext,
+} from "./logger.ts";
+export { createLogger, LOG_LEVELS, reconcileLogger } from "./logger.ts";
+export type {
+  FinishOperation,
+  PopulatorMetrics,
+  PopulatorMetricsOptions,
+  ReconcileResult,
+} from "./metrics.ts";
+export { createPopulatorMetrics, OPERATION_SECONDS_BUCKETS } from "./metrics.ts";
+export {
+  POPULATOR_CONTAINER_NAME,
+  POPULATOR_VOLUME_NAME,
+  populatedFromAnnotation,
+  populateProgressAnnotation,
+  populatorPodName,
+  primePvcName,
+  SELECTED_NODE_ANNOTATION,
+  targetProtectionFinalizer,
+} from "./names.ts";
+export type { WorkQueueOptions } from "./queue.ts";
+export { DEFAULT_BASE_DELAY_MS, DEFAULT_MAX_DELAY_MS, WorkQueue } from "./queue.ts";

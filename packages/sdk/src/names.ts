@@ -1,0 +1,48 @@
+/**
+ * Names of the objects and keys a populator creates, kept identical to upstream
+ * lib-volume-populator so that clusters can move between the two without orphaning objects.
+ */
+
+/** Name of the temporary PVC (PVC') that receives the data before its PV is handed to the user's PVC. */
+export function primePvcName(pvcUid: string): string {
+  return `prime-${pvcUid}`;
+}
+
+/** Name of the pod that writes the data into PVC' (Pod strategy). */
+export function populatorPodName(pvcUid: string): string {
+  return `populate-${pvcUid}`;
+}
+
+/** Finalizer kept on the user's PVC while a population is in progress. */
+export function targetProtectionFinalizer(prefix: string): string {
+  return `${checkPrefix(prefix)}/populate-target-protection`;
+}
+
+/** Annotation on the populated PV naming the source: `<namespace>/<source name>`. */
+export function populatedFromAnnotation(prefix: string): string {
+  return `${checkPrefix(prefix)}/populated-from`;
+}
+
+/** Annotation on the user's PVC carrying the population's progress (volpop addition). */
+export function populateProgressAnnotation(prefix: string): string {
+  return `${checkPrefix(prefix)}/populate-progress`;
+}
+
+/** Name of the populator pod's container and of its volume, as upstream. */
+export const POPULATOR_CONTAINER_NAME = "populate";
+export const POPULATOR_VOLUME_NAME = "target";
+
+/** Annotation set by the scheduler on WaitForFirstConsumer PVCs. */
+export const SELECTED_NODE_ANNOTATION = "volume.kubernetes.io/selected-node";
+
+// A DNS-1123 subdomain, which is what Kubernetes accepts before the `/` of an annotation key or finalizer.
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function checkPrefix(prefix: string): string {
+  if (!DNS_SUBDOMAIN.test(prefix)) {
+    throw new TypeError(
+      `populator prefix ${JSON.stringify(prefix)} is not a DNS subdomain (e.g. "hello.example.com")`,
+    );
+  }
+  return prefix;
+}

@@ -1,0 +1,6 @@
+export {
+  classifyDataSourceRef,
+  type DataSourceClass,
+  type DataSourceRef,
+  type SourceKind,
+} from "./classify.ts";

@@ -1,0 +1,34 @@
+import YAML from "yaml";
+import { csi, storageClasses } from "./config.ts";
+
+/** Cluster objects `up` creates once the API server serves: the CSI driver and our two StorageClasses. */
+export function storageManifests(): string {
+  const storageClass = (name: string, bindingMode: string, isDefault: boolean) => ({
+    apiVersion: "storage.k8s.io/v1",
+    kind: "StorageClass",
+    metadata: {
+      name,
+      annotations: { "storageclass.kubernetes.io/is-default-class": String(isDefault) },
+    },
+    provisioner: csi.driverName,
+    reclaimPolicy: "Delete",
+    volumeBindingMode: bindingMode,
+  });
+  const objects = [
+    {
+      apiVersion: "storage.k8s.io/v1",
+      kind: "CSIDriver",
+      metadata: { name: csi.driverName },
+      spec: {
+        attachRequired: false,
+        podInfoOnMount: true,
+        volumeLifecycleModes: ["Persistent"],
+        // Lets the kubelet apply a pod's fsGroup, so non-root populator pods can write.
+        fsGroupPolicy: "File",
+      },
+    },
+    storageClass(storageClasses.immediate, "Immediate", true),
+    storageClass(storageClasses.waitForFirstConsumer, "WaitForFirstConsumer", false),
+  ];
+  return objects.map((o) => YAML.stringify(o)).join("---\n");
+}

@@ -1,0 +1,174 @@
+import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import * as k8s from "@kubernetes/client-node";
+
+/**
+ * Small helpers for driving a real cluster the way a user would (namespaces, PVCs, Jobs), shared by
+ * the e2e tier and the demo.
+ */
+
+/** API clients for the cluster a kubeconfig file points at. */
+export function kubeFromFile(kubeconfigPath: string) {
+  const config = new k8s.KubeConfig();
+  config.loadFromFile(kubeconfigPath);
+  return {
+    config,
+    core: config.makeApiClient(k8s.CoreV1Api),
+    batch: config.makeApiClient(k8s.BatchV1Api),
+    storage: config.makeApiClient(k8s.StorageV1Api),
+  };
+}
+
+export type Kube = ReturnType<typeof kubeFromFile>;
+
+/** Settings that let the e2e tier run on any cluster; defaults fit the embedded one. */
+export const e2eSettings = {
+  immediateStorageClass: process.env.VOLPOP_E2E_STORAGE_CLASS ?? "volpop-immediate",
+  waitForFirstConsumerStorageClass: process.env.VOLPOP_E2E_WFFC_STORAGE_CLASS ?? "volpop-wffc",
+  busyboxImage: process.env.VOLPOP_E2E_BUSYBOX_IMAGE ?? "busybox",
+};
+
+/** Polls `check` until it returns a value other than undefined; fails naming `what` on timeout. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 120_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await sleep(500);
+  }
+  throw new Error(
+    `timed out after ${timeoutMs / 1000}s waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ""}`,
+  );
+}
+
+/** A namespace of its own for one suite, labelled for the `baseline` Pod Security level. */
+export async function createTestNamespace(api: Kube, prefix: string): Promise<string> {
+  const name = `${prefix}-${randomBytes(3).toString("hex")}`;
+  await api.core.createNamespace({
+    body: {
+      metadata: {
+        name,
+        labels: { "volpop.dev/e2e": "true", "pod-security.kubernetes.io/enforce": "baseline" },
+      },
+    },
+  });
+  await waitFor(`the default ServiceAccount in ${name}`, async () =>
+    (await api.core.readNamespacedServiceAccount({ name: "default", namespace: name }).catch(() => undefined))
+      ? true
+      : undefined,
+  );
+  return name;
+}
+
+export async function deleteNamespace(api: Kube, name: string): Promise<void> {
+  await api.core.deleteNamespace({ name }).catch(() => undefined);
+}
+
+export interface PvcOptions {
+  readonly storageClassName: string;
+  readonly volumeMode: "Filesystem" | "Block";
+  readonly size?: string;
+}
+
+export async function createPvc(
+  api: Kube,
+  namespace: string,
+  name: string,
+  options: PvcOptions,
+): Promise<k8s.V1PersistentVolumeClaim> {
+  return api.core.createNamespacedPersistentVolumeClaim({
+    namespace,
+    body: {
+      metadata: { name },
+      spec: {
+        accessModes: ["ReadWriteOnce"],
+        resources: { requests: { storage: options.size ?? "16Mi" } },
+        storageClassName: options.storageClassName,
+        volumeMode: options.volumeMode,
+      },
+    },
+  });
+}
+
+export interface JobOptions {
+  readonly script: string;
+  readonly pvc?: { readonly claimName: string; readonly volumeMode: "Filesystem" | "Block" };
+  /** Run as root: needed to open a raw block device, which the kubelet does not chown. */
+  readonly root?: boolean;
+}
+
+/** Mount path (Filesystem) or device path (Block) of the PVC inside `runJob`'s container. */
+export const JOB_MOUNT_PATH = "/data";
+export const JOB_DEVICE_PATH = "/dev/xvda";
+
+/** Runs a busybox Job to completion and returns its pod's log; fails with that log if the Job fails. */
+export async function runJob(
+  api: Kube,
+  namespace: string,
+  name: string,
+  options: JobOptions,
+): Promise<string> {
+  const pvc = options.pvc;
+  await api.batch.createNamespacedJob({
+    namespace,
+    body: {
+      metadata: { name },
+      spec: {
+        backoffLimit: 0,
+        template: {
+          spec: {
+            restartPolicy: "Never",
+            securityContext: options.root
+              ? { seccompProfile: { type: "RuntimeDefault" } }
+              : {
+                  runAsNonRoot: true,
+                  runAsUser: 1000,
+                  runAsGroup: 1000,
+                  fsGroup: 1000,
+                  seccompProfile: { type: "RuntimeDefault" },
+                },
+            containers: [
+              {
+                name: "main",
+                image: e2eSettings.busyboxImage,
+                imagePullPolicy: "IfNotPresent",
+                command: ["sh", "-c", options.script],
+                securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+                ...(pvc?.volumeMode === "Filesystem"
+                  ? { volumeMounts: [{ name: "data", mountPath: JOB_MOUNT_PATH }] }
+                  : {}),
+                ...(pvc?.volumeMode === "Block"
+                  ? { volumeDevices: [{ name: "data", devicePath: JOB_DEVICE_PATH }] }
+                  : {}),
+              },
+            ],
+            ...(pvc
+              ? { volumes: [{ name: "data", persistentVolumeClaim: { claimName: pvc.claimName } }] }
+              : {}),
+          },
+        },
+      },
+    },
+  });
+  const outcome = await waitFor(`Job ${namespace}/${name} to finish`, async () => {
+    const job = await api.batch.readNamespacedJob({ name, namespace });
+    const done = job.status?.conditions?.find(
+      (c) => (c.type === "Complete" || c.type === "Failed") && c.status === "True",
+    );
+    return done?.type;
+  });
+  const pods = await api.core.listNamespacedPod({ namespace, labelSelector: `job-name=${name}` });
+  const pod = pods.items[0]?.metadata?.name;
+  const log = pod ? await api.core.readNamespacedPodLog({ name: pod, namespace }) : "(no pod)";
+  if (outcome !== "Complete") throw new Error(`Job ${namespace}/${name} failed; its log:\n${log}`);
+  return log;
+}

@@ -1,0 +1,17 @@
+import { defineProject } from "vitest/config";
+
+/**
+ * The e2e tier: real Kubernetes. The global setup brings the embedded cluster up once (or uses
+ * $KUBECONFIG untouched) and hands the kubeconfig path to every suite through `inject("kubeconfig")`.
+ */
+export default defineProject({
+  test: {
+    name: "e2e",
+    include: ["e2e/**/*.e2e.ts"],
+    // Suites share one cluster and no module state worth isolating; a fresh worker per file only costs time.
+    isolate: false,
+    globalSetup: ["e2e/support/global-setup.ts"],
+    testTimeout: 240_000,
+    hookTimeout: 240_000,
+  },
+});
