@@ -5,6 +5,10 @@ import { defineProject } from "vitest/config";
  * $KUBECONFIG untouched) and hands the kubeconfig path to every suite through `inject("kubeconfig")`.
  */
 export default defineProject({
+  // Workspace packages resolve to their TypeScript sources (the `volpop-source` export condition), so
+  // the e2e tier tests the code as it is, without a build first.
+  resolve: { conditions: ["volpop-source", "node", "import", "default"] },
+  ssr: { resolve: { conditions: ["volpop-source", "node", "import", "default"] } },
   test: {
     name: "e2e",
     include: ["e2e/**/*.e2e.ts"],

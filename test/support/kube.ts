@@ -77,6 +77,7 @@ export interface PvcOptions {
   readonly storageClassName: string;
   readonly volumeMode: "Filesystem" | "Block";
   readonly size?: string;
+  readonly dataSourceRef?: k8s.V1TypedObjectReference;
 }
 
 export async function createPvc(
@@ -94,6 +95,7 @@ export async function createPvc(
         resources: { requests: { storage: options.size ?? "16Mi" } },
         storageClassName: options.storageClassName,
         volumeMode: options.volumeMode,
+        ...(options.dataSourceRef ? { dataSourceRef: options.dataSourceRef } : {}),
       },
     },
   });
@@ -171,4 +173,32 @@ export async function runJob(
   const log = pod ? await api.core.readNamespacedPodLog({ name: pod, namespace }) : "(no pod)";
   if (outcome !== "Complete") throw new Error(`Job ${namespace}/${name} failed; its log:\n${log}`);
   return log;
+}
+
+/** Events recorded on an object, oldest first. */
+export async function eventsFor(api: Kube, namespace: string, name: string): Promise<k8s.CoreV1Event[]> {
+  const list = await api.core.listNamespacedEvent({
+    namespace,
+    fieldSelector: `involvedObject.name=${name}`,
+  });
+  return list.items.sort((a, b) =>
+    String(a.metadata?.creationTimestamp).localeCompare(String(b.metadata?.creationTimestamp)),
+  );
+}
+
+/** Waits for a PVC to be Bound and returns it. */
+export function waitForBound(
+  api: Kube,
+  namespace: string,
+  name: string,
+  timeoutMs = 180_000,
+): Promise<k8s.V1PersistentVolumeClaim> {
+  return waitFor(
+    `PVC ${namespace}/${name} to bind`,
+    async () => {
+      const pvc = await api.core.readNamespacedPersistentVolumeClaim({ name, namespace });
+      return pvc.status?.phase === "Bound" ? pvc : undefined;
+    },
+    timeoutMs,
+  );
 }

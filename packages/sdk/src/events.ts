@@ -15,6 +15,11 @@ export const EventReason = {
   OperationStartSuccess: "PopulateOperationStartSuccess",
   OperationFailed: "PopulateOperationFailed",
   OperationFinished: "PopulateOperationFinished",
+  // volpop additions.
+  DataSourceInvalid: "PopulatorDataSourceInvalid",
+  CrossNamespaceNotAllowed: "PopulatorCrossNamespaceNotAllowed",
+  CrossNamespaceNotGranted: "PopulatorCrossNamespaceNotGranted",
+  Progress: "PopulatorProgress",
 } as const;
 
 export type EventReason = (typeof EventReason)[keyof typeof EventReason];

@@ -11,6 +11,11 @@ export type {
 export { CliUsageError, DEFAULT_WORKERS, parseGoDuration, parsePopulatorArgs } from "./cli.ts";
 export type { Clock, TimerHandle } from "./clock.ts";
 export { systemClock } from "./clock.ts";
+export {
+  createPopulatorController,
+  type PopulatorController,
+  type PopulatorControllerConfig,
+} from "./controller.ts";
 export type { VolpopErrorOptions } from "./errors.ts";
 export {
   ApiError,
@@ -53,14 +58,34 @@ export type {
 } from "./metrics.ts";
 export { createPopulatorMetrics, OPERATION_SECONDS_BUCKETS } from "./metrics.ts";
 export {
+  MANAGED_BY_LABEL,
+  POPULATE_FOR_LABEL,
   POPULATOR_CONTAINER_NAME,
   POPULATOR_VOLUME_NAME,
+  populateAttemptsAnnotation,
   populatedFromAnnotation,
   populateProgressAnnotation,
+  populateStateAnnotation,
   populatorPodName,
   primePvcName,
   SELECTED_NODE_ANNOTATION,
   targetProtectionFinalizer,
 } from "./names.ts";
+export type { Observed, SourceObject } from "./observed.ts";
+export type { Plan, Step } from "./plan.ts";
+export {
+  DEFAULT_DEVICE_PATH,
+  DEFAULT_MOUNT_PATH,
+  type PodContext,
+  type Populator,
+  type PopulatorPodSpec,
+  type Source,
+  type SourceCheck,
+  type SourceKind,
+} from "./populator.ts";
 export type { WorkQueueOptions } from "./queue.ts";
 export { DEFAULT_BASE_DELAY_MS, DEFAULT_MAX_DELAY_MS, WorkQueue } from "./queue.ts";
+export { type ReconcileContext, reconcile } from "./reconcile.ts";
+export { defaultSettings, type PopulationSettings } from "./settings.ts";
+export { POPULATOR_UID, podStrategy } from "./strategies/pod.ts";
+export type { FillInput, FillOutcome, Strategy } from "./strategy.ts";

@@ -28,6 +28,23 @@ export function populateProgressAnnotation(prefix: string): string {
   return `${checkPrefix(prefix)}/populate-progress`;
 }
 
+/** Annotations on PVC' that carry the retry state across controller restarts (volpop addition). */
+export function populateAttemptsAnnotation(prefix: string): string {
+  return `${checkPrefix(prefix)}/populate-attempts`;
+}
+export function populateLastFailureAnnotation(prefix: string): string {
+  return `${checkPrefix(prefix)}/populate-last-failure`;
+}
+/** Set to `failed` on PVC' once the population is given up. */
+export function populateStateAnnotation(prefix: string): string {
+  return `${checkPrefix(prefix)}/populate-state`;
+}
+
+/** Label on PVC' and populator pods naming the user's PVC uid, for finding them and for humans. */
+export const POPULATE_FOR_LABEL = "volpop.dev/populate-for";
+export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+export const MANAGED_BY = "volpop";
+
 /** Name of the populator pod's container and of its volume, as upstream. */
 export const POPULATOR_CONTAINER_NAME = "populate";
 export const POPULATOR_VOLUME_NAME = "target";

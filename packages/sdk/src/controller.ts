@@ -1,0 +1,308 @@
+import os from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  StorageV1Api,
+  type V1PersistentVolume,
+  type V1PersistentVolumeClaim,
+  type V1Pod,
+  type V1StorageClass,
+} from "@kubernetes/client-node";
+import type { Registry } from "prom-client";
+import { DEFAULT_WORKERS } from "./cli.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import { TerminalError, toVolpopError } from "./errors.ts";
+import { EventRecorder } from "./event-recorder.ts";
+import { execute } from "./executor.ts";
+import type { HealthResult } from "./http-server.ts";
+import { type RunningWatch, watchResource } from "./informers.ts";
+import { createLogger, type Logger, reconcileLogger } from "./logger.ts";
+import { createPopulatorMetrics, type PopulatorMetrics } from "./metrics.ts";
+import { MANAGED_BY, MANAGED_BY_LABEL, POPULATE_FOR_LABEL, populatorPodName, primePvcName } from "./names.ts";
+import type { Observed, SourceObject } from "./observed.ts";
+import type { Populator } from "./populator.ts";
+import { WorkQueue } from "./queue.ts";
+import { reconcile, refersTo, sourceNamespace } from "./reconcile.ts";
+import { grantAllows, listReferenceGrants } from "./reference-grant.ts";
+import { type PopulationSettings, withDefaults } from "./settings.ts";
+import { podStrategy } from "./strategies/pod.ts";
+import type { Strategy } from "./strategy.ts";
+
+/** Everything a populator controller needs; only `populator`, `kubeConfig` and `namespace` are required. */
+export interface PopulatorControllerConfig<Spec = unknown> {
+  /** What the controller populates from. */
+  readonly populator: Populator<Spec>;
+  /** Cluster access (`--kubeconfig`, `--master`, or in-cluster). */
+  readonly kubeConfig: KubeConfig;
+  /** Namespace of PVC' and populator pods (`--namespace`); the controller needs rights there. */
+  readonly namespace: string;
+  /** Image of the populator pod (`--image-name`). */
+  readonly imageName?: string;
+  /** How PVC' gets its data. Default: the Pod strategy. */
+  readonly strategy?: Strategy;
+  /** PVCs reconciled in parallel (`--workers`). Default 10. */
+  readonly workers?: number;
+  /** Retry, failure and cross-namespace behaviour; see {@link PopulationSettings}. */
+  readonly settings?: Partial<Omit<PopulationSettings, "namespace" | "imageName">>;
+  /** Structured logger. Default: JSON on stdout at `info`. */
+  readonly logger?: Logger;
+  /** Where metrics are registered. Default: a new registry (see `controller.metrics.registry`). */
+  readonly registry?: Registry;
+  /** Time source (tests). */
+  readonly clock?: Clock;
+  /** Who this controller is, in events. Default: host name and pid. */
+  readonly identity?: string;
+  /** How long shutdown waits for reconciles in flight. Default 20 s, inside Kubernetes' 30 s grace period. */
+  readonly shutdownGraceMs?: number;
+}
+
+export interface PopulatorController {
+  /** Starts watching and reconciling; resolves once `signal` aborted and in-flight work finished. */
+  run(signal: AbortSignal): Promise<void>;
+  readonly metrics: PopulatorMetrics;
+  /** Liveness: the controller runs. */
+  healthz(): HealthResult;
+  /** Readiness: every watch has synced and is running. */
+  readyz(): HealthResult;
+}
+
+const WATCH_RETRY_MAX_MS = 30_000;
+
+/** Creates the controller of one populator: upstream lib-volume-populator's machinery, level-based. */
+export function createPopulatorController<Spec>(
+  config: PopulatorControllerConfig<Spec>,
+): PopulatorController {
+  const populator = config.populator as Populator<unknown>;
+  const settings = withDefaults({
+    ...config.settings,
+    namespace: config.namespace,
+    imageName: config.imageName,
+  });
+  const strategy = config.strategy ?? podStrategy;
+  const clock = config.clock ?? systemClock;
+  const logger = config.logger ?? createLogger({ name: "volpop", level: "info" });
+  const metrics = createPopulatorMetrics(config.registry, { clock });
+  const kc = config.kubeConfig;
+  const core = kc.makeApiClient(CoreV1Api);
+  const storage = kc.makeApiClient(StorageV1Api);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const identity = config.identity ?? `${os.hostname()}-${process.pid}`;
+  const events = new EventRecorder({
+    core,
+    component: `${populator.prefix}-populator`,
+    instance: identity,
+    clock,
+    logger,
+  });
+  const queue = new WorkQueue({ clock });
+  const { group, version, plural, kind } = populator.source;
+
+  // The user's PVC key for each PVC uid we have seen: PVC', pods and PVs name only the uid.
+  const keyByUid = new Map<string, string>();
+  const keyOf = (o: KubernetesObject) => `${o.metadata?.namespace}/${o.metadata?.name}`;
+  const enqueueUid = (uid: string | undefined) => {
+    const key = uid ? keyByUid.get(uid) : undefined;
+    if (key) queue.add(key);
+  };
+
+  const pvcs: RunningWatch<V1PersistentVolumeClaim> = watchResource({
+    kind: "PersistentVolumeClaim",
+    kubeConfig: kc,
+    path: "/api/v1/persistentvolumeclaims",
+    list: () => core.listPersistentVolumeClaimForAllNamespaces(),
+    logger,
+    onChange: (pvc) => {
+      if (pvc.metadata?.namespace === settings.namespace && pvc.metadata.labels?.[POPULATE_FOR_LABEL]) {
+        enqueueUid(pvc.metadata.labels[POPULATE_FOR_LABEL]);
+      } else if (refersTo(pvc, populator.source) && pvc.metadata?.uid) {
+        keyByUid.set(pvc.metadata.uid, keyOf(pvc));
+        queue.add(keyOf(pvc));
+      }
+    },
+  });
+  const pvs: RunningWatch<V1PersistentVolume> = watchResource({
+    kind: "PersistentVolume",
+    kubeConfig: kc,
+    path: "/api/v1/persistentvolumes",
+    list: () => core.listPersistentVolume(),
+    logger,
+    onChange: (pv) => {
+      const claim = pv.spec?.claimRef;
+      if (claim?.namespace === settings.namespace && claim.name?.startsWith("prime-")) {
+        enqueueUid(claim.name.slice("prime-".length));
+      } else if (claim?.uid) {
+        enqueueUid(claim.uid);
+      }
+    },
+  });
+  const pods: RunningWatch<V1Pod> = watchResource({
+    kind: "Pod",
+    kubeConfig: kc,
+    path: `/api/v1/namespaces/${settings.namespace}/pods`,
+    labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`,
+    list: () =>
+      core.listNamespacedPod({
+        namespace: settings.namespace,
+        labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`,
+      }),
+    logger,
+    onChange: (pod) => enqueueUid(pod.metadata?.labels?.[POPULATE_FOR_LABEL]),
+  });
+  const enqueueWaiting = () => {
+    for (const pvc of pvcs.list())
+      if (refersTo(pvc, populator.source) && !pvc.spec?.volumeName) queue.add(keyOf(pvc));
+  };
+  const storageClasses: RunningWatch<V1StorageClass> = watchResource({
+    kind: "StorageClass",
+    kubeConfig: kc,
+    path: "/apis/storage.k8s.io/v1/storageclasses",
+    list: () => storage.listStorageClass(),
+    logger,
+    onChange: enqueueWaiting,
+  });
+  const sources: RunningWatch<SourceObject> = watchResource({
+    kind,
+    kubeConfig: kc,
+    path: `/apis/${group}/${version}/${plural}`,
+    list: () =>
+      custom.listClusterCustomObject({ group, version, plural }) as Promise<
+        KubernetesListObject<SourceObject>
+      >,
+    logger,
+    onChange: (source) => {
+      for (const pvc of pvcs.list()) {
+        if (
+          refersTo(pvc, populator.source) &&
+          pvc.spec?.dataSourceRef?.name === source.metadata?.name &&
+          sourceNamespace(pvc) === source.metadata?.namespace
+        ) {
+          queue.add(keyOf(pvc));
+        }
+      }
+    },
+  });
+  const watches = [pvcs, pvs, pods, storageClasses, sources];
+
+  async function observe(pvc: V1PersistentVolumeClaim): Promise<Observed> {
+    const uid = pvc.metadata?.uid ?? "";
+    const primePvc = pvcs.get(primePvcName(uid), settings.namespace);
+    const sourceNs = sourceNamespace(pvc);
+    const crossNamespace = sourceNs !== pvc.metadata?.namespace;
+    return {
+      now: clock.now(),
+      pvc,
+      source: sources.get(pvc.spec?.dataSourceRef?.name ?? "", sourceNs),
+      referenceGranted:
+        crossNamespace && settings.allowCrossNamespace
+          ? grantAllows(await listReferenceGrants(custom, sourceNs), pvc)
+          : !crossNamespace,
+      storageClass: pvc.spec?.storageClassName ? storageClasses.get(pvc.spec.storageClassName) : undefined,
+      primePvc,
+      primePv: primePvc?.spec?.volumeName ? pvs.get(primePvc.spec.volumeName) : undefined,
+      pod: pods.get(populatorPodName(uid), settings.namespace),
+    };
+  }
+
+  let reconcileCount = 0;
+  async function reconcileKey(key: string): Promise<void> {
+    const [namespace = "", name = ""] = key.split("/");
+    const pvc = pvcs.get(name, namespace);
+    if (!pvc || !refersTo(pvc, populator.source)) {
+      queue.forget(key);
+      return;
+    }
+    const log = reconcileLogger(logger, { namespace, name, reconcileId: `${identity}-${++reconcileCount}` });
+    try {
+      const plan = reconcile(await observe(pvc), { populator, strategy, settings });
+      if (plan.steps.length > 0)
+        log.info({ steps: plan.steps.map((s) => s.kind), waitingFor: plan.waitingFor }, "reconciled");
+      else if (plan.waitingFor) log.debug({ waitingFor: plan.waitingFor }, "waiting");
+      await execute(plan.steps, pvc, {
+        core,
+        events,
+        metrics,
+        prefix: populator.prefix,
+        namespace: settings.namespace,
+        strategyName: strategy.name,
+      });
+      queue.forget(key);
+      if (plan.requeueAfterMs !== undefined) queue.addAfter(key, plan.requeueAfterMs);
+      metrics.recordReconcile(plan.requeueAfterMs !== undefined ? "requeue" : "success");
+      if (pvc.metadata?.deletionTimestamp && pvc.metadata.uid) metrics.dropOperation(pvc.metadata.uid);
+    } catch (thrown) {
+      const error = toVolpopError(thrown);
+      metrics.recordReconcile("error", error.code);
+      if (error instanceof TerminalError) {
+        log.error({ err: error }, "reconcile failed; not retrying");
+        queue.forget(key);
+      } else {
+        log.warn({ err: error, retries: queue.retries(key) }, "reconcile failed; retrying");
+        queue.addRateLimited(key);
+      }
+    }
+  }
+
+  async function startWatch(watch: RunningWatch<KubernetesObject>, signal: AbortSignal): Promise<void> {
+    // A missing CRD or a transient API error at start-up must not crash the controller: keep trying
+    // (readiness says why), as a populator is often installed before its CRD or its permissions.
+    for (let delay = 1000; !signal.aborted; delay = Math.min(WATCH_RETRY_MAX_MS, delay * 2)) {
+      try {
+        await watch.start();
+        return;
+      } catch (error) {
+        logger.warn(
+          { err: toVolpopError(error), watch: watch.kind, retryInMs: delay },
+          "cannot start watch; retrying",
+        );
+        await sleep(delay, undefined, { signal }).catch(() => undefined);
+      }
+    }
+  }
+
+  async function worker(signal: AbortSignal): Promise<void> {
+    for (;;) {
+      const key = await queue.get(signal).catch(() => undefined);
+      if (key === undefined) return;
+      try {
+        await reconcileKey(key);
+      } finally {
+        queue.done(key);
+      }
+    }
+  }
+
+  return {
+    metrics,
+    healthz: () => [{ name: "controller", ok: true }],
+    readyz: () =>
+      watches.map((w) => ({
+        name: `watch-${w.kind}`,
+        ok: w.healthy,
+        ...(w.healthy ? {} : { reason: w.lastError ?? "not synced yet" }),
+      })),
+    async run(signal: AbortSignal): Promise<void> {
+      logger.info(
+        { source: `${group}/${version} ${kind}`, namespace: settings.namespace, strategy: strategy.name },
+        "starting",
+      );
+      await Promise.all(watches.map((w) => startWatch(w as RunningWatch<KubernetesObject>, signal)));
+      const workers = Array.from({ length: config.workers ?? DEFAULT_WORKERS }, () => worker(signal));
+      if (!signal.aborted) {
+        logger.info("caches synced; reconciling");
+        await new Promise<void>((resolve) =>
+          signal.addEventListener("abort", () => resolve(), { once: true }),
+        );
+      }
+      logger.info("stopping: finishing reconciles in flight");
+      const drained = await queue.shutDownWithDrain(config.shutdownGraceMs ?? 20_000);
+      if (!drained) logger.warn("reconciles still running at the end of the grace period");
+      await Promise.allSettled(workers);
+      await Promise.all(watches.map((w) => w.stop()));
+      logger.info("stopped");
+    },
+  };
+}

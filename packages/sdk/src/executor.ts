@@ -1,0 +1,168 @@
+import {
+  type CoreV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1ObjectReference,
+  type V1PersistentVolumeClaim,
+} from "@kubernetes/client-node";
+import { isAlreadyExists, isNotFound } from "./errors.ts";
+import type { EventRecorder } from "./event-recorder.ts";
+import type { PopulatorMetrics } from "./metrics.ts";
+import {
+  populatedFromAnnotation,
+  populateProgressAnnotation,
+  populatorPodName,
+  primePvcName,
+  targetProtectionFinalizer,
+} from "./names.ts";
+import type { Step } from "./plan.ts";
+import { sourceNamespace } from "./reconcile.ts";
+
+const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+
+export interface ExecutorContext {
+  readonly core: CoreV1Api;
+  readonly events: EventRecorder;
+  readonly metrics: PopulatorMetrics;
+  readonly prefix: string;
+  /** Namespace of PVC' and populator pods. */
+  readonly namespace: string;
+  readonly strategyName: string;
+}
+
+/**
+ * Carries out a plan's steps against the API server, in order. Creates tolerate AlreadyExists and
+ * deletes NotFound, because a reconcile may run on a cache that has not yet seen the last one's
+ * writes; patches of the user's PVC carry its resourceVersion, so a stale view fails with a conflict
+ * (and the key is retried) instead of overwriting someone's change.
+ */
+export async function execute(
+  steps: readonly Step[],
+  pvc: V1PersistentVolumeClaim,
+  context: ExecutorContext,
+): Promise<void> {
+  const { core, prefix, namespace } = context;
+  const name = pvc.metadata?.name ?? "";
+  const pvcNamespace = pvc.metadata?.namespace ?? "";
+  const uid = pvc.metadata?.uid ?? "";
+  const reference: V1ObjectReference = {
+    apiVersion: "v1",
+    kind: "PersistentVolumeClaim",
+    name,
+    namespace: pvcNamespace,
+    uid,
+    ...(pvc.metadata?.resourceVersion ? { resourceVersion: pvc.metadata.resourceVersion } : {}),
+  };
+  const finalizer = targetProtectionFinalizer(prefix);
+  for (const step of steps) {
+    switch (step.kind) {
+      case "event":
+        await context.events.record(reference, step.type, step.reason, step.message);
+        break;
+      case "addFinalizer":
+      case "removeFinalizer": {
+        const current = pvc.metadata?.finalizers ?? [];
+        const finalizers =
+          step.kind === "addFinalizer"
+            ? [...new Set([...current, finalizer])]
+            : current.filter((f) => f !== finalizer);
+        await core.patchNamespacedPersistentVolumeClaim(
+          {
+            name,
+            namespace: pvcNamespace,
+            body: { metadata: { finalizers, resourceVersion: pvc.metadata?.resourceVersion } },
+          },
+          mergePatch,
+        );
+        break;
+      }
+      case "setProgress": {
+        const key = populateProgressAnnotation(prefix);
+        if (pvc.metadata?.annotations?.[key] === step.progress) break;
+        await ignore(
+          isNotFound,
+          core.patchNamespacedPersistentVolumeClaim(
+            { name, namespace: pvcNamespace, body: { metadata: { annotations: { [key]: step.progress } } } },
+            mergePatch,
+          ),
+        );
+        break;
+      }
+      case "createPrimePvc":
+        await ignore(
+          isAlreadyExists,
+          core.createNamespacedPersistentVolumeClaim({ namespace, body: step.pvc }),
+        );
+        break;
+      case "deletePrimePvc":
+        await ignore(
+          isNotFound,
+          core.deleteNamespacedPersistentVolumeClaim({ name: primePvcName(uid), namespace }),
+        );
+        break;
+      case "annotatePrimePvc":
+        await core.patchNamespacedPersistentVolumeClaim(
+          { name: primePvcName(uid), namespace, body: { metadata: { annotations: step.annotations } } },
+          mergePatch,
+        );
+        break;
+      case "createPod": {
+        const created = await ignore(
+          isAlreadyExists,
+          core.createNamespacedPod({ namespace, body: step.pod }),
+        );
+        if (created !== undefined && step.announce) {
+          await context.events.record(reference, "Normal", step.announce.reason, step.announce.message);
+        }
+        break;
+      }
+      case "deletePod":
+        await ignore(
+          isNotFound,
+          core.deleteNamespacedPod({ name: populatorPodName(uid), namespace, gracePeriodSeconds: 0 }),
+        );
+        break;
+      case "rebindPv":
+        await core.patchPersistentVolume(
+          {
+            name: step.pvName,
+            body: {
+              metadata: {
+                annotations: {
+                  [populatedFromAnnotation(prefix)]:
+                    `${sourceNamespace(pvc)}/${pvc.spec?.dataSourceRef?.name ?? ""}`,
+                },
+              },
+              spec: {
+                claimRef: {
+                  namespace: pvcNamespace,
+                  name,
+                  uid,
+                  ...(pvc.metadata?.resourceVersion ? { resourceVersion: pvc.metadata.resourceVersion } : {}),
+                },
+              },
+            },
+          },
+          mergePatch,
+        );
+        break;
+      case "startOperation":
+        context.metrics.startOperation(uid);
+        break;
+      case "finishOperation":
+        if (context.metrics.finishOperation(uid, step.result)) {
+          context.metrics.recordStrategy(context.strategyName, step.result);
+        }
+        break;
+    }
+  }
+}
+
+async function ignore<T>(expected: (error: unknown) => boolean, call: Promise<T>): Promise<T | undefined> {
+  try {
+    return await call;
+  } catch (error) {
+    if (expected(error)) return undefined;
+    throw error;
+  }
+}

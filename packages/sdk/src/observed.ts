@@ -1,0 +1,34 @@
+import type {
+  KubernetesObject,
+  V1PersistentVolume,
+  V1PersistentVolumeClaim,
+  V1Pod,
+  V1StorageClass,
+} from "@kubernetes/client-node";
+
+/** A source custom resource as read from the API: only metadata and an untrusted `spec`. */
+export interface SourceObject extends KubernetesObject {
+  readonly spec?: unknown;
+}
+
+/**
+ * Everything one reconcile of a user's PVC looks at, read from the informers' caches. Decisions depend
+ * only on this (level-based), never on which change woke the reconcile.
+ */
+export interface Observed {
+  /** Milliseconds since the epoch, from the injected clock. */
+  readonly now: number;
+  /** The user's PVC. */
+  readonly pvc: V1PersistentVolumeClaim;
+  /** The object `spec.dataSourceRef` names, if it exists. */
+  readonly source: SourceObject | undefined;
+  /** For a source in another namespace: whether a ReferenceGrant there allows this PVC's namespace. */
+  readonly referenceGranted: boolean;
+  readonly storageClass: V1StorageClass | undefined;
+  /** PVC' (`prime-<uid>`) in the populator's namespace. */
+  readonly primePvc: V1PersistentVolumeClaim | undefined;
+  /** The PV PVC' is bound to. */
+  readonly primePv: V1PersistentVolume | undefined;
+  /** The populator pod (`populate-<uid>`), Pod strategy. */
+  readonly pod: V1Pod | undefined;
+}

@@ -1,0 +1,87 @@
+import type {
+  V1EnvFromSource,
+  V1EnvVar,
+  V1ResourceRequirements,
+  V1Toleration,
+  V1Volume,
+  V1VolumeMount,
+} from "@kubernetes/client-node";
+
+/**
+ * What a populator author implements. The SDK does everything generic (watching PVCs, the prime PVC,
+ * the populator pod, rebinding the PV, events, metrics); the populator says which custom resource it
+ * serves, how to check one, and how to turn one into a pod that writes the data.
+ */
+export interface Populator<Spec = unknown> {
+  /**
+   * Prefix of the finalizer and annotations the controller sets, a DNS subdomain the populator owns
+   * (upstream's hello example uses `hello.example.com`).
+   */
+  readonly prefix: string;
+  /** The source custom resource this populator serves. */
+  readonly source: SourceKind;
+  /**
+   * Checks a source object's `spec` (untrusted: anyone who may create sources wrote it). Returns the
+   * typed spec, or the problems to report on the PVC, each a sentence naming the field.
+   */
+  validate(spec: unknown): SourceCheck<Spec>;
+  /** The pod that writes the data (Pod strategy). */
+  populatorPod(source: Source<Spec>, context: PodContext): PopulatorPodSpec;
+}
+
+export interface SourceKind {
+  readonly group: string;
+  readonly version: string;
+  readonly kind: string;
+  /** Plural resource name, e.g. `hellos`. */
+  readonly plural: string;
+}
+
+export type SourceCheck<Spec> =
+  | { readonly ok: true; readonly spec: Spec }
+  | { readonly ok: false; readonly problems: readonly string[] };
+
+/** A validated source object. */
+export interface Source<Spec> {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly spec: Spec;
+}
+
+export interface PodContext {
+  /** Where the volume is: a directory (Filesystem) or a device node (Block) inside the pod. */
+  readonly volumeMode: "Filesystem" | "Block";
+  /** `mountPath` for Filesystem volumes, `devicePath` for Block ones. */
+  readonly targetPath: string;
+  /** The image the controller was started with (`--image-name`). */
+  readonly imageName: string | undefined;
+}
+
+/** The populator pod's container, and what a cluster admin may tune about it. */
+export interface PopulatorPodSpec {
+  readonly image: string;
+  readonly command?: readonly string[];
+  readonly args?: readonly string[];
+  readonly env?: readonly V1EnvVar[];
+  readonly envFrom?: readonly V1EnvFromSource[];
+  readonly resources?: V1ResourceRequirements;
+  readonly serviceAccountName?: string;
+  readonly annotations?: Readonly<Record<string, string>>;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly nodeSelector?: Readonly<Record<string, string>>;
+  readonly tolerations?: readonly V1Toleration[];
+  /** Extra volumes (e.g. a Secret with credentials) and where the container mounts them. */
+  readonly volumes?: readonly V1Volume[];
+  readonly volumeMounts?: readonly V1VolumeMount[];
+  /**
+   * Run as root. Off by default: the pod runs as a non-root user with an fsGroup, which the kubelet
+   * applies to Filesystem volumes of CSI drivers that allow it. Raw block devices are not chowned by
+   * the kubelet, so Block volumes get root unless the populator says otherwise.
+   */
+  readonly runAsRoot?: boolean;
+}
+
+/** Upstream's paths inside the populator pod. */
+export const DEFAULT_MOUNT_PATH = "/mnt";
+export const DEFAULT_DEVICE_PATH = "/dev/block";

@@ -1,0 +1,211 @@
+import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
+import { EventReason } from "./events.ts";
+import {
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  POPULATE_FOR_LABEL,
+  populateStateAnnotation,
+  primePvcName,
+  SELECTED_NODE_ANNOTATION,
+  targetProtectionFinalizer,
+} from "./names.ts";
+import type { Observed } from "./observed.ts";
+import { nothing, type Plan, type Step } from "./plan.ts";
+import type { Populator, SourceKind } from "./populator.ts";
+import type { PopulationSettings } from "./settings.ts";
+import type { Strategy } from "./strategy.ts";
+
+/** What `reconcile` needs besides the observed state. */
+export interface ReconcileContext {
+  readonly populator: Populator<unknown>;
+  readonly strategy: Strategy;
+  readonly settings: PopulationSettings;
+}
+
+/** True when `pvc.spec.dataSourceRef` names this populator's kind (group and kind, as upstream). */
+export function refersTo(pvc: V1PersistentVolumeClaim, kind: SourceKind): boolean {
+  const ref = pvc.spec?.dataSourceRef;
+  return ref !== undefined && (ref.apiGroup ?? "") === kind.group && ref.kind === kind.kind;
+}
+
+/** Namespace of the source object: `dataSourceRef.namespace` or the PVC's own. */
+export function sourceNamespace(pvc: V1PersistentVolumeClaim): string {
+  return pvc.spec?.dataSourceRef?.namespace || pvc.metadata?.namespace || "";
+}
+
+// Provisioners built into Kubernetes cannot be populated through a prime PVC: upstream skips them too.
+function isInTreeProvisioner(provisioner: string): boolean {
+  return provisioner.startsWith("kubernetes.io/");
+}
+
+/**
+ * Decides the next step of one PVC's population from what is observed. Pure: no I/O, no clock but
+ * `observed.now`, so every branch is table-testable. The flow follows upstream lib-volume-populator:
+ * PVC' in the populator namespace, the strategy fills it, its PV is handed to the user's PVC, then
+ * everything temporary is removed and the finalizer released.
+ */
+export function reconcile(observed: Observed, context: ReconcileContext): Plan {
+  const { pvc, primePvc } = observed;
+  const { populator, strategy, settings } = context;
+  const prefix = populator.prefix;
+  if (!refersTo(pvc, populator.source)) return nothing;
+  const finalizer = targetProtectionFinalizer(prefix);
+  const hasFinalizer = pvc.metadata?.finalizers?.includes(finalizer) ?? false;
+  const cleanup = (): Step[] => [
+    ...strategy.cleanup(observed),
+    ...(primePvc ? [{ kind: "deletePrimePvc" } as const] : []),
+    ...(hasFinalizer ? [{ kind: "removeFinalizer" } as const] : []),
+  ];
+
+  if (pvc.metadata?.deletionTimestamp) {
+    if (!hasFinalizer) return nothing;
+    return { steps: [...cleanup(), { kind: "finishOperation", result: "abandoned" }] };
+  }
+
+  if (pvc.spec?.volumeName) {
+    // Bound: the population is over (or the PVC was bound by hand and is none of our business).
+    if (!hasFinalizer && !primePvc && !observed.pod) return nothing;
+    const finished: Step[] = hasFinalizer
+      ? [
+          {
+            kind: "event",
+            type: "Normal",
+            reason: EventReason.Finished,
+            message: `Populated from ${describeSource(pvc)}`,
+          },
+          { kind: "setProgress", progress: "complete" },
+          { kind: "finishOperation", result: "success" },
+        ]
+      : [];
+    return { steps: [...finished, ...cleanup()] };
+  }
+
+  if (primePvc?.metadata?.annotations?.[populateStateAnnotation(prefix)] === "failed") {
+    // Given up earlier and reported then; deleting the PVC (or this annotation) starts over.
+    return { steps: [], waitingFor: "someone to act on the failed population" };
+  }
+
+  const ref = pvc.spec?.dataSourceRef;
+  const namespace = pvc.metadata?.namespace ?? "";
+  const sourceNs = sourceNamespace(pvc);
+  if (sourceNs !== namespace) {
+    if (!settings.allowCrossNamespace) {
+      return warn(
+        EventReason.CrossNamespaceNotAllowed,
+        `dataSourceRef names namespace ${sourceNs}, but this populator does not allow cross-namespace sources`,
+      );
+    }
+    if (!observed.referenceGranted) {
+      return warn(
+        EventReason.CrossNamespaceNotGranted,
+        `no ReferenceGrant in namespace ${sourceNs} allows PersistentVolumeClaims from ${namespace} to use ${ref?.kind} ${ref?.name}`,
+      );
+    }
+  }
+
+  const source = observed.source;
+  if (!source) {
+    return warn(
+      EventReason.DataSourceNotFound,
+      `${describeSource(pvc)} not found; waiting for it to be created`,
+      {
+        progress: "waiting for the data source",
+      },
+    );
+  }
+  const checked = populator.validate(source.spec);
+  if (!checked.ok) {
+    return warn(
+      EventReason.DataSourceInvalid,
+      `${describeSource(pvc)} is invalid: ${checked.problems.join("; ")}`,
+      {
+        progress: "data source invalid",
+      },
+    );
+  }
+
+  const storageClassName = pvc.spec?.storageClassName;
+  if (!storageClassName) return { steps: [], waitingFor: "a storage class name on the PVC" };
+  const storageClass = observed.storageClass;
+  if (!storageClass) return { steps: [], waitingFor: `StorageClass ${storageClassName}` };
+  if (isInTreeProvisioner(storageClass.provisioner)) return nothing;
+  const waitForConsumer = storageClass.volumeBindingMode === "WaitForFirstConsumer";
+  const selectedNode = pvc.metadata?.annotations?.[SELECTED_NODE_ANNOTATION];
+  if (waitForConsumer && !selectedNode) {
+    return { steps: [], waitingFor: "a pod using the PVC (WaitForFirstConsumer)" };
+  }
+
+  const steps: Step[] = hasFinalizer ? [] : [{ kind: "addFinalizer" }];
+  if (!primePvc) {
+    return {
+      steps: [
+        ...steps,
+        { kind: "createPrimePvc", pvc: primePvcFor(pvc, settings.namespace, selectedNode) },
+        { kind: "startOperation" },
+        { kind: "setProgress", progress: "populating" },
+      ],
+      waitingFor: "PVC' to appear",
+    };
+  }
+
+  const outcome = strategy.fill({
+    observed,
+    populator,
+    prefix,
+    settings,
+    source: {
+      namespace: sourceNs,
+      name: source.metadata?.name ?? "",
+      uid: source.metadata?.uid ?? "",
+      spec: checked.spec,
+    },
+  });
+  if (outcome.state === "working") return { ...outcome.plan, steps: [...steps, ...outcome.plan.steps] };
+
+  const pvName = primePvc.spec?.volumeName;
+  if (!pvName || !observed.primePv) return { steps, waitingFor: "PVC' to bind" };
+  if (observed.primePv.spec?.claimRef?.uid !== pvc.metadata?.uid) {
+    return { steps: [...steps, { kind: "rebindPv", pvName }], waitingFor: "the PV to bind to the PVC" };
+  }
+  return { steps, waitingFor: "the PV controller to bind the PVC" };
+}
+
+function warn(reason: string, message: string, extra: { progress?: string } = {}): Plan {
+  return {
+    steps: [
+      { kind: "event", type: "Warning", reason, message },
+      ...(extra.progress ? [{ kind: "setProgress", progress: extra.progress } as const] : []),
+    ],
+    waitingFor: message,
+  };
+}
+
+function describeSource(pvc: V1PersistentVolumeClaim): string {
+  const ref = pvc.spec?.dataSourceRef;
+  return `${ref?.kind} ${sourceNamespace(pvc)}/${ref?.name}`;
+}
+
+/** PVC': the same request as the user's PVC, in the populator namespace, where the data is written. */
+export function primePvcFor(
+  pvc: V1PersistentVolumeClaim,
+  namespace: string,
+  selectedNode: string | undefined,
+): V1PersistentVolumeClaim {
+  const uid = pvc.metadata?.uid ?? "";
+  return {
+    apiVersion: "v1",
+    kind: "PersistentVolumeClaim",
+    metadata: {
+      name: primePvcName(uid),
+      namespace,
+      labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [POPULATE_FOR_LABEL]: uid },
+      ...(selectedNode ? { annotations: { [SELECTED_NODE_ANNOTATION]: selectedNode } } : {}),
+    },
+    spec: {
+      accessModes: pvc.spec?.accessModes ?? [],
+      resources: { requests: pvc.spec?.resources?.requests ?? {} },
+      ...(pvc.spec?.storageClassName ? { storageClassName: pvc.spec.storageClassName } : {}),
+      ...(pvc.spec?.volumeMode ? { volumeMode: pvc.spec.volumeMode } : {}),
+    },
+  };
+}

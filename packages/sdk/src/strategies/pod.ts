@@ -1,0 +1,222 @@
+import type {
+  V1ContainerStatus,
+  V1Pod,
+  V1PodSecurityContext,
+  V1SecurityContext,
+} from "@kubernetes/client-node";
+import { EventReason } from "../events.ts";
+import {
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  POPULATE_FOR_LABEL,
+  POPULATOR_CONTAINER_NAME,
+  POPULATOR_VOLUME_NAME,
+  populateAttemptsAnnotation,
+  populateLastFailureAnnotation,
+  populateStateAnnotation,
+  populatorPodName,
+  primePvcName,
+  SELECTED_NODE_ANNOTATION,
+} from "../names.ts";
+import type { Observed } from "../observed.ts";
+import type { Step } from "../plan.ts";
+import { DEFAULT_DEVICE_PATH, DEFAULT_MOUNT_PATH, type PopulatorPodSpec } from "../populator.ts";
+import { retryDelayMs } from "../settings.ts";
+import type { FillInput, FillOutcome, Strategy } from "../strategy.ts";
+
+/** The non-root identity populator pods run as by default (the conventional "nonroot" uid). */
+export const POPULATOR_UID = 65532;
+
+/**
+ * Upstream's strategy: a pod mounts PVC' and writes the data. Beyond upstream, failures are retried
+ * with growing delays and given up after `maxAttempts`, with the count kept on PVC' so a restarted
+ * controller carries on where the last one stopped.
+ */
+export const podStrategy: Strategy = {
+  name: "pod",
+  fill: fillWithPod,
+  cleanup: (observed: Observed): readonly Step[] => (observed.pod ? [{ kind: "deletePod" }] : []),
+};
+
+function fillWithPod(input: FillInput): FillOutcome {
+  const { observed, settings, prefix } = input;
+  const primePvc = observed.primePvc;
+  const pod = observed.pod;
+  const annotations = primePvc?.metadata?.annotations ?? {};
+  const failures = Number.parseInt(annotations[populateAttemptsAnnotation(prefix)] ?? "0", 10) || 0;
+  const attempt = failures + 1;
+
+  if (!pod) {
+    const lastFailure = Date.parse(annotations[populateLastFailureAnnotation(prefix)] ?? "");
+    const retryAt = Number.isNaN(lastFailure) ? 0 : lastFailure + retryDelayMs(settings, failures);
+    if (observed.now < retryAt) {
+      return {
+        state: "working",
+        plan: {
+          steps: [],
+          waitingFor: `retry ${attempt} of ${settings.maxAttempts}`,
+          requeueAfterMs: retryAt - observed.now,
+        },
+      };
+    }
+    const pod = populatorPod(input);
+    return {
+      state: "working",
+      plan: {
+        steps: [
+          {
+            kind: "createPod",
+            pod,
+            announce: {
+              reason: EventReason.Created,
+              message: `Populator pod ${pod.metadata?.namespace}/${pod.metadata?.name} created${attempt > 1 ? ` (attempt ${attempt} of ${settings.maxAttempts})` : ""}`,
+            },
+          },
+        ],
+        waitingFor: "the populator pod",
+      },
+    };
+  }
+
+  const phase = pod.status?.phase;
+  if (phase === "Succeeded") return { state: "done" };
+  if (phase !== "Failed") {
+    return { state: "working", plan: { steps: [], waitingFor: `the populator pod (${phase ?? "Pending"})` } };
+  }
+
+  const why = failureMessage(pod);
+  const failed: Step[] = [
+    {
+      kind: "annotatePrimePvc",
+      annotations: {
+        [populateAttemptsAnnotation(prefix)]: String(attempt),
+        [populateLastFailureAnnotation(prefix)]: new Date(observed.now).toISOString(),
+      },
+    },
+  ];
+  if (attempt >= settings.maxAttempts) {
+    const message = `Populator pod failed ${attempt} times, giving up: ${why}. Delete and re-create the PVC to try again.`;
+    return {
+      state: "working",
+      plan: {
+        steps: [
+          ...failed,
+          { kind: "annotatePrimePvc", annotations: { [populateStateAnnotation(prefix)]: "failed" } },
+          { kind: "event", type: "Warning", reason: EventReason.Failed, message },
+          { kind: "setProgress", progress: `failed: ${why}` },
+          { kind: "finishOperation", result: "failed" },
+          ...(settings.retainOnFailure ? [] : [{ kind: "deletePod" } as const]),
+        ],
+        waitingFor: "someone to act on the failed population",
+      },
+    };
+  }
+  const delay = retryDelayMs(settings, attempt);
+  return {
+    state: "working",
+    plan: {
+      steps: [
+        ...failed,
+        {
+          kind: "event",
+          type: "Warning",
+          reason: EventReason.Failed,
+          message: `Populator pod failed (attempt ${attempt} of ${settings.maxAttempts}): ${why}; retrying in ${Math.round(delay / 1000)}s`,
+        },
+        { kind: "setProgress", progress: `retrying after failure: ${why}` },
+        { kind: "deletePod" },
+      ],
+      waitingFor: "the failed pod to go away",
+      requeueAfterMs: delay,
+    },
+  };
+}
+
+/** The most useful sentence about why a pod failed: its termination message, else the exit reason. */
+export function failureMessage(pod: V1Pod): string {
+  const status: V1ContainerStatus | undefined = pod.status?.containerStatuses?.find(
+    (c) => c.name === POPULATOR_CONTAINER_NAME,
+  );
+  const terminated = status?.state?.terminated;
+  const message = terminated?.message?.trim();
+  if (message) return message.length > 500 ? `${message.slice(0, 500)}…` : message;
+  if (terminated)
+    return `container exited with code ${terminated.exitCode}${terminated.reason ? ` (${terminated.reason})` : ""}`;
+  return pod.status?.message ?? pod.status?.reason ?? "pod failed";
+}
+
+/** The populator pod for PVC': upstream's names and paths, hardened by default. */
+export function populatorPod(input: FillInput): V1Pod {
+  const { observed, populator, source, settings } = input;
+  const uid = observed.pvc.metadata?.uid ?? "";
+  const volumeMode = observed.pvc.spec?.volumeMode === "Block" ? "Block" : "Filesystem";
+  const targetPath = volumeMode === "Block" ? DEFAULT_DEVICE_PATH : DEFAULT_MOUNT_PATH;
+  const spec: PopulatorPodSpec = populator.populatorPod(source, {
+    volumeMode,
+    targetPath,
+    imageName: settings.imageName,
+  });
+  const root = spec.runAsRoot ?? volumeMode === "Block";
+  const selectedNode = observed.pvc.metadata?.annotations?.[SELECTED_NODE_ANNOTATION];
+  const podSecurity: V1PodSecurityContext = root
+    ? { seccompProfile: { type: "RuntimeDefault" } }
+    : {
+        runAsNonRoot: true,
+        runAsUser: POPULATOR_UID,
+        runAsGroup: POPULATOR_UID,
+        fsGroup: POPULATOR_UID,
+        seccompProfile: { type: "RuntimeDefault" },
+      };
+  const containerSecurity: V1SecurityContext = {
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ["ALL"] },
+    readOnlyRootFilesystem: true,
+  };
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name: populatorPodName(uid),
+      namespace: settings.namespace,
+      labels: { ...spec.labels, [MANAGED_BY_LABEL]: MANAGED_BY, [POPULATE_FOR_LABEL]: uid },
+      ...(spec.annotations ? { annotations: { ...spec.annotations } } : {}),
+    },
+    spec: {
+      restartPolicy: "Never",
+      ...(selectedNode ? { nodeName: selectedNode } : {}),
+      // No API access unless the populator asks for an identity of its own.
+      ...(spec.serviceAccountName
+        ? { serviceAccountName: spec.serviceAccountName }
+        : { automountServiceAccountToken: false }),
+      securityContext: podSecurity,
+      ...(spec.nodeSelector ? { nodeSelector: { ...spec.nodeSelector } } : {}),
+      ...(spec.tolerations ? { tolerations: [...spec.tolerations] } : {}),
+      containers: [
+        {
+          name: POPULATOR_CONTAINER_NAME,
+          image: spec.image,
+          ...(spec.command ? { command: [...spec.command] } : {}),
+          ...(spec.args ? { args: [...spec.args] } : {}),
+          ...(spec.env ? { env: [...spec.env] } : {}),
+          ...(spec.envFrom ? { envFrom: [...spec.envFrom] } : {}),
+          ...(spec.resources ? { resources: spec.resources } : {}),
+          securityContext: containerSecurity,
+          terminationMessagePolicy: "FallbackToLogsOnError",
+          ...(volumeMode === "Block"
+            ? { volumeDevices: [{ name: POPULATOR_VOLUME_NAME, devicePath: targetPath }] }
+            : {
+                volumeMounts: [
+                  { name: POPULATOR_VOLUME_NAME, mountPath: targetPath },
+                  ...(spec.volumeMounts ?? []),
+                ],
+              }),
+          ...(volumeMode === "Block" && spec.volumeMounts ? { volumeMounts: [...spec.volumeMounts] } : {}),
+        },
+      ],
+      volumes: [
+        { name: POPULATOR_VOLUME_NAME, persistentVolumeClaim: { claimName: primePvcName(uid) } },
+        ...(spec.volumes ?? []),
+      ],
+    },
+  };
+}

@@ -1,0 +1,258 @@
+import { populatedFromAnnotation, targetProtectionFinalizer } from "@volpop/sdk";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TEST_GROUP } from "../support/test-populator.ts";
+import {
+  createPvc,
+  createTestNamespace,
+  deleteNamespace,
+  e2eSettings,
+  eventsFor,
+  JOB_DEVICE_PATH,
+  JOB_MOUNT_PATH,
+  type Kube,
+  kube,
+  runJob,
+  waitFor,
+  waitForBound,
+} from "./support/kube.ts";
+import {
+  createTestSource,
+  preparePopulator,
+  type RunningController,
+  startController,
+  testSourceRef,
+} from "./support/populator-harness.ts";
+
+/** The SDK's Pod strategy end to end, with a small test populator, on a real cluster. */
+describe("Pod strategy", () => {
+  let api: Kube;
+  let populatorNs: string;
+  let userNs: string;
+  let running: RunningController;
+
+  beforeAll(async () => {
+    api = kube();
+    populatorNs = await preparePopulator(api);
+    userNs = await createTestNamespace(api, "sdk-pod");
+    running = await startController(api, populatorNs, { retryBaseDelayMs: 1000, maxAttempts: 2 });
+  });
+  afterAll(async () => {
+    await running?.stop();
+    if (userNs) await deleteNamespace(api, userNs);
+    if (populatorNs) await deleteNamespace(api, populatorNs);
+  });
+
+  async function readBack(
+    pvcName: string,
+    volumeMode: "Filesystem" | "Block",
+    fileName: string,
+    length: number,
+  ) {
+    const script =
+      volumeMode === "Filesystem"
+        ? `cat ${JOB_MOUNT_PATH}/${fileName}`
+        : `dd if=${JOB_DEVICE_PATH} bs=1 count=${length} 2>/dev/null`;
+    return runJob(api, userNs, `read-${pvcName}`, {
+      script,
+      pvc: { claimName: pvcName, volumeMode },
+      root: volumeMode === "Block",
+    });
+  }
+
+  async function expectNothingLeft(pvcName: string) {
+    const pvc = await api.core.readNamespacedPersistentVolumeClaim({ name: pvcName, namespace: userNs });
+    const uid = pvc.metadata?.uid ?? "";
+    await waitFor("PVC' and the populator pod to be removed and the finalizer released", async () => {
+      const current = await api.core.readNamespacedPersistentVolumeClaim({
+        name: pvcName,
+        namespace: userNs,
+      });
+      const prime = await api.core.listNamespacedPersistentVolumeClaim({ namespace: populatorNs });
+      const pods = await api.core.listNamespacedPod({ namespace: populatorNs });
+      const clean =
+        !current.metadata?.finalizers?.includes(targetProtectionFinalizer(TEST_GROUP)) &&
+        !prime.items.some((p) => p.metadata?.name === `prime-${uid}`) &&
+        !pods.items.some((p) => p.metadata?.name === `populate-${uid}`);
+      return clean ? true : undefined;
+    });
+  }
+
+  const matrix = [
+    { volumeMode: "Filesystem", storageClass: e2eSettings.immediateStorageClass, binding: "Immediate" },
+    { volumeMode: "Block", storageClass: e2eSettings.immediateStorageClass, binding: "Immediate" },
+    {
+      volumeMode: "Filesystem",
+      storageClass: e2eSettings.waitForFirstConsumerStorageClass,
+      binding: "WaitForFirstConsumer",
+    },
+    {
+      volumeMode: "Block",
+      storageClass: e2eSettings.waitForFirstConsumerStorageClass,
+      binding: "WaitForFirstConsumer",
+    },
+  ] as const;
+
+  it.each(matrix)(
+    "populates a $volumeMode volume with $binding binding",
+    async ({ volumeMode, storageClass, binding }) => {
+      const name = `${volumeMode === "Block" ? "blk" : "fs"}-${binding === "Immediate" ? "imm" : "wffc"}`;
+      const contents = `populated ${name} at ${Date.now()}`;
+      await createTestSource(api, userNs, name, { fileName: "data.txt", contents });
+      await createPvc(api, userNs, name, {
+        storageClassName: storageClass,
+        volumeMode,
+        dataSourceRef: testSourceRef(name),
+      });
+      // For WaitForFirstConsumer the reading Job is the consumer that triggers the population.
+      const log = await readBack(name, volumeMode, "data.txt", contents.length);
+      expect(log).toBe(contents);
+
+      const pvc = await waitForBound(api, userNs, name);
+      const pv = await api.core.readPersistentVolume({ name: pvc.spec?.volumeName ?? "" });
+      expect(pv.metadata?.annotations?.[populatedFromAnnotation(TEST_GROUP)]).toBe(`${userNs}/${name}`);
+      await expectNothingLeft(name);
+      const reasons = (await eventsFor(api, userNs, name)).map((e) => e.reason);
+      expect(reasons).toContain("PopulatorCreated");
+      expect(reasons).toContain("PopulatorFinished");
+    },
+  );
+
+  it("waits for a source created after the PVC, saying so in an event", async () => {
+    await createPvc(api, userNs, "late", {
+      storageClassName: e2eSettings.immediateStorageClass,
+      volumeMode: "Filesystem",
+      dataSourceRef: testSourceRef("late"),
+    });
+    const warning = await waitFor("a PopulatorDataSourceNotFound event", async () =>
+      (await eventsFor(api, userNs, "late")).find((e) => e.reason === "PopulatorDataSourceNotFound"),
+    );
+    expect(warning.type).toBe("Warning");
+    expect(warning.message).toContain(`TestSource ${userNs}/late not found`);
+    await createTestSource(api, userNs, "late", { fileName: "late.txt", contents: "better late" });
+    expect(await readBack("late", "Filesystem", "late.txt", 0)).toBe("better late");
+  });
+
+  it("removes every temporary object when the PVC is deleted mid-population", async () => {
+    await createTestSource(api, userNs, "doomed", {
+      fileName: "x",
+      contents: "never seen",
+      sleepSeconds: 600,
+    });
+    const created = await createPvc(api, userNs, "doomed", {
+      storageClassName: e2eSettings.immediateStorageClass,
+      volumeMode: "Filesystem",
+      dataSourceRef: testSourceRef("doomed"),
+    });
+    const uid = created.metadata?.uid ?? "";
+    await waitFor("the populator pod to run", async () => {
+      const pod = await api.core
+        .readNamespacedPod({ name: `populate-${uid}`, namespace: populatorNs })
+        .catch(() => undefined);
+      return pod?.status?.phase === "Running" ? true : undefined;
+    });
+    const primeVolume = (
+      await api.core.readNamespacedPersistentVolumeClaim({ name: `prime-${uid}`, namespace: populatorNs })
+    ).spec?.volumeName;
+    await api.core.deleteNamespacedPersistentVolumeClaim({ name: "doomed", namespace: userNs });
+    await waitFor("the PVC, PVC', the pod and PVC''s volume to be gone", async () => {
+      const gone = (p: Promise<unknown>) =>
+        p.then(
+          () => false,
+          () => true,
+        );
+      const all = await Promise.all([
+        gone(api.core.readNamespacedPersistentVolumeClaim({ name: "doomed", namespace: userNs })),
+        gone(api.core.readNamespacedPersistentVolumeClaim({ name: `prime-${uid}`, namespace: populatorNs })),
+        gone(api.core.readNamespacedPod({ name: `populate-${uid}`, namespace: populatorNs })),
+        primeVolume ? gone(api.core.readPersistentVolume({ name: primeVolume })) : Promise.resolve(true),
+      ]);
+      return all.every(Boolean) ? true : undefined;
+    });
+  });
+
+  it("retries a failing populator pod, then gives up and says so on the PVC", async () => {
+    await createTestSource(api, userNs, "broken", { fileName: "x", contents: "y", failWith: 3 });
+    await createPvc(api, userNs, "broken", {
+      storageClassName: e2eSettings.immediateStorageClass,
+      volumeMode: "Filesystem",
+      dataSourceRef: testSourceRef("broken"),
+    });
+    const givingUp = await waitFor("the terminal PopulatorFailed event", async () =>
+      (await eventsFor(api, userNs, "broken")).find(
+        (e) => e.reason === "PopulatorFailed" && e.message?.includes("giving up"),
+      ),
+    );
+    expect(givingUp.message).toContain("failed 2 times");
+    expect(givingUp.message).toContain("populator failing on purpose with 3");
+    const failures = (await eventsFor(api, userNs, "broken")).filter((e) => e.reason === "PopulatorFailed");
+    expect(failures.some((e) => e.message?.includes("attempt 1 of 2"))).toBe(true);
+    const pvc = await api.core.readNamespacedPersistentVolumeClaim({ name: "broken", namespace: userNs });
+    expect(pvc.status?.phase).toBe("Pending");
+    expect(pvc.metadata?.annotations?.[`${TEST_GROUP}/populate-progress`]).toMatch(
+      /^failed: populator failing on purpose/,
+    );
+  });
+
+  it("reports an invalid source on the PVC and populates nothing", async () => {
+    await createTestSource(api, userNs, "invalid", { fileName: "../escape", contents: "x" });
+    await createPvc(api, userNs, "invalid", {
+      storageClassName: e2eSettings.immediateStorageClass,
+      volumeMode: "Filesystem",
+      dataSourceRef: testSourceRef("invalid"),
+    });
+    const event = await waitFor("a PopulatorDataSourceInvalid event", async () =>
+      (await eventsFor(api, userNs, "invalid")).find((e) => e.reason === "PopulatorDataSourceInvalid"),
+    );
+    expect(event.message).toContain("spec.fileName must be a plain file name");
+    const pvc = await api.core.readNamespacedPersistentVolumeClaim({ name: "invalid", namespace: userNs });
+    expect(pvc.metadata?.finalizers ?? []).not.toContain(targetProtectionFinalizer(TEST_GROUP));
+  });
+
+  it("leaves PVCs naming other kinds or groups alone", async () => {
+    for (const [name, ref] of [
+      ["other-kind", { apiGroup: TEST_GROUP, kind: "OtherSource", name: "x" }],
+      ["other-group", { apiGroup: "elsewhere.example.com", kind: "TestSource", name: "x" }],
+    ] as const) {
+      await createPvc(api, userNs, name, {
+        storageClassName: e2eSettings.immediateStorageClass,
+        volumeMode: "Filesystem",
+        dataSourceRef: ref,
+      });
+    }
+    // A PVC of ours created afterwards completes, so the controller has seen the two before it.
+    await createTestSource(api, userNs, "marker", { fileName: "m", contents: "m" });
+    await createPvc(api, userNs, "marker", {
+      storageClassName: e2eSettings.immediateStorageClass,
+      volumeMode: "Filesystem",
+      dataSourceRef: testSourceRef("marker"),
+    });
+    await waitForBound(api, userNs, "marker");
+    for (const name of ["other-kind", "other-group"]) {
+      const pvc = await api.core.readNamespacedPersistentVolumeClaim({ name, namespace: userNs });
+      expect(pvc.metadata?.finalizers ?? []).toEqual(["kubernetes.io/pvc-protection"]);
+      expect((await eventsFor(api, userNs, name)).filter((e) => e.reason?.startsWith("Populator"))).toEqual(
+        [],
+      );
+    }
+  });
+
+  it("is refused by the API server when dataSourceRef has no name", async () => {
+    await expect(
+      createPvc(api, userNs, "no-name", {
+        storageClassName: e2eSettings.immediateStorageClass,
+        volumeMode: "Filesystem",
+        dataSourceRef: { apiGroup: TEST_GROUP, kind: "TestSource", name: "" },
+      }),
+    ).rejects.toThrow(/dataSourceRef.name: Required value/);
+  });
+
+  it("counts finished populations in its metrics", async () => {
+    const text = await running.registry.metrics();
+    const successes = Number(
+      text.match(/volume_populator_operation_seconds_count\{result="success"\} (\d+)/)?.[1] ?? 0,
+    );
+    expect(successes).toBeGreaterThanOrEqual(matrix.length);
+    expect(text).toMatch(/volume_populator_operation_seconds_count\{result="failed"\} [1-9]/);
+    expect(text).toContain("volume_populator_operations_in_flight");
+  });
+});

@@ -1,0 +1,106 @@
+import { ApiextensionsV1Api, type KubeConfig } from "@kubernetes/client-node";
+import type { Populator, SourceCheck } from "@volpop/sdk";
+import { waitFor } from "./kube.ts";
+
+/**
+ * A small populator for the SDK's e2e tests: `TestSource` objects name a file and its contents, and a
+ * busybox pod writes them (or fails on purpose, or dawdles, to exercise retries and deletion).
+ */
+export const TEST_GROUP = "e2e.volpop.dev";
+
+export interface TestSourceSpec {
+  readonly fileName: string;
+  readonly contents: string;
+  /** Exit code of the populator pod instead of writing (tests failures). */
+  readonly failWith?: number;
+  /** Seconds the pod sleeps before writing (tests deletion and restarts mid-population). */
+  readonly sleepSeconds?: number;
+}
+
+export function testPopulator(
+  image = process.env.VOLPOP_E2E_BUSYBOX_IMAGE ?? "busybox",
+): Populator<TestSourceSpec> {
+  return {
+    prefix: TEST_GROUP,
+    source: { group: TEST_GROUP, version: "v1alpha1", kind: "TestSource", plural: "testsources" },
+    validate(spec: unknown): SourceCheck<TestSourceSpec> {
+      const s = (spec ?? {}) as Record<string, unknown>;
+      const problems: string[] = [];
+      if (
+        typeof s.fileName !== "string" ||
+        !/^[A-Za-z0-9._-]+$/.test(s.fileName) ||
+        s.fileName.startsWith(".")
+      ) {
+        problems.push("spec.fileName must be a plain file name");
+      }
+      if (typeof s.contents !== "string") problems.push("spec.contents is required");
+      if (problems.length > 0) return { ok: false, problems };
+      return { ok: true, spec: s as unknown as TestSourceSpec };
+    },
+    populatorPod(source, context) {
+      const { fileName, contents, failWith, sleepSeconds } = source.spec;
+      const write =
+        context.volumeMode === "Block"
+          ? `printf '%s' "$CONTENTS" | dd of=${context.targetPath} conv=notrunc 2>/dev/null`
+          : `printf '%s' "$CONTENTS" > "${context.targetPath}/$FILE_NAME"`;
+      const script = [
+        sleepSeconds ? `sleep ${sleepSeconds}` : "",
+        failWith ? `echo "populator failing on purpose with ${failWith}" >&2; exit ${failWith}` : write,
+      ]
+        .filter(Boolean)
+        .join("; ");
+      return {
+        image,
+        command: ["sh", "-c", script],
+        env: [
+          { name: "FILE_NAME", value: fileName },
+          { name: "CONTENTS", value: contents },
+        ],
+      };
+    },
+  };
+}
+
+/** Installs the TestSource CRD (idempotent) and waits until the API serves it. */
+export async function installTestSourceCrd(kubeConfig: KubeConfig): Promise<void> {
+  const api = kubeConfig.makeApiClient(ApiextensionsV1Api);
+  const name = `testsources.${TEST_GROUP}`;
+  await api
+    .createCustomResourceDefinition({
+      body: {
+        metadata: { name },
+        spec: {
+          group: TEST_GROUP,
+          names: {
+            kind: "TestSource",
+            plural: "testsources",
+            singular: "testsource",
+            listKind: "TestSourceList",
+          },
+          scope: "Namespaced",
+          versions: [
+            {
+              name: "v1alpha1",
+              served: true,
+              storage: true,
+              schema: {
+                openAPIV3Schema: {
+                  type: "object",
+                  properties: { spec: { type: "object", x_kubernetes_preserve_unknown_fields: true } },
+                },
+              },
+            },
+          ],
+        },
+      },
+    })
+    .catch((error: { code?: number }) => {
+      if (error.code !== 409) throw error;
+    });
+  await waitFor(`CRD ${name} to be established`, async () => {
+    const crd = await api.readCustomResourceDefinition({ name });
+    return crd.status?.conditions?.some((c) => c.type === "Established" && c.status === "True")
+      ? true
+      : undefined;
+  });
+}
