@@ -59,6 +59,8 @@ export function apiserver(): ProcessSpec {
       `--service-account-signing-key-file=${pkiFile.serviceAccountKey}`,
       "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
       "--allow-privileged=true",
+      // Lets PVCs name a data source in another namespace (alpha in 1.34), which populators support.
+      "--feature-gates=CrossNamespaceVolumeDataSource=true",
       "--profiling=false",
       "--v=1",
     ],

@@ -15,6 +15,8 @@ export interface TestSourceSpec {
   readonly failWith?: number;
   /** Seconds the pod sleeps before writing (tests deletion and restarts mid-population). */
   readonly sleepSeconds?: number;
+  /** Report 50% progress before sleeping, the way the SDK's populate mode does. */
+  readonly reportProgress?: boolean;
 }
 
 export function testPopulator(
@@ -38,12 +40,13 @@ export function testPopulator(
       return { ok: true, spec: s as unknown as TestSourceSpec };
     },
     populatorPod(source, context) {
-      const { fileName, contents, failWith, sleepSeconds } = source.spec;
+      const { fileName, contents, failWith, sleepSeconds, reportProgress } = source.spec;
       const write =
         context.volumeMode === "Block"
           ? `printf '%s' "$CONTENTS" | dd of=${context.targetPath} conv=notrunc 2>/dev/null`
           : `printf '%s' "$CONTENTS" > "${context.targetPath}/$FILE_NAME"`;
       const script = [
+        reportProgress ? `echo 'volpop-progress {"percent":50,"message":"halfway"}'` : "",
         sleepSeconds ? `sleep ${sleepSeconds}` : "",
         failWith ? `echo "populator failing on purpose with ${failWith}" >&2; exit ${failWith}` : write,
       ]
@@ -81,6 +84,50 @@ export async function installTestSourceCrd(kubeConfig: KubeConfig): Promise<void
           versions: [
             {
               name: "v1alpha1",
+              served: true,
+              storage: true,
+              schema: {
+                openAPIV3Schema: {
+                  type: "object",
+                  properties: { spec: { type: "object", x_kubernetes_preserve_unknown_fields: true } },
+                },
+              },
+            },
+          ],
+        },
+      },
+    })
+    .catch((error: { code?: number }) => {
+      if (error.code !== 409) throw error;
+    });
+  await waitFor(`CRD ${name} to be established`, async () => {
+    const crd = await api.readCustomResourceDefinition({ name });
+    return crd.status?.conditions?.some((c) => c.type === "Established" && c.status === "True")
+      ? true
+      : undefined;
+  });
+}
+
+/** A minimal gateway-api ReferenceGrant CRD (v1beta1), for clusters that lack it; idempotent. */
+export async function installReferenceGrantCrd(kubeConfig: KubeConfig): Promise<void> {
+  const api = kubeConfig.makeApiClient(ApiextensionsV1Api);
+  const name = "referencegrants.gateway.networking.k8s.io";
+  await api
+    .createCustomResourceDefinition({
+      body: {
+        metadata: { name },
+        spec: {
+          group: "gateway.networking.k8s.io",
+          names: {
+            kind: "ReferenceGrant",
+            plural: "referencegrants",
+            singular: "referencegrant",
+            listKind: "ReferenceGrantList",
+          },
+          scope: "Namespaced",
+          versions: [
+            {
+              name: "v1beta1",
               served: true,
               storage: true,
               schema: {

@@ -22,9 +22,17 @@ import type { HealthResult } from "./http-server.ts";
 import { type RunningWatch, watchResource } from "./informers.ts";
 import { createLogger, type Logger, reconcileLogger } from "./logger.ts";
 import { createPopulatorMetrics, type PopulatorMetrics } from "./metrics.ts";
-import { MANAGED_BY, MANAGED_BY_LABEL, POPULATE_FOR_LABEL, populatorPodName, primePvcName } from "./names.ts";
+import {
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  POPULATE_FOR_LABEL,
+  POPULATOR_CONTAINER_NAME,
+  populatorPodName,
+  primePvcName,
+} from "./names.ts";
 import type { Observed, SourceObject } from "./observed.ts";
 import type { Populator } from "./populator.ts";
+import { lastProgress, type Progress } from "./progress.ts";
 import { WorkQueue } from "./queue.ts";
 import { reconcile, refersTo, sourceNamespace } from "./reconcile.ts";
 import { grantAllows, listReferenceGrants } from "./reference-grant.ts";
@@ -192,6 +200,7 @@ export function createPopulatorController<Spec>(
     const primePvc = pvcs.get(primePvcName(uid), settings.namespace);
     const sourceNs = sourceNamespace(pvc);
     const crossNamespace = sourceNs !== pvc.metadata?.namespace;
+    const pod = pods.get(populatorPodName(uid), settings.namespace);
     return {
       now: clock.now(),
       pvc,
@@ -203,8 +212,21 @@ export function createPopulatorController<Spec>(
       storageClass: pvc.spec?.storageClassName ? storageClasses.get(pvc.spec.storageClassName) : undefined,
       primePvc,
       primePv: primePvc?.spec?.volumeName ? pvs.get(primePvc.spec.volumeName) : undefined,
-      pod: pods.get(populatorPodName(uid), settings.namespace),
+      pod,
+      podProgress: pod?.status?.phase === "Running" ? await readProgress(pod) : undefined,
     };
+  }
+
+  async function readProgress(pod: V1Pod): Promise<Progress | undefined> {
+    const log = await core
+      .readNamespacedPodLog({
+        name: pod.metadata?.name ?? "",
+        namespace: settings.namespace,
+        container: POPULATOR_CONTAINER_NAME,
+        tailLines: 20,
+      })
+      .catch(() => undefined);
+    return log === undefined ? undefined : lastProgress(log);
   }
 
   let reconcileCount = 0;

@@ -73,6 +73,7 @@ export {
 } from "./names.ts";
 export type { Observed, SourceObject } from "./observed.ts";
 export type { Plan, Step } from "./plan.ts";
+export { detectTarget, type PopulateContext, type PopulateTarget, progressReporter } from "./populate.ts";
 export {
   DEFAULT_DEVICE_PATH,
   DEFAULT_MOUNT_PATH,
@@ -83,9 +84,12 @@ export {
   type SourceCheck,
   type SourceKind,
 } from "./populator.ts";
+export { describeProgress, formatProgressLine, lastProgress, type Progress } from "./progress.ts";
 export type { WorkQueueOptions } from "./queue.ts";
 export { DEFAULT_BASE_DELAY_MS, DEFAULT_MAX_DELAY_MS, WorkQueue } from "./queue.ts";
 export { type ReconcileContext, reconcile } from "./reconcile.ts";
+export { type PopulatorProgram, runPopulator } from "./run.ts";
 export { defaultSettings, type PopulationSettings } from "./settings.ts";
 export { POPULATOR_UID, podStrategy } from "./strategies/pod.ts";
 export type { FillInput, FillOutcome, Strategy } from "./strategy.ts";
+export { registerVolumePopulator, volumePopulatorName } from "./volume-populator-registration.ts";

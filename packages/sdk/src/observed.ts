@@ -5,6 +5,7 @@ import type {
   V1Pod,
   V1StorageClass,
 } from "@kubernetes/client-node";
+import type { Progress } from "./progress.ts";
 
 /** A source custom resource as read from the API: only metadata and an untrusted `spec`. */
 export interface SourceObject extends KubernetesObject {
@@ -31,4 +32,6 @@ export interface Observed {
   readonly primePv: V1PersistentVolume | undefined;
   /** The populator pod (`populate-<uid>`), Pod strategy. */
   readonly pod: V1Pod | undefined;
+  /** The last progress the running populator pod reported, if any. */
+  readonly podProgress?: Progress | undefined;
 }

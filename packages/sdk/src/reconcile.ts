@@ -96,10 +96,13 @@ export function reconcile(observed: Observed, context: ReconcileContext): Plan {
       );
     }
     if (!observed.referenceGranted) {
-      return warn(
-        EventReason.CrossNamespaceNotGranted,
-        `no ReferenceGrant in namespace ${sourceNs} allows PersistentVolumeClaims from ${namespace} to use ${ref?.kind} ${ref?.name}`,
-      );
+      return {
+        ...warn(
+          EventReason.CrossNamespaceNotGranted,
+          `no ReferenceGrant in namespace ${sourceNs} allows PersistentVolumeClaims from ${namespace} to use ${ref?.kind} ${ref?.name}`,
+        ),
+        requeueAfterMs: settings.referenceGrantRecheckMs,
+      };
     }
   }
 

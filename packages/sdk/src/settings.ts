@@ -22,6 +22,11 @@ export interface PopulationSettings {
   readonly allowCrossNamespace: boolean;
   /** Re-read a running populator pod this often, for progress. */
   readonly progressIntervalMs: number;
+  /**
+   * Look for a ReferenceGrant again this often while a cross-namespace source waits for one: grants
+   * are not watched, since most clusters do not have their CRD.
+   */
+  readonly referenceGrantRecheckMs: number;
 }
 
 export const defaultSettings: Omit<PopulationSettings, "namespace" | "imageName"> = {
@@ -31,6 +36,7 @@ export const defaultSettings: Omit<PopulationSettings, "namespace" | "imageName"
   retainOnFailure: false,
   allowCrossNamespace: false,
   progressIntervalMs: 10_000,
+  referenceGrantRecheckMs: 15_000,
 };
 
 export function withDefaults(

@@ -21,6 +21,7 @@ import {
 import type { Observed } from "../observed.ts";
 import type { Step } from "../plan.ts";
 import { DEFAULT_DEVICE_PATH, DEFAULT_MOUNT_PATH, type PopulatorPodSpec } from "../populator.ts";
+import { describeProgress } from "../progress.ts";
 import { retryDelayMs } from "../settings.ts";
 import type { FillInput, FillOutcome, Strategy } from "../strategy.ts";
 
@@ -80,6 +81,18 @@ function fillWithPod(input: FillInput): FillOutcome {
 
   const phase = pod.status?.phase;
   if (phase === "Succeeded") return { state: "done" };
+  if (phase === "Running") {
+    // Pod changes wake the reconcile, but progress lines do not: look again now and then.
+    const progress = observed.podProgress;
+    return {
+      state: "working",
+      plan: {
+        steps: progress ? [{ kind: "setProgress", progress: describeProgress(progress) }] : [],
+        waitingFor: "the populator pod (Running)",
+        requeueAfterMs: settings.progressIntervalMs,
+      },
+    };
+  }
   if (phase !== "Failed") {
     return { state: "working", plan: { steps: [], waitingFor: `the populator pod (${phase ?? "Pending"})` } };
   }

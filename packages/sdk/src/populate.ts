@@ -1,0 +1,57 @@
+import fs from "node:fs";
+import { DEFAULT_DEVICE_PATH, DEFAULT_MOUNT_PATH } from "./populator.ts";
+import { formatProgressLine, type Progress } from "./progress.ts";
+
+/** Where the populator pod writes: the mounted directory (Filesystem) or the raw device (Block). */
+export type PopulateTarget =
+  | { readonly kind: "directory"; readonly path: string }
+  | { readonly kind: "device"; readonly path: string };
+
+/** What `populate` mode hands the populator's code inside the pod. */
+export interface PopulateContext<Extra> {
+  readonly target: PopulateTarget;
+  /** The populator's own flags (e.g. hello's `--file-name`). */
+  readonly extra: Extra;
+  /** Reports progress; the controller shows it on the user's PVC. Cheap enough to call often. */
+  reportProgress(progress: Progress): void;
+}
+
+/**
+ * Finds the target the controller attached: the block device at upstream's device path if present,
+ * else the directory at upstream's mount path.
+ */
+export function detectTarget(paths: { devicePath?: string; mountPath?: string } = {}): PopulateTarget {
+  const devicePath = paths.devicePath ?? DEFAULT_DEVICE_PATH;
+  const mountPath = paths.mountPath ?? DEFAULT_MOUNT_PATH;
+  const device = statOrUndefined(devicePath);
+  if (device?.isBlockDevice()) return { kind: "device", path: devicePath };
+  const directory = statOrUndefined(mountPath);
+  if (directory?.isDirectory()) return { kind: "directory", path: mountPath };
+  throw new Error(
+    `neither a block device at ${devicePath} nor a directory at ${mountPath}: is the target volume attached?`,
+  );
+}
+
+function statOrUndefined(path: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reports progress as a line on stdout (see progress.ts), at most once a second unless it is final. */
+export function progressReporter(
+  write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+) {
+  let last = 0;
+  return (progress: Progress): void => {
+    const now = Date.now();
+    const final =
+      progress.percent === 100 ||
+      (progress.bytesTotal !== undefined && progress.bytesDone === progress.bytesTotal);
+    if (!final && now - last < 1000) return;
+    last = now;
+    write(formatProgressLine(progress));
+  };
+}

@@ -1,0 +1,158 @@
+import { writeFile } from "node:fs/promises";
+import { CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
+import { Registry } from "prom-client";
+import {
+  CliUsageError,
+  type ExtraOptions,
+  type ExtraValues,
+  type PopulatorCliOptions,
+  parsePopulatorArgs,
+} from "./cli.ts";
+import { createPopulatorController } from "./controller.ts";
+import { startHttpEndpoint } from "./http-server.ts";
+import { createLogger, type Logger } from "./logger.ts";
+import { detectTarget, type PopulateContext, progressReporter } from "./populate.ts";
+import type { Populator } from "./populator.ts";
+import type { PopulationSettings } from "./settings.ts";
+import type { Strategy } from "./strategy.ts";
+import { registerVolumePopulator } from "./volume-populator-registration.ts";
+
+/** A populator binary: one image, two modes, as upstream's examples. */
+export interface PopulatorProgram<Spec, E extends ExtraOptions> {
+  readonly populator: Populator<Spec>;
+  readonly version: string;
+  /** Program name in help and logs, e.g. `hello-populator`. */
+  readonly programName: string;
+  /** Default `--namespace` and `--image-name`. */
+  readonly defaults: { readonly namespace: string; readonly imageName?: string };
+  /** The populator's own flags, for populate mode (upstream hello: `--file-name`, `--file-contents`). */
+  readonly flags?: E;
+  /** Populate mode, inside the populator pod: write the data into `context.target`. */
+  populate(context: PopulateContext<ExtraValues<E>>): Promise<void>;
+  readonly strategy?: Strategy;
+  readonly settings?: Partial<Omit<PopulationSettings, "namespace" | "imageName">>;
+}
+
+/** Where Kubernetes reads a container's termination message from. */
+const TERMINATION_LOG = "/dev/termination-log";
+
+/**
+ * The `main` of a populator binary: parses upstream's flags, then runs the controller (with metrics,
+ * health checks and a clean SIGTERM) or populate mode. Resolves to the process exit code.
+ */
+export async function runPopulator<Spec, const E extends ExtraOptions = Record<never, never>>(
+  program: PopulatorProgram<Spec, E>,
+  argv: readonly string[] = process.argv.slice(2),
+  /** Stops controller mode like SIGTERM does (for embedding and tests). */
+  signal?: AbortSignal,
+): Promise<number> {
+  let parsed: ReturnType<typeof parsePopulatorArgs<E>>;
+  try {
+    parsed = parsePopulatorArgs(
+      argv,
+      {
+        ...program.defaults,
+        version: program.version,
+        prefix: program.populator.prefix,
+        programName: program.programName,
+      },
+      program.flags,
+    );
+  } catch (error) {
+    if (error instanceof CliUsageError) {
+      process.stderr.write(`${error.message}\n\n${error.usage}`);
+      return 2;
+    }
+    throw error;
+  }
+  if (parsed.action !== "run") {
+    process.stdout.write(`${parsed.text}\n`);
+    return 0;
+  }
+  const options = parsed.options;
+  const logger = createLogger({ name: program.programName, level: options.logLevel });
+  if (options.mode === "populate") return populateMode(program, options, logger);
+  return controllerMode(program, options, logger, signal);
+}
+
+async function populateMode<Spec, E extends ExtraOptions>(
+  program: PopulatorProgram<Spec, E>,
+  options: PopulatorCliOptions<ExtraValues<E>>,
+  logger: Logger,
+): Promise<number> {
+  try {
+    await program.populate({
+      target: detectTarget(),
+      extra: options.extra,
+      reportProgress: progressReporter(),
+    });
+    return 0;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    logger.error({ err: error }, "population failed");
+    // The controller shows the termination message in the PopulatorFailed event on the user's PVC.
+    await writeFile(TERMINATION_LOG, message).catch(() => undefined);
+    return 1;
+  }
+}
+
+async function controllerMode<Spec, E extends ExtraOptions>(
+  program: PopulatorProgram<Spec, E>,
+  options: PopulatorCliOptions<ExtraValues<E>>,
+  logger: Logger,
+  stop: AbortSignal | undefined,
+): Promise<number> {
+  const kubeConfig = new KubeConfig();
+  if (options.kubeconfig) kubeConfig.loadFromFile(options.kubeconfig);
+  else kubeConfig.loadFromDefault();
+  if (options.master) {
+    const cluster = kubeConfig.getCurrentCluster();
+    if (cluster)
+      kubeConfig.clusters = kubeConfig.clusters.map((c) =>
+        c === cluster ? { ...c, server: options.master as string } : c,
+      );
+  }
+  const registry = new Registry();
+  const controller = createPopulatorController({
+    populator: program.populator,
+    kubeConfig,
+    namespace: options.namespace,
+    ...(options.imageName ? { imageName: options.imageName } : {}),
+    ...(program.strategy ? { strategy: program.strategy } : {}),
+    ...(program.settings ? { settings: program.settings } : {}),
+    workers: options.workers,
+    registry,
+    logger,
+  });
+  const abort = new AbortController();
+  const shutDown = (why: string) => {
+    logger.info({ why }, "shutting down");
+    abort.abort();
+  };
+  stop?.addEventListener("abort", () => shutDown("stopped by the caller"), { once: true });
+  const onSignal = (signal: NodeJS.Signals) => shutDown(signal);
+  process.once("SIGTERM", onSignal);
+  process.once("SIGINT", onSignal);
+  const endpoint = options.httpEndpoint
+    ? await startHttpEndpoint({
+        address: options.httpEndpoint,
+        metricsPath: options.metricsPath,
+        registry,
+        checks: { healthz: () => controller.healthz(), readyz: () => controller.readyz() },
+        logger,
+      })
+    : undefined;
+  try {
+    await registerVolumePopulator(
+      kubeConfig.makeApiClient(CustomObjectsApi),
+      program.populator.source,
+      logger,
+    );
+    await controller.run(abort.signal);
+    return 0;
+  } finally {
+    process.off("SIGTERM", onSignal);
+    process.off("SIGINT", onSignal);
+    await endpoint?.close();
+  }
+}
