@@ -15,7 +15,7 @@ import {
 import type { Registry } from "prom-client";
 import { DEFAULT_WORKERS } from "./cli.ts";
 import { type Clock, systemClock } from "./clock.ts";
-import { TerminalError, toVolpopError } from "./errors.ts";
+import { isConflict, TerminalError, toVolpopError } from "./errors.ts";
 import { EventRecorder } from "./event-recorder.ts";
 import { execute } from "./executor.ts";
 import type { HealthResult } from "./http-server.ts";
@@ -261,8 +261,12 @@ export function createPopulatorController<Spec>(
       if (error instanceof TerminalError) {
         log.error({ err: error }, "reconcile failed; not retrying");
         queue.forget(key);
+      } else if (isConflict(error)) {
+        // The cache had not caught up with the API server yet: routine, and retried shortly.
+        log.debug({ code: error.code }, "object changed meanwhile; retrying");
+        queue.addRateLimited(key);
       } else {
-        log.warn({ err: error, retries: queue.retries(key) }, "reconcile failed; retrying");
+        log.warn({ code: error.code, error: error.message, retries: queue.retries(key) }, "reconcile failed; retrying");
         queue.addRateLimited(key);
       }
     }
