@@ -114,6 +114,9 @@ describe("Pod strategy", () => {
       const reasons = (await eventsFor(api, userNs, name)).map((e) => e.reason);
       expect(reasons).toContain("PopulatorCreated");
       expect(reasons).toContain("PopulatorFinished");
+      // What happened to PVC' is repeated on the user's PVC.
+      const provisioned = (await eventsFor(api, userNs, name)).find((e) => e.reason === "ProvisioningSucceeded");
+      expect(provisioned?.message).toContain(`(on PVC' ${populatorNs}/prime-${pvc.metadata?.uid})`);
     },
   );
 

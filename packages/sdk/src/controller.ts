@@ -1,6 +1,7 @@
 import os from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
+  type CoreV1Event,
   CoreV1Api,
   CustomObjectsApi,
   type KubeConfig,
@@ -193,7 +194,39 @@ export function createPopulatorController<Spec>(
       }
     },
   });
-  const watches = [pvcs, pvs, pods, storageClasses, sources];
+  // Events on PVC' (provisioning failures, quota) are invisible to users, who only see their own PVC:
+  // repeat them there. Only events newer than this controller, so a restart does not replay history.
+  const startedAt = clock.now();
+  const primeEvents: RunningWatch<CoreV1Event> = watchResource({
+    kind: "Event",
+    kubeConfig: kc,
+    path: `/api/v1/namespaces/${settings.namespace}/events`,
+    list: () => core.listNamespacedEvent({ namespace: settings.namespace }),
+    logger,
+    onChange: (event) => {
+      const involved = event.involvedObject;
+      if (involved?.kind !== "PersistentVolumeClaim" || !involved.name?.startsWith("prime-")) return;
+      const at = Date.parse(String(event.lastTimestamp ?? event.eventTime ?? event.metadata?.creationTimestamp ?? ""));
+      if (!(at >= startedAt - 1000)) return;
+      const key = keyByUid.get(involved.name.slice("prime-".length));
+      const [namespace = "", name = ""] = key?.split("/") ?? [];
+      const pvc = key ? pvcs.get(name, namespace) : undefined;
+      if (!pvc?.metadata) return;
+      void events.record(
+        {
+          apiVersion: "v1",
+          kind: "PersistentVolumeClaim",
+          name,
+          namespace,
+          ...(pvc.metadata.uid ? { uid: pvc.metadata.uid } : {}),
+        },
+        event.type === "Warning" ? "Warning" : "Normal",
+        event.reason ?? "Unknown",
+        `${event.message ?? ""} (on PVC' ${settings.namespace}/${involved.name})`,
+      );
+    },
+  });
+  const watches = [pvcs, pvs, pods, storageClasses, sources, primeEvents];
 
   async function observe(pvc: V1PersistentVolumeClaim): Promise<Observed> {
     const uid = pvc.metadata?.uid ?? "";
