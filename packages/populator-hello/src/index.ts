@@ -9,3 +9,5 @@ export {
   helloFileBytes,
   MAX_FILE_CONTENTS_BYTES,
 } from "./hello.ts";
+export { writeHello } from "./populate.ts";
+export { DEFAULT_IMAGE, helloPopulator } from "./populator.ts";

@@ -14,7 +14,7 @@ export function volumePopulatorName(source: SourceKind): string {
 
 /**
  * Registers the populator's source kind with the data-source validator by creating its
- * `VolumePopulator` object (cluster-scoped). Clusters without the validator's CRD, or a controller
+ * `VolumePopulator` object (cluster-scoped) unless one registers the kind already. Clusters without the validator's CRD, or a controller
  * without the right to create it, lose nothing but the validator's blessing: say so and go on.
  */
 export async function registerVolumePopulator(
@@ -24,6 +24,20 @@ export async function registerVolumePopulator(
 ): Promise<void> {
   const name = volumePopulatorName(source);
   try {
+    // A VolumePopulator from the populator's manifests (any name) may register the kind already.
+    const existing = (await api.listClusterCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: PLURAL,
+    })) as {
+      items?: { sourceKind?: { group?: string; kind?: string } }[];
+    };
+    if (
+      existing.items?.some(
+        (v) => (v.sourceKind?.group ?? "") === source.group && v.sourceKind?.kind === source.kind,
+      )
+    )
+      return;
     await api.createClusterCustomObject({
       group: GROUP,
       version: VERSION,
