@@ -44,7 +44,7 @@ function fillWithPod(input: FillInput): FillOutcome {
   const primePvc = observed.primePvc;
   const pod = observed.pod;
   const annotations = primePvc?.metadata?.annotations ?? {};
-  const failures = Number.parseInt(annotations[populateAttemptsAnnotation(prefix)] ?? "0", 10) || 0;
+  const failures = failuresSoFar(input);
   const attempt = failures + 1;
 
   if (!pod) {
@@ -97,24 +97,37 @@ function fillWithPod(input: FillInput): FillOutcome {
     return { state: "working", plan: { steps: [], waitingFor: `the populator pod (${phase ?? "Pending"})` } };
   }
 
+  // PVC' and pods come from separate watches: right after a failure was counted on PVC' and the pod
+  // deleted, the cache may still show the failed pod. Each pod carries the attempt it is, so that its
+  // failure is not counted again (which would give up after fewer failures than maxAttempts).
+  const podAttempt = Number.parseInt(
+    pod.metadata?.annotations?.[populateAttemptsAnnotation(prefix)] ?? "",
+    10,
+  );
+  if (podAttempt <= failures) {
+    return {
+      state: "working",
+      plan: { steps: [{ kind: "deletePod" }], waitingFor: "the failed pod to go away" },
+    };
+  }
+
   const why = failureMessage(pod);
-  const failed: Step[] = [
-    {
-      kind: "annotatePrimePvc",
-      annotations: {
-        [populateAttemptsAnnotation(prefix)]: String(attempt),
-        [populateLastFailureAnnotation(prefix)]: new Date(observed.now).toISOString(),
-      },
-    },
-  ];
+  const counted = {
+    [populateAttemptsAnnotation(prefix)]: String(attempt),
+    [populateLastFailureAnnotation(prefix)]: new Date(observed.now).toISOString(),
+  };
   if (attempt >= settings.maxAttempts) {
     const message = `Populator pod failed ${attempt} times, giving up: ${why}. Delete and re-create the PVC to try again.`;
     return {
       state: "working",
       plan: {
         steps: [
-          ...failed,
-          { kind: "annotatePrimePvc", annotations: { [populateStateAnnotation(prefix)]: "failed" } },
+          // One patch: PVC' must never count the last failure without saying the population is given
+          // up, or the next reconcile would skip the counted pod and start one attempt too many.
+          {
+            kind: "annotatePrimePvc",
+            annotations: { ...counted, [populateStateAnnotation(prefix)]: "failed" },
+          },
           { kind: "event", type: "Warning", reason: EventReason.Failed, message },
           { kind: "setProgress", progress: `failed: ${why}` },
           { kind: "finishOperation", result: "failed" },
@@ -129,7 +142,7 @@ function fillWithPod(input: FillInput): FillOutcome {
     state: "working",
     plan: {
       steps: [
-        ...failed,
+        { kind: "annotatePrimePvc", annotations: counted },
         {
           kind: "event",
           type: "Warning",
@@ -143,6 +156,12 @@ function fillWithPod(input: FillInput): FillOutcome {
       requeueAfterMs: delay,
     },
   };
+}
+
+/** Failed populator pods so far, as counted on PVC'. */
+function failuresSoFar({ observed, prefix }: FillInput): number {
+  const counted = observed.primePvc?.metadata?.annotations?.[populateAttemptsAnnotation(prefix)];
+  return Number.parseInt(counted ?? "0", 10) || 0;
 }
 
 /** The most useful sentence about why a pod failed: its termination message, else the exit reason. */
@@ -160,7 +179,7 @@ export function failureMessage(pod: V1Pod): string {
 
 /** The populator pod for PVC': upstream's names and paths, hardened by default. */
 export function populatorPod(input: FillInput): V1Pod {
-  const { observed, populator, source, settings } = input;
+  const { observed, populator, source, settings, prefix } = input;
   const uid = observed.pvc.metadata?.uid ?? "";
   const volumeMode = observed.pvc.spec?.volumeMode === "Block" ? "Block" : "Filesystem";
   const targetPath = volumeMode === "Block" ? DEFAULT_DEVICE_PATH : DEFAULT_MOUNT_PATH;
@@ -192,7 +211,11 @@ export function populatorPod(input: FillInput): V1Pod {
       name: populatorPodName(uid),
       namespace: settings.namespace,
       labels: { ...spec.labels, [MANAGED_BY_LABEL]: MANAGED_BY, [POPULATE_FOR_LABEL]: uid },
-      ...(spec.annotations ? { annotations: { ...spec.annotations } } : {}),
+      // Which attempt this pod is, so that its failure is counted once (see fillWithPod).
+      annotations: {
+        ...spec.annotations,
+        [populateAttemptsAnnotation(prefix)]: String(failuresSoFar(input) + 1),
+      },
     },
     spec: {
       restartPolicy: "Never",

@@ -1,0 +1,605 @@
+import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
+import { describe, expect, it } from "vitest";
+import { EventReason } from "./events.ts";
+import {
+  FINALIZER,
+  fakePopulator,
+  fakeStrategy,
+  NOW,
+  observed,
+  ourPvc,
+  POPULATOR_NAMESPACE,
+  PREFIX,
+  PV_NAME,
+  PVC_NAME,
+  PVC_UID,
+  pod,
+  primePvc,
+  pv,
+  pvc,
+  SOURCE_KIND,
+  SOURCE_NAME,
+  SOURCE_UID,
+  settings,
+  sourceObject,
+  storageClass,
+  USER_NAMESPACE,
+} from "./internal/fixtures.ts";
+import { populateStateAnnotation, SELECTED_NODE_ANNOTATION } from "./names.ts";
+import type { Observed } from "./observed.ts";
+import { nothing, type Plan, type Step } from "./plan.ts";
+import { primePvcFor, reconcile, refersTo, sourceNamespace } from "./reconcile.ts";
+import type { PopulationSettings } from "./settings.ts";
+import { podStrategy } from "./strategies/pod.ts";
+import type { FillOutcome, Strategy } from "./strategy.ts";
+
+const WORKING_PLAN: Plan = {
+  steps: [{ kind: "setProgress", progress: "populating: 50%" }],
+  waitingFor: "the populator pod (Running)",
+  requeueAfterMs: 10_000,
+};
+const WORKING: FillOutcome = { state: "working", plan: WORKING_PLAN };
+
+function run(
+  seen: Partial<Observed>,
+  options: {
+    strategy?: Strategy;
+    settings?: Partial<Omit<PopulationSettings, "namespace">>;
+    problems?: readonly string[];
+  } = {},
+): Plan {
+  const populator = fakePopulator(options.problems ? { problems: options.problems } : {});
+  return reconcile(observed(seen), {
+    populator,
+    strategy: options.strategy ?? fakeStrategy(WORKING),
+    settings: settings(options.settings),
+  });
+}
+
+const kinds = (plan: Plan) => plan.steps.map((step) => step.kind);
+const finishedPopulation: Step[] = [
+  {
+    kind: "event",
+    type: "Normal",
+    reason: EventReason.Finished,
+    message: `Populated from Hello ${USER_NAMESPACE}/${SOURCE_NAME}`,
+  },
+  { kind: "setProgress", progress: "complete" },
+  { kind: "finishOperation", result: "success" },
+];
+const firstPass: Step["kind"][] = ["addFinalizer", "createPrimePvc", "startOperation", "setProgress"];
+
+/** A strategy that must not be asked: the reconcile decides before filling. */
+const untouchable: Strategy = {
+  name: "untouchable",
+  fill: () => {
+    throw new Error("fill must not be called");
+  },
+  cleanup: () => [],
+};
+
+describe("reconcile", () => {
+  describe("PVCs that are not ours", () => {
+    it.each<[string, V1PersistentVolumeClaim]>([
+      ["no dataSourceRef", pvc({ spec: { dataSourceRef: undefined } })],
+      [
+        "another kind of the group",
+        pvc({ spec: { dataSourceRef: { apiGroup: PREFIX, kind: "Other", name: "x" } } }),
+      ],
+      [
+        "our kind in another group",
+        pvc({ spec: { dataSourceRef: { apiGroup: "elsewhere.example.com", kind: "Hello", name: "x" } } }),
+      ],
+      [
+        "a core PVC to clone",
+        pvc({ spec: { dataSourceRef: { kind: "PersistentVolumeClaim", name: "src" } } }),
+      ],
+      [
+        "a volume snapshot",
+        pvc({
+          spec: {
+            dataSourceRef: { apiGroup: "snapshot.storage.k8s.io", kind: "VolumeSnapshot", name: "snap" },
+          },
+        }),
+      ],
+    ])("does nothing for a PVC with %s", (_, claim) => {
+      expect(run({ pvc: claim }, { strategy: untouchable })).toEqual(nothing);
+    });
+
+    it("does nothing for a deleted or bound PVC of another populator, even with leftovers around", () => {
+      const other = pvc({
+        metadata: { deletionTimestamp: new Date(NOW), finalizers: [FINALIZER] },
+        spec: { volumeName: "pv-1", dataSourceRef: { apiGroup: "x.example.com", kind: "Hello", name: "h" } },
+      });
+      expect(run({ pvc: other, primePvc: primePvc(), pod: pod() }, { strategy: untouchable })).toEqual(
+        nothing,
+      );
+    });
+
+    it("matches the kind by group and kind, not version", () => {
+      expect(refersTo(pvc(), SOURCE_KIND)).toBe(true);
+      expect(refersTo(pvc(), { ...SOURCE_KIND, version: "v2" })).toBe(true);
+      expect(refersTo(pvc(), { ...SOURCE_KIND, kind: "hello" })).toBe(false);
+    });
+
+    it("matches a core-group kind when dataSourceRef leaves apiGroup out", () => {
+      const claim = pvc({ spec: { dataSourceRef: { kind: "ConfigMap", name: "c" } } });
+      expect(refersTo(claim, { group: "", version: "v1", kind: "ConfigMap", plural: "configmaps" })).toBe(
+        true,
+      );
+    });
+  });
+
+  describe("a PVC being deleted", () => {
+    const deleting = (finalizers: string[]) =>
+      pvc({ metadata: { deletionTimestamp: new Date(NOW), finalizers } });
+
+    it("does nothing when it does not carry our finalizer", () => {
+      expect(run({ pvc: deleting(["kubernetes.io/pvc-protection"]) }, { strategy: untouchable })).toEqual(
+        nothing,
+      );
+    });
+
+    it.each<[string, Partial<Observed>, Step[]]>([
+      [
+        "deletes the pod and PVC', then removes the finalizer when the PVC is deleted mid-population",
+        { primePvc: primePvc(), pod: pod() },
+        [
+          { kind: "deletePod" },
+          { kind: "deletePrimePvc" },
+          { kind: "removeFinalizer" },
+          { kind: "finishOperation", result: "abandoned" },
+        ],
+      ],
+      [
+        "deletes PVC' and removes the finalizer when the PVC is deleted between pods",
+        { primePvc: primePvc() },
+        [
+          { kind: "deletePrimePvc" },
+          { kind: "removeFinalizer" },
+          { kind: "finishOperation", result: "abandoned" },
+        ],
+      ],
+      [
+        "only removes the finalizer when the PVC is deleted before PVC' exists",
+        {},
+        [{ kind: "removeFinalizer" }, { kind: "finishOperation", result: "abandoned" }],
+      ],
+    ])("%s", (_, seen, steps) => {
+      const plan = run({ pvc: deleting([FINALIZER, "kubernetes.io/pvc-protection"]), ...seen });
+      expect(plan).toEqual({ steps });
+    });
+
+    it("cleans up even when the source is gone and the population had failed", () => {
+      const plan = run({
+        pvc: deleting([FINALIZER]),
+        source: undefined,
+        primePvc: primePvc({ metadata: { annotations: { [populateStateAnnotation(PREFIX)]: "failed" } } }),
+        pod: pod({ status: { phase: "Failed" } }),
+      });
+      expect(kinds(plan)).toEqual(["deletePod", "deletePrimePvc", "removeFinalizer", "finishOperation"]);
+    });
+
+    it("asks the strategy what to clean up", () => {
+      const strategy: Strategy = {
+        name: "custom",
+        fill: () => ({ state: "done" }),
+        cleanup: () => [{ kind: "annotatePrimePvc", annotations: { "x.example.com/gone": "true" } }],
+      };
+      const plan = run({ pvc: deleting([FINALIZER]), primePvc: primePvc(), pod: pod() }, { strategy });
+      expect(kinds(plan)).toEqual([
+        "annotatePrimePvc",
+        "deletePrimePvc",
+        "removeFinalizer",
+        "finishOperation",
+      ]);
+    });
+  });
+
+  describe("a bound PVC", () => {
+    const bound = (finalizers?: string[]) =>
+      pvc({ metadata: { finalizers }, spec: { volumeName: PV_NAME }, status: { phase: "Bound" } });
+
+    it("reports success, then deletes the pod and PVC' and releases the finalizer once the PV is handed over", () => {
+      const plan = run({
+        pvc: bound([FINALIZER]),
+        primePvc: primePvc({ status: { phase: "Lost" } }),
+        pod: pod(),
+      });
+      expect(plan).toEqual({
+        steps: [
+          ...finishedPopulation,
+          { kind: "deletePod" },
+          { kind: "deletePrimePvc" },
+          { kind: "removeFinalizer" },
+        ],
+      });
+    });
+
+    it("reports success and releases the finalizer when PVC' and the pod are already gone", () => {
+      expect(run({ pvc: bound([FINALIZER]) })).toEqual({
+        steps: [...finishedPopulation, { kind: "removeFinalizer" }],
+      });
+    });
+
+    it("names a source in another namespace in the success event", () => {
+      const claim = pvc({
+        metadata: { finalizers: [FINALIZER] },
+        spec: {
+          volumeName: PV_NAME,
+          dataSourceRef: { apiGroup: PREFIX, kind: "Hello", name: SOURCE_NAME, namespace: "data" },
+        },
+      });
+      expect(run({ pvc: claim }).steps[0]).toMatchObject({ message: "Populated from Hello data/hello" });
+    });
+
+    it("does nothing when nothing of ours is left", () => {
+      expect(run({ pvc: bound() }, { strategy: untouchable })).toEqual(nothing);
+    });
+
+    it.each<[string, Partial<Observed>, Step["kind"][]]>([
+      ["a PVC'", { primePvc: primePvc() }, ["deletePrimePvc"]],
+      ["a pod", { pod: pod() }, ["deletePod"]],
+    ])("removes %s left behind without reporting success again", (_, seen, steps) => {
+      expect(kinds(run({ pvc: bound(), ...seen }))).toEqual(steps);
+    });
+
+    it("finishes even when the source has since been deleted", () => {
+      expect(kinds(run({ pvc: bound([FINALIZER]), source: undefined }))).toEqual([
+        "event",
+        "setProgress",
+        "finishOperation",
+        "removeFinalizer",
+      ]);
+    });
+  });
+
+  it("waits without a word when the population was given up earlier", () => {
+    const failed = primePvc({ metadata: { annotations: { [populateStateAnnotation(PREFIX)]: "failed" } } });
+    const plan = run(
+      { pvc: ourPvc(), primePvc: failed, pod: pod({ status: { phase: "Failed" } }) },
+      { strategy: untouchable },
+    );
+    expect(plan).toEqual({ steps: [], waitingFor: "someone to act on the failed population" });
+  });
+
+  it("carries on when PVC' has a populate-state other than failed", () => {
+    const other = primePvc({ metadata: { annotations: { [populateStateAnnotation(PREFIX)]: "retrying" } } });
+    const strategy = fakeStrategy(WORKING);
+    run({ pvc: ourPvc(), primePvc: other }, { strategy });
+    expect(strategy.fills).toHaveLength(1);
+  });
+
+  describe("a source in another namespace", () => {
+    const crossNamespace = pvc({
+      spec: { dataSourceRef: { apiGroup: PREFIX, kind: "Hello", name: SOURCE_NAME, namespace: "data" } },
+    });
+    const remoteSource = sourceObject({ metadata: { namespace: "data" } });
+
+    it("warns and waits when cross-namespace sources are not allowed", () => {
+      const message =
+        "dataSourceRef names namespace data, but this populator does not allow cross-namespace sources";
+      const plan = run({ pvc: crossNamespace, source: remoteSource }, { strategy: untouchable });
+      expect(plan).toEqual({
+        steps: [{ kind: "event", type: "Warning", reason: EventReason.CrossNamespaceNotAllowed, message }],
+        waitingFor: message,
+      });
+    });
+
+    it("warns and looks again later when no ReferenceGrant allows it", () => {
+      const message =
+        "no ReferenceGrant in namespace data allows PersistentVolumeClaims from apps to use Hello hello";
+      const plan = run(
+        { pvc: crossNamespace, source: remoteSource, referenceGranted: false },
+        { strategy: untouchable, settings: { allowCrossNamespace: true, referenceGrantRecheckMs: 30_000 } },
+      );
+      expect(plan).toEqual({
+        steps: [{ kind: "event", type: "Warning", reason: EventReason.CrossNamespaceNotGranted, message }],
+        waitingFor: message,
+        requeueAfterMs: 30_000,
+      });
+    });
+
+    it("populates from the other namespace when a ReferenceGrant allows it", () => {
+      const plan = run(
+        { pvc: crossNamespace, source: remoteSource, referenceGranted: true },
+        { settings: { allowCrossNamespace: true } },
+      );
+      expect(kinds(plan)).toEqual(firstPass);
+    });
+
+    it("hands the strategy the source in its own namespace", () => {
+      const strategy = fakeStrategy(WORKING);
+      run(
+        {
+          pvc: { ...crossNamespace, metadata: { ...crossNamespace.metadata, finalizers: [FINALIZER] } },
+          source: remoteSource,
+          primePvc: primePvc(),
+        },
+        { strategy, settings: { allowCrossNamespace: true } },
+      );
+      expect(strategy.fills[0]?.source).toEqual({
+        namespace: "data",
+        name: SOURCE_NAME,
+        uid: SOURCE_UID,
+        spec: { fileName: "hello.txt", contents: "Hello, world!" },
+      });
+    });
+
+    it("treats a dataSourceRef naming the PVC's own namespace as a local source", () => {
+      const local = pvc({
+        spec: {
+          dataSourceRef: { apiGroup: PREFIX, kind: "Hello", name: SOURCE_NAME, namespace: USER_NAMESPACE },
+        },
+      });
+      expect(kinds(run({ pvc: local, referenceGranted: true }))).toEqual(firstPass);
+      expect(sourceNamespace(local)).toBe(USER_NAMESPACE);
+    });
+  });
+
+  describe("the data source", () => {
+    it("warns that the source is missing and says so on the PVC", () => {
+      const message = "Hello apps/hello not found; waiting for it to be created";
+      expect(run({ source: undefined }, { strategy: untouchable })).toEqual({
+        steps: [
+          { kind: "event", type: "Warning", reason: EventReason.DataSourceNotFound, message },
+          { kind: "setProgress", progress: "waiting for the data source" },
+        ],
+        waitingFor: message,
+      });
+    });
+
+    it("warns that the source is invalid, listing every problem, and populates nothing", () => {
+      const message = "Hello apps/hello is invalid: spec.fileName is required; spec.contents is required";
+      expect(run({ source: sourceObject({ spec: { size: 3 } }) }, { strategy: untouchable })).toEqual({
+        steps: [
+          { kind: "event", type: "Warning", reason: EventReason.DataSourceInvalid, message },
+          { kind: "setProgress", progress: "data source invalid" },
+        ],
+        waitingFor: message,
+      });
+    });
+
+    it("validates the source's spec and nothing else", () => {
+      const populator = fakePopulator({ problems: ["spec.url must use https"] });
+      const plan = reconcile(observed({ source: sourceObject({ spec: { url: "http://x" } }) }), {
+        populator,
+        strategy: untouchable,
+        settings: settings(),
+      });
+      expect(populator.validated).toEqual([{ url: "http://x" }]);
+      expect(plan.steps[0]).toMatchObject({ message: expect.stringMatching(/: spec\.url must use https$/) });
+    });
+
+    it("treats a source without a spec as invalid rather than crashing", () => {
+      expect(run({ source: sourceObject({ spec: undefined }) }).steps[0]).toMatchObject({
+        reason: EventReason.DataSourceInvalid,
+      });
+    });
+  });
+
+  describe("the storage class", () => {
+    it("waits for a storage class name on the PVC", () => {
+      expect(run({ pvc: pvc({ spec: { storageClassName: undefined } }), storageClass: undefined })).toEqual({
+        steps: [],
+        waitingFor: "a storage class name on the PVC",
+      });
+    });
+
+    it("waits for the StorageClass to exist", () => {
+      expect(run({ storageClass: undefined }, { strategy: untouchable })).toEqual({
+        steps: [],
+        waitingFor: "StorageClass csi-fast",
+      });
+    });
+
+    it.each(["kubernetes.io/aws-ebs", "kubernetes.io/no-provisioner"])(
+      "leaves PVCs of the in-tree provisioner %s alone",
+      (provisioner) => {
+        expect(run({ storageClass: storageClass({ provisioner }) }, { strategy: untouchable })).toEqual(
+          nothing,
+        );
+      },
+    );
+
+    it("waits for a consumer pod to be scheduled with a WaitForFirstConsumer class", () => {
+      const plan = run({ storageClass: storageClass({ volumeBindingMode: "WaitForFirstConsumer" }) });
+      expect(plan).toEqual({ steps: [], waitingFor: "a pod using the PVC (WaitForFirstConsumer)" });
+    });
+
+    it("creates PVC' on the selected node with a WaitForFirstConsumer class", () => {
+      const plan = run({
+        pvc: pvc({ metadata: { annotations: { [SELECTED_NODE_ANNOTATION]: "node-a" } } }),
+        storageClass: storageClass({ volumeBindingMode: "WaitForFirstConsumer" }),
+      });
+      expect(kinds(plan)).toEqual(firstPass);
+      const create = plan.steps.find((s) => s.kind === "createPrimePvc");
+      expect(create?.pvc.metadata?.annotations).toEqual({ [SELECTED_NODE_ANNOTATION]: "node-a" });
+    });
+  });
+
+  describe("the first pass", () => {
+    it("adds the finalizer, creates PVC', starts the operation and says it is populating", () => {
+      expect(run({}, { strategy: untouchable })).toEqual({
+        steps: [
+          { kind: "addFinalizer" },
+          {
+            kind: "createPrimePvc",
+            pvc: {
+              apiVersion: "v1",
+              kind: "PersistentVolumeClaim",
+              metadata: {
+                name: `prime-${PVC_UID}`,
+                namespace: POPULATOR_NAMESPACE,
+                labels: { "app.kubernetes.io/managed-by": "volpop", "volpop.dev/populate-for": PVC_UID },
+              },
+              spec: {
+                accessModes: ["ReadWriteOnce"],
+                resources: { requests: { storage: "1Gi" } },
+                storageClassName: "csi-fast",
+                volumeMode: "Filesystem",
+              },
+            },
+          },
+          { kind: "startOperation" },
+          { kind: "setProgress", progress: "populating" },
+        ],
+        waitingFor: "PVC' to appear",
+      });
+    });
+
+    it("copies access modes, requests and volume mode of a Block PVC into PVC', and nothing of the source", () => {
+      const claim = pvc({
+        metadata: { labels: { team: "a" }, annotations: { note: "x" } },
+        spec: {
+          accessModes: ["ReadWriteOncePod", "ReadOnlyMany"],
+          resources: { requests: { storage: "5Gi" }, limits: { storage: "5Gi" } },
+          volumeMode: "Block",
+        },
+      });
+      const prime = primePvcFor(claim, POPULATOR_NAMESPACE, undefined);
+      expect(prime.spec).toEqual({
+        accessModes: ["ReadWriteOncePod", "ReadOnlyMany"],
+        resources: { requests: { storage: "5Gi" } },
+        storageClassName: "csi-fast",
+        volumeMode: "Block",
+      });
+      expect(prime.spec?.dataSourceRef).toBeUndefined();
+      expect(prime.metadata?.labels).toEqual({
+        "app.kubernetes.io/managed-by": "volpop",
+        "volpop.dev/populate-for": PVC_UID,
+      });
+      expect(prime.metadata?.annotations).toBeUndefined();
+    });
+
+    it("leaves the volume mode of PVC' to the API server when the PVC does not set it", () => {
+      const prime = primePvcFor(pvc({ spec: { volumeMode: undefined } }), POPULATOR_NAMESPACE, undefined);
+      expect(prime.spec).not.toHaveProperty("volumeMode");
+    });
+
+    it("does not add the finalizer twice when PVC' has to be created again", () => {
+      expect(kinds(run({ pvc: ourPvc() }, { strategy: untouchable }))).toEqual([
+        "createPrimePvc",
+        "startOperation",
+        "setProgress",
+      ]);
+    });
+  });
+
+  describe("filling PVC'", () => {
+    it("carries out the strategy's plan while it works, adding the finalizer if it is missing", () => {
+      const plan = run({ primePvc: primePvc() }, { strategy: fakeStrategy(WORKING) });
+      expect(plan).toEqual({
+        steps: [{ kind: "addFinalizer" }, { kind: "setProgress", progress: "populating: 50%" }],
+        waitingFor: "the populator pod (Running)",
+        requeueAfterMs: 10_000,
+      });
+    });
+
+    it("returns the strategy's plan unchanged once the finalizer is on", () => {
+      expect(run({ pvc: ourPvc(), primePvc: primePvc() }, { strategy: fakeStrategy(WORKING) })).toEqual(
+        WORKING_PLAN,
+      );
+    });
+
+    it("hands the strategy the observed state, the populator, the settings and the validated source", () => {
+      const strategy = fakeStrategy(WORKING);
+      const populator = fakePopulator();
+      const seen = observed({ pvc: ourPvc(), primePvc: primePvc() });
+      const tuned = settings({ maxAttempts: 3 });
+      reconcile(seen, { populator, strategy, settings: tuned });
+      expect(strategy.fills).toEqual([
+        {
+          observed: seen,
+          populator,
+          settings: tuned,
+          prefix: PREFIX,
+          source: {
+            namespace: USER_NAMESPACE,
+            name: SOURCE_NAME,
+            uid: SOURCE_UID,
+            spec: { fileName: "hello.txt", contents: "Hello, world!" },
+          },
+        },
+      ]);
+    });
+
+    it.each<[string, Partial<Observed>]>([
+      [
+        "PVC' has no volume yet",
+        { primePvc: primePvc({ spec: { volumeName: undefined } }), primePv: undefined },
+      ],
+      ["the PV of PVC' is not in the cache yet", { primePvc: primePvc(), primePv: undefined }],
+    ])("waits for PVC' to bind when the data is written but %s", (_, seen) => {
+      expect(run({ pvc: ourPvc(), ...seen }, { strategy: fakeStrategy({ state: "done" }) })).toEqual({
+        steps: [],
+        waitingFor: "PVC' to bind",
+      });
+    });
+
+    it("hands the PV of PVC' to the user's PVC once the data is written", () => {
+      const plan = run(
+        { pvc: ourPvc(), primePvc: primePvc(), primePv: pv() },
+        { strategy: fakeStrategy({ state: "done" }) },
+      );
+      expect(plan).toEqual({
+        steps: [{ kind: "rebindPv", pvName: PV_NAME }],
+        waitingFor: "the PV to bind to the PVC",
+      });
+    });
+
+    it("waits for the PV controller once the PV already claims the user's PVC", () => {
+      const claimed = pv({
+        spec: {
+          claimRef: {
+            kind: "PersistentVolumeClaim",
+            namespace: USER_NAMESPACE,
+            name: PVC_NAME,
+            uid: PVC_UID,
+          },
+        },
+      });
+      const plan = run(
+        { pvc: ourPvc(), primePvc: primePvc({ status: { phase: "Lost" } }), primePv: claimed },
+        { strategy: fakeStrategy({ state: "done" }) },
+      );
+      expect(plan).toEqual({ steps: [], waitingFor: "the PV controller to bind the PVC" });
+    });
+
+    it("rebinds a PV that claims an earlier PVC of the same name", () => {
+      const stale = pv({
+        spec: { claimRef: { namespace: USER_NAMESPACE, name: PVC_NAME, uid: "uid-of-a-deleted-pvc" } },
+      });
+      const plan = run(
+        { pvc: ourPvc(), primePvc: primePvc(), primePv: stale },
+        { strategy: fakeStrategy({ state: "done" }) },
+      );
+      expect(kinds(plan)).toEqual(["rebindPv"]);
+    });
+  });
+
+  describe("with the Pod strategy", () => {
+    const withPod = (seen: Partial<Observed>) =>
+      run({ pvc: ourPvc(), primePvc: primePvc(), primePv: pv(), ...seen }, { strategy: podStrategy });
+
+    it("creates the populator pod once PVC' exists", () => {
+      const plan = withPod({});
+      expect(kinds(plan)).toEqual(["createPod"]);
+      expect(plan.waitingFor).toBe("the populator pod");
+    });
+
+    it("waits for a running pod and looks again for progress", () => {
+      expect(withPod({ pod: pod() })).toEqual({
+        steps: [],
+        waitingFor: "the populator pod (Running)",
+        requeueAfterMs: 10_000,
+      });
+    });
+
+    it("rebinds the PV once the pod succeeded", () => {
+      expect(withPod({ pod: pod({ status: { phase: "Succeeded" } }) }).steps).toEqual([
+        { kind: "rebindPv", pvName: PV_NAME },
+      ]);
+    });
+  });
+});

@@ -1,0 +1,530 @@
+import type { V1Container, V1Pod } from "@kubernetes/client-node";
+import { describe, expect, it } from "vitest";
+import { EventReason } from "../events.ts";
+import {
+  failedPod,
+  fakePopulator,
+  fillInput,
+  NOW,
+  type Overrides,
+  ourPvc,
+  POPULATOR_NAMESPACE,
+  PREFIX,
+  PVC_UID,
+  pod,
+  primePvc,
+  source,
+} from "../internal/fixtures.ts";
+import {
+  populateAttemptsAnnotation,
+  populateLastFailureAnnotation,
+  populateStateAnnotation,
+  SELECTED_NODE_ANNOTATION,
+} from "../names.ts";
+import type { Plan, Step } from "../plan.ts";
+import type { PopulatorPodSpec } from "../populator.ts";
+import type { FillInput, FillOutcome } from "../strategy.ts";
+import { failureMessage, POPULATOR_UID, podStrategy, populatorPod } from "./pod.ts";
+
+const ATTEMPTS = populateAttemptsAnnotation(PREFIX);
+const LAST_FAILURE = populateLastFailureAnnotation(PREFIX);
+const STATE = populateStateAnnotation(PREFIX);
+const NOW_ISO = new Date(NOW).toISOString();
+
+/** PVC' after `failures` failed pods, the last one `agoMs` before {@link NOW}. */
+function primeAfter(failures: number, agoMs: number) {
+  return primePvc({
+    metadata: {
+      annotations: { [ATTEMPTS]: String(failures), [LAST_FAILURE]: new Date(NOW - agoMs).toISOString() },
+    },
+  });
+}
+
+/** A failed pod created for attempt `attempt`, as `populatorPod` labels it. */
+function failedAttempt(attempt: number, terminated?: Parameters<typeof failedPod>[0]): V1Pod {
+  return failedPod(terminated, { annotations: { [ATTEMPTS]: String(attempt) } });
+}
+
+function workingPlan(outcome: FillOutcome): Plan {
+  if (outcome.state !== "working") throw new Error(`expected a working outcome, got ${outcome.state}`);
+  return outcome.plan;
+}
+
+function podFor(input: FillInput): { pod: V1Pod; container: V1Container } {
+  const created = populatorPod(input);
+  const container = created.spec?.containers[0];
+  if (!container) throw new Error("no container");
+  return { pod: created, container };
+}
+
+function withPodSpec(extra: Overrides<PopulatorPodSpec>, volumeMode: "Filesystem" | "Block" = "Filesystem") {
+  return fillInput({
+    populator: fakePopulator({ pod: extra }),
+    observed: { pvc: ourPvc({ spec: { volumeMode } }) },
+  });
+}
+
+describe("populatorPod", () => {
+  it("uses upstream's names: pod populate-<uid>, container populate, volume target on claim prime-<uid>", () => {
+    const { pod: created, container } = podFor(fillInput());
+    expect(created.metadata?.name).toBe(`populate-${PVC_UID}`);
+    expect(created.metadata?.namespace).toBe(POPULATOR_NAMESPACE);
+    expect(created.spec?.restartPolicy).toBe("Never");
+    expect(created.spec?.containers).toHaveLength(1);
+    expect(container.name).toBe("populate");
+    expect(container.image).toBe("hello:test");
+    expect(container.args).toEqual(["--file", "/mnt/hello.txt"]);
+    expect(container.terminationMessagePolicy).toBe("FallbackToLogsOnError");
+    expect(created.spec?.volumes).toEqual([
+      { name: "target", persistentVolumeClaim: { claimName: `prime-${PVC_UID}` } },
+    ]);
+  });
+
+  it("labels the pod for the controller's watch, over whatever the populator sets", () => {
+    const { pod: created } = podFor(
+      withPodSpec({ labels: { app: "hello", "app.kubernetes.io/managed-by": "someone-else" } }),
+    );
+    expect(created.metadata?.labels).toEqual({
+      app: "hello",
+      "app.kubernetes.io/managed-by": "volpop",
+      "volpop.dev/populate-for": PVC_UID,
+    });
+  });
+
+  it.each([
+    {
+      volumeMode: "Filesystem" as const,
+      targetPath: "/mnt",
+      volumeMounts: [{ name: "target", mountPath: "/mnt" }],
+      volumeDevices: undefined,
+    },
+    {
+      volumeMode: "Block" as const,
+      targetPath: "/dev/block",
+      volumeMounts: undefined,
+      volumeDevices: [{ name: "target", devicePath: "/dev/block" }],
+    },
+  ])(
+    "gives a $volumeMode volume to the container at $targetPath",
+    ({ volumeMode, targetPath, volumeMounts, volumeDevices }) => {
+      const populator = fakePopulator();
+      const { container } = podFor(
+        fillInput({ populator, observed: { pvc: ourPvc({ spec: { volumeMode } }) } }),
+      );
+      expect(populator.podRequests).toEqual([
+        { source: source(), context: { volumeMode, targetPath, imageName: "hello:test" } },
+      ]);
+      expect(container.volumeMounts).toEqual(volumeMounts);
+      expect(container.volumeDevices).toEqual(volumeDevices);
+    },
+  );
+
+  it("treats a PVC without a volume mode as Filesystem", () => {
+    const populator = fakePopulator();
+    const { container } = podFor(
+      fillInput({ populator, observed: { pvc: ourPvc({ spec: { volumeMode: undefined } }) } }),
+    );
+    expect(populator.podRequests[0]?.context.volumeMode).toBe("Filesystem");
+    expect(container.volumeMounts).toEqual([{ name: "target", mountPath: "/mnt" }]);
+  });
+
+  it("passes no image name to the populator when the controller has none", () => {
+    const populator = fakePopulator();
+    const { container } = podFor(fillInput({ populator, settings: { imageName: undefined } }));
+    expect(populator.podRequests[0]?.context.imageName).toBeUndefined();
+    expect(container.image).toBe("hello:latest");
+  });
+
+  it.each(["Filesystem", "Block"] as const)(
+    "adds the populator's own volumes and mounts beside the target for a %s volume",
+    (volumeMode) => {
+      const secret = { name: "creds", secret: { secretName: "s3" } };
+      const mount = { name: "creds", mountPath: "/creds", readOnly: true };
+      const { pod: created, container } = podFor(
+        withPodSpec({ volumes: [secret], volumeMounts: [mount] }, volumeMode),
+      );
+      expect(created.spec?.volumes).toEqual([
+        { name: "target", persistentVolumeClaim: { claimName: `prime-${PVC_UID}` } },
+        secret,
+      ]);
+      expect(container.volumeMounts).toEqual(
+        volumeMode === "Block" ? [mount] : [{ name: "target", mountPath: "/mnt" }, mount],
+      );
+    },
+  );
+
+  it("runs the pod on the node the scheduler selected for a WaitForFirstConsumer PVC", () => {
+    const onNode = ourPvc({ metadata: { annotations: { [SELECTED_NODE_ANNOTATION]: "node-a" } } });
+    expect(populatorPod(fillInput({ observed: { pvc: onNode } })).spec?.nodeName).toBe("node-a");
+    expect(populatorPod(fillInput()).spec).not.toHaveProperty("nodeName");
+  });
+
+  const nonRoot = {
+    runAsNonRoot: true,
+    runAsUser: 65532,
+    runAsGroup: 65532,
+    fsGroup: 65532,
+    seccompProfile: { type: "RuntimeDefault" },
+  };
+  const root = { seccompProfile: { type: "RuntimeDefault" } };
+  it("runs non-root populators as the conventional nonroot uid", () => {
+    expect(POPULATOR_UID).toBe(65532);
+  });
+  it.each([
+    {
+      volumeMode: "Filesystem" as const,
+      runAsRoot: undefined,
+      expected: nonRoot,
+      as: "non-root with an fsGroup",
+    },
+    { volumeMode: "Filesystem" as const, runAsRoot: true, expected: root, as: "root when asked" },
+    { volumeMode: "Block" as const, runAsRoot: undefined, expected: root, as: "root by default" },
+    {
+      volumeMode: "Block" as const,
+      runAsRoot: false,
+      expected: nonRoot,
+      as: "non-root when told not to be root",
+    },
+  ])("runs a $volumeMode populator (runAsRoot $runAsRoot) as $as", ({ volumeMode, runAsRoot, expected }) => {
+    const { pod: created } = podFor(withPodSpec(runAsRoot === undefined ? {} : { runAsRoot }, volumeMode));
+    expect(created.spec?.securityContext).toEqual(expected);
+  });
+
+  it.each([
+    ["Filesystem", {}],
+    ["Block", {}],
+    ["Block", { runAsRoot: true }],
+  ] as const)(
+    "hardens the %s container %j: no privilege escalation, no capabilities, read-only root",
+    (volumeMode, extra) => {
+      expect(podFor(withPodSpec(extra, volumeMode)).container.securityContext).toEqual({
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: ["ALL"] },
+        readOnlyRootFilesystem: true,
+      });
+    },
+  );
+
+  it("mounts no service account token unless the populator names a service account", () => {
+    const without = populatorPod(fillInput()).spec;
+    expect(without?.automountServiceAccountToken).toBe(false);
+    expect(without).not.toHaveProperty("serviceAccountName");
+    const withAccount = populatorPod(withPodSpec({ serviceAccountName: "hello-reader" })).spec;
+    expect(withAccount?.serviceAccountName).toBe("hello-reader");
+    expect(withAccount).not.toHaveProperty("automountServiceAccountToken");
+  });
+
+  it("passes the populator's command, environment, resources and scheduling through", () => {
+    const extra: Partial<PopulatorPodSpec> = {
+      command: ["/hello"],
+      args: ["--verbose"],
+      env: [{ name: "GREETING", value: "hi" }],
+      envFrom: [{ secretRef: { name: "creds" } }],
+      resources: { limits: { memory: "64Mi" } },
+      annotations: { "example.com/owner": "team-a" },
+      nodeSelector: { "kubernetes.io/os": "linux" },
+      tolerations: [{ key: "dedicated", operator: "Exists" }],
+    };
+    const { pod: created, container } = podFor(withPodSpec(extra));
+    expect(container).toMatchObject({
+      command: ["/hello"],
+      args: ["--verbose"],
+      env: [{ name: "GREETING", value: "hi" }],
+      envFrom: [{ secretRef: { name: "creds" } }],
+      resources: { limits: { memory: "64Mi" } },
+    });
+    expect(created.metadata?.annotations).toMatchObject({ "example.com/owner": "team-a" });
+    expect(created.spec?.nodeSelector).toEqual({ "kubernetes.io/os": "linux" });
+    expect(created.spec?.tolerations).toEqual([{ key: "dedicated", operator: "Exists" }]);
+  });
+
+  it("leaves optional container fields out when the populator does not set them", () => {
+    const { container } = podFor(withPodSpec({ args: undefined }));
+    for (const field of ["command", "args", "env", "envFrom", "resources"]) {
+      expect(container).not.toHaveProperty(field);
+    }
+  });
+
+  it.each([
+    [0, "1"],
+    [2, "3"],
+  ])("marks the pod created after %i failures as attempt %s", (failures, attempt) => {
+    const created = populatorPod(fillInput({ observed: { primePvc: primeAfter(failures, 60_000) } }));
+    expect(created.metadata?.annotations?.[ATTEMPTS]).toBe(attempt);
+  });
+});
+
+describe("podStrategy.fill", () => {
+  it("creates the populator pod and announces it", () => {
+    const input = fillInput();
+    const plan = workingPlan(podStrategy.fill(input));
+    expect(plan).toEqual({
+      steps: [
+        {
+          kind: "createPod",
+          pod: populatorPod(input),
+          announce: {
+            reason: EventReason.Created,
+            message: `Populator pod volpop/populate-${PVC_UID} created`,
+          },
+        },
+      ],
+      waitingFor: "the populator pod",
+    });
+  });
+
+  it("waits out the retry delay after a failure, counting from the last failure", () => {
+    // Two failures: the third attempt waits base × 2 = 20 s after the last one, 5 s of which have passed.
+    const plan = workingPlan(podStrategy.fill(fillInput({ observed: { primePvc: primeAfter(2, 5_000) } })));
+    expect(plan).toEqual({ steps: [], waitingFor: "retry 3 of 5", requeueAfterMs: 15_000 });
+  });
+
+  it("caps the retry delay", () => {
+    const plan = workingPlan(
+      podStrategy.fill(
+        fillInput({
+          observed: { primePvc: primeAfter(9, 1_000) },
+          settings: { maxAttempts: 20, retryMaxDelayMs: 60_000 },
+        }),
+      ),
+    );
+    expect(plan.requeueAfterMs).toBe(59_000);
+  });
+
+  it("creates the next pod once the retry delay has passed, saying which attempt it is", () => {
+    const plan = workingPlan(podStrategy.fill(fillInput({ observed: { primePvc: primeAfter(2, 20_000) } })));
+    expect(plan.steps).toHaveLength(1);
+    expect(plan.steps[0]).toMatchObject({
+      kind: "createPod",
+      announce: { message: `Populator pod volpop/populate-${PVC_UID} created (attempt 3 of 5)` },
+    });
+    expect(plan.requeueAfterMs).toBeUndefined();
+  });
+
+  it.each([
+    ["no last-failure time", { [ATTEMPTS]: "1" }],
+    ["an unreadable last-failure time", { [ATTEMPTS]: "1", [LAST_FAILURE]: "yesterday" }],
+    ["an unreadable attempt count", { [ATTEMPTS]: "many", [LAST_FAILURE]: NOW_ISO }],
+  ])("creates the pod right away when PVC' has %s", (_, annotations) => {
+    const plan = workingPlan(
+      podStrategy.fill(fillInput({ observed: { primePvc: primePvc({ metadata: { annotations } }) } })),
+    );
+    expect(plan.steps.map((s) => s.kind)).toEqual(["createPod"]);
+  });
+
+  it("reports done once the pod succeeded", () => {
+    expect(
+      podStrategy.fill(fillInput({ observed: { pod: pod({ status: { phase: "Succeeded" } }) } })),
+    ).toEqual({
+      state: "done",
+    });
+  });
+
+  it("waits for a running pod, looking again after the progress interval", () => {
+    const plan = workingPlan(
+      podStrategy.fill(fillInput({ observed: { pod: pod() }, settings: { progressIntervalMs: 3_000 } })),
+    );
+    expect(plan).toEqual({ steps: [], waitingFor: "the populator pod (Running)", requeueAfterMs: 3_000 });
+  });
+
+  it("copies the progress a running pod reported onto the PVC", () => {
+    const plan = workingPlan(
+      podStrategy.fill(
+        fillInput({ observed: { pod: pod(), podProgress: { percent: 40, message: "copying" } } }),
+      ),
+    );
+    expect(plan.steps).toEqual([{ kind: "setProgress", progress: "populating: 40% copying" }]);
+  });
+
+  it.each<[string, string | undefined]>([
+    ["Pending", "Pending"],
+    ["Unknown", "Unknown"],
+    ["Pending", undefined],
+  ])("waits for a %s pod (phase %s) without looking again on its own", (shown, phase) => {
+    const plan = workingPlan(podStrategy.fill(fillInput({ observed: { pod: pod({ status: { phase } }) } })));
+    expect(plan).toEqual({ steps: [], waitingFor: `the populator pod (${shown})` });
+  });
+
+  it("counts a failure on PVC', reports it, deletes the pod and retries after the base delay", () => {
+    const plan = workingPlan(podStrategy.fill(fillInput({ observed: { pod: failedAttempt(1) } })));
+    expect(plan).toEqual({
+      steps: [
+        { kind: "annotatePrimePvc", annotations: { [ATTEMPTS]: "1", [LAST_FAILURE]: NOW_ISO } },
+        {
+          kind: "event",
+          type: "Warning",
+          reason: EventReason.Failed,
+          message:
+            "Populator pod failed (attempt 1 of 5): container exited with code 1 (Error); retrying in 10s",
+        },
+        { kind: "setProgress", progress: "retrying after failure: container exited with code 1 (Error)" },
+        { kind: "deletePod" },
+      ],
+      waitingFor: "the failed pod to go away",
+      requeueAfterMs: 10_000,
+    });
+  });
+
+  it("doubles the retry delay with each failure", () => {
+    const plan = workingPlan(
+      podStrategy.fill(fillInput({ observed: { primePvc: primeAfter(2, 30_000), pod: failedAttempt(3) } })),
+    );
+    expect(plan.steps[0]).toEqual({
+      kind: "annotatePrimePvc",
+      annotations: { [ATTEMPTS]: "3", [LAST_FAILURE]: NOW_ISO },
+    });
+    expect(plan.steps[1]).toMatchObject({
+      message: expect.stringMatching(/\(attempt 3 of 5\).*retrying in 40s$/),
+    });
+    expect(plan.requeueAfterMs).toBe(40_000);
+  });
+
+  it("counts the failure of a pod created before pods carried their attempt", () => {
+    const plan = workingPlan(
+      podStrategy.fill(fillInput({ observed: { primePvc: primeAfter(1, 30_000), pod: failedPod() } })),
+    );
+    expect(plan.steps[0]).toMatchObject({ annotations: { [ATTEMPTS]: "2" } });
+  });
+
+  it("does not count a failure twice when the cache still shows the pod after its deletion", () => {
+    // PVC' already says attempt 1 failed; the pod watch has not yet delivered the pod's deletion.
+    const plan = workingPlan(
+      podStrategy.fill(fillInput({ observed: { primePvc: primeAfter(1, 0), pod: failedAttempt(1) } })),
+    );
+    expect(plan).toEqual({ steps: [{ kind: "deletePod" }], waitingFor: "the failed pod to go away" });
+  });
+
+  const givingUp = (why: string, retain: boolean): Step[] => [
+    {
+      kind: "annotatePrimePvc",
+      annotations: { [ATTEMPTS]: "5", [LAST_FAILURE]: NOW_ISO, [STATE]: "failed" },
+    },
+    {
+      kind: "event",
+      type: "Warning",
+      reason: EventReason.Failed,
+      message: `Populator pod failed 5 times, giving up: ${why}. Delete and re-create the PVC to try again.`,
+    },
+    { kind: "setProgress", progress: `failed: ${why}` },
+    { kind: "finishOperation", result: "failed" },
+    ...(retain ? [] : [{ kind: "deletePod" } as const]),
+  ];
+
+  it("gives up after the last attempt: marks PVC' failed, says so, fails the operation and deletes the pod", () => {
+    const plan = workingPlan(
+      podStrategy.fill(
+        fillInput({
+          observed: {
+            primePvc: primeAfter(4, 300_000),
+            pod: failedAttempt(5, { exitCode: 2, message: "no such bucket" }),
+          },
+        }),
+      ),
+    );
+    expect(plan).toEqual({
+      steps: givingUp("no such bucket", false),
+      waitingFor: "someone to act on the failed population",
+    });
+  });
+
+  it("keeps the failed pod after the last attempt when asked to retain it", () => {
+    const plan = workingPlan(
+      podStrategy.fill(
+        fillInput({
+          observed: {
+            primePvc: primeAfter(4, 300_000),
+            pod: failedAttempt(5, { exitCode: 2, message: "no such bucket" }),
+          },
+          settings: { retainOnFailure: true },
+        }),
+      ),
+    );
+    expect(plan.steps).toEqual(givingUp("no such bucket", true));
+    expect(plan.requeueAfterMs).toBeUndefined();
+  });
+
+  it("gives up at the first failure when only one attempt is allowed", () => {
+    const plan = workingPlan(
+      podStrategy.fill(fillInput({ observed: { pod: failedAttempt(1) }, settings: { maxAttempts: 1 } })),
+    );
+    expect(plan.steps[0]).toMatchObject({ annotations: { [ATTEMPTS]: "1", [STATE]: "failed" } });
+    expect(plan.steps[1]).toMatchObject({ message: expect.stringContaining("failed 1 times, giving up") });
+  });
+
+  it("removes the pod when the population ends, and nothing when there is none", () => {
+    const { observed } = fillInput();
+    expect(podStrategy.cleanup({ ...observed, pod: pod() })).toEqual([{ kind: "deletePod" }]);
+    expect(podStrategy.cleanup({ ...observed, pod: undefined })).toEqual([]);
+  });
+
+  it("is called pod in metrics and logs", () => {
+    expect(podStrategy.name).toBe("pod");
+  });
+});
+
+describe("failureMessage", () => {
+  it.each<[string, V1Pod, string]>([
+    [
+      "the container's termination message",
+      failedPod({ exitCode: 3, reason: "Error", message: "  bucket not found\n" }),
+      "bucket not found",
+    ],
+    [
+      "the exit code and reason",
+      failedPod({ exitCode: 137, reason: "OOMKilled" }),
+      "container exited with code 137 (OOMKilled)",
+    ],
+    ["the exit code alone", failedPod({ exitCode: 2 }), "container exited with code 2"],
+    [
+      "the exit code when the termination message is blank",
+      failedPod({ exitCode: 1, reason: "Error", message: "  \n" }),
+      "container exited with code 1 (Error)",
+    ],
+    [
+      "the pod's message when the container never ran",
+      pod({
+        status: {
+          phase: "Failed",
+          reason: "Evicted",
+          message: "The node was low on resource: ephemeral-storage.",
+        },
+      }),
+      "The node was low on resource: ephemeral-storage.",
+    ],
+    [
+      "the pod's reason without a message",
+      pod({ status: { phase: "Failed", reason: "DeadlineExceeded" } }),
+      "DeadlineExceeded",
+    ],
+    ["a plain sentence without any of those", pod({ status: { phase: "Failed" } }), "pod failed"],
+  ])("prefers %s", (_, failed, expected) => {
+    expect(failureMessage(failed)).toBe(expected);
+  });
+
+  it("reads only the populate container, not sidecars", () => {
+    const failed = pod({
+      status: {
+        phase: "Failed",
+        message: "pod message",
+        containerStatuses: [
+          {
+            name: "sidecar",
+            image: "x",
+            imageID: "",
+            ready: false,
+            restartCount: 0,
+            state: { terminated: { exitCode: 9, message: "sidecar died" } },
+          },
+        ],
+      },
+    });
+    expect(failureMessage(failed)).toBe("pod message");
+  });
+
+  it("truncates a long termination message to 500 characters", () => {
+    const long = "x".repeat(2_000);
+    const message = failureMessage(failedPod({ exitCode: 1, message: long }));
+    expect(message).toBe(`${"x".repeat(500)}…`);
+    expect(failureMessage(failedPod({ exitCode: 1, message: "y".repeat(500) }))).toBe("y".repeat(500));
+  });
+});
