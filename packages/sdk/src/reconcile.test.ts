@@ -448,7 +448,7 @@ describe("reconcile", () => {
       });
     });
 
-    it("copies access modes, requests and volume mode of a Block PVC into PVC', and nothing of the source", () => {
+    it("copies access modes, resources (requests and limits) and volume mode of a Block PVC into PVC', and nothing of the source", () => {
       const claim = pvc({
         metadata: { labels: { team: "a" }, annotations: { note: "x" } },
         spec: {
@@ -460,7 +460,7 @@ describe("reconcile", () => {
       const prime = primePvcFor(claim, POPULATOR_NAMESPACE, undefined);
       expect(prime.spec).toEqual({
         accessModes: ["ReadWriteOncePod", "ReadOnlyMany"],
-        resources: { requests: { storage: "5Gi" } },
+        resources: { requests: { storage: "5Gi" }, limits: { storage: "5Gi" } },
         storageClassName: "csi-fast",
         volumeMode: "Block",
       });

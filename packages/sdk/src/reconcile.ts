@@ -206,7 +206,7 @@ export function primePvcFor(
     },
     spec: {
       accessModes: pvc.spec?.accessModes ?? [],
-      resources: { requests: pvc.spec?.resources?.requests ?? {} },
+      resources: { ...pvc.spec?.resources, requests: pvc.spec?.resources?.requests ?? {} },
       ...(pvc.spec?.storageClassName ? { storageClassName: pvc.spec.storageClassName } : {}),
       ...(pvc.spec?.volumeMode ? { volumeMode: pvc.spec.volumeMode } : {}),
     },
