@@ -41,6 +41,16 @@ export type {
   MetricsSource,
 } from "./http-server.ts";
 export { parseListenAddress, startHttpEndpoint } from "./http-server.ts";
+export type { LeaderElectionConfig, LeaderElectionStatus, LeaderElectionTimings } from "./leader-election.ts";
+export {
+  DEFAULT_LEASE_DURATION_MS,
+  DEFAULT_RENEW_DEADLINE_MS,
+  DEFAULT_RETRY_PERIOD_MS,
+  LEADERSHIP_LOST,
+  LeadershipLostError,
+  leaderElectionTimingProblems,
+  runWithLeaderElection,
+} from "./leader-election.ts";
 export type {
   LogDestination,
   LogFn,

@@ -1,4 +1,5 @@
 import { writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import { CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
 import { Registry } from "prom-client";
 import {
@@ -10,6 +11,7 @@ import {
 } from "./cli.ts";
 import { createPopulatorController } from "./controller.ts";
 import { startHttpEndpoint } from "./http-server.ts";
+import { runWithLeaderElection } from "./leader-election.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { detectTarget, type PopulateContext, progressReporter } from "./populate.ts";
 import type { Populator } from "./populator.ts";
@@ -148,7 +150,26 @@ async function controllerMode<Spec, E extends ExtraOptions>(
       program.populator.source,
       logger,
     );
-    await controller.run(abort.signal);
+    const election = options.leaderElection;
+    if (!election.enabled) {
+      await controller.run(abort.signal);
+      return 0;
+    }
+    // Only the Lease holder reconciles; the others wait, ready to take over.
+    await runWithLeaderElection(
+      {
+        kubeConfig,
+        namespace: election.namespace,
+        name: `${program.populator.prefix}-populator`,
+        identity: `${hostname()}-${process.pid}`,
+        leaseDurationMs: election.leaseDurationMs,
+        renewDeadlineMs: election.renewDeadlineMs,
+        retryPeriodMs: election.retryPeriodMs,
+        signal: abort.signal,
+        logger,
+      },
+      (leading) => controller.run(leading),
+    );
     return 0;
   } finally {
     process.off("SIGTERM", onSignal);
