@@ -115,7 +115,9 @@ describe("Pod strategy", () => {
       expect(reasons).toContain("PopulatorCreated");
       expect(reasons).toContain("PopulatorFinished");
       // What happened to PVC' is repeated on the user's PVC.
-      const provisioned = (await eventsFor(api, userNs, name)).find((e) => e.reason === "ProvisioningSucceeded");
+      const provisioned = (await eventsFor(api, userNs, name)).find(
+        (e) => e.reason === "ProvisioningSucceeded",
+      );
       expect(provisioned?.message).toContain(`(on PVC' ${populatorNs}/prime-${pvc.metadata?.uid})`);
     },
   );

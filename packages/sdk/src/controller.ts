@@ -1,8 +1,8 @@
 import os from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
-  type CoreV1Event,
   CoreV1Api,
+  type CoreV1Event,
   CustomObjectsApi,
   type KubeConfig,
   type KubernetesListObject,
@@ -206,7 +206,9 @@ export function createPopulatorController<Spec>(
     onChange: (event) => {
       const involved = event.involvedObject;
       if (involved?.kind !== "PersistentVolumeClaim" || !involved.name?.startsWith("prime-")) return;
-      const at = Date.parse(String(event.lastTimestamp ?? event.eventTime ?? event.metadata?.creationTimestamp ?? ""));
+      const at = Date.parse(
+        String(event.lastTimestamp ?? event.eventTime ?? event.metadata?.creationTimestamp ?? ""),
+      );
       if (!(at >= startedAt - 1000)) return;
       const key = keyByUid.get(involved.name.slice("prime-".length));
       const [namespace = "", name = ""] = key?.split("/") ?? [];
@@ -299,7 +301,10 @@ export function createPopulatorController<Spec>(
         log.debug({ code: error.code }, "object changed meanwhile; retrying");
         queue.addRateLimited(key);
       } else {
-        log.warn({ code: error.code, error: error.message, retries: queue.retries(key) }, "reconcile failed; retrying");
+        log.warn(
+          { code: error.code, error: error.message, retries: queue.retries(key) },
+          "reconcile failed; retrying",
+        );
         queue.addRateLimited(key);
       }
     }
