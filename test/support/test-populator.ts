@@ -115,7 +115,13 @@ export async function installReferenceGrantCrd(kubeConfig: KubeConfig): Promise<
   await api
     .createCustomResourceDefinition({
       body: {
-        metadata: { name },
+        metadata: {
+          name,
+          // *.k8s.io groups are protected; this minimal stand-in for gateway-api's CRD says what it is.
+          annotations: {
+            "api-approved.kubernetes.io": "unapproved, volpop e2e stand-in for gateway-api's ReferenceGrant",
+          },
+        },
         spec: {
           group: "gateway.networking.k8s.io",
           names: {
