@@ -6,7 +6,14 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CustomObjectsApi } from "@kubernetes/client-node";
 import { layout } from "../test/cluster/config.ts";
-import { createPvc, createTestNamespace, deleteNamespace, kubeFromFile, type Kube, waitFor } from "../test/support/kube.ts";
+import {
+  createPvc,
+  createTestNamespace,
+  deleteNamespace,
+  type Kube,
+  kubeFromFile,
+  waitFor,
+} from "../test/support/kube.ts";
 import { installTestSourceCrd, TEST_GROUP } from "../test/support/test-populator.ts";
 import { percentile, processStats } from "./process-stats.ts";
 
@@ -34,7 +41,12 @@ interface Row {
 /** Sum of the API server's `apiserver_request_total` counters: requests served since it started. */
 async function apiserverRequestTotal(api: Kube): Promise<number> {
   const server = new URL(api.config.getCurrentCluster()?.server ?? "");
-  const options: https.RequestOptions = { host: server.hostname, port: server.port, path: "/metrics", method: "GET" };
+  const options: https.RequestOptions = {
+    host: server.hostname,
+    port: server.port,
+    path: "/metrics",
+    method: "GET",
+  };
   await api.config.applyToHTTPSOptions(options);
   const body = await new Promise<string>((resolve, reject) => {
     const request = https.request(options, (response) => {
@@ -49,7 +61,8 @@ async function apiserverRequestTotal(api: Kube): Promise<number> {
     request.end();
   });
   let total = 0;
-  for (const line of body.split("\n")) if (line.startsWith("apiserver_request_total{")) total += Number(line.split(" ").pop());
+  for (const line of body.split("\n"))
+    if (line.startsWith("apiserver_request_total{")) total += Number(line.split(" ").pop());
   return total;
 }
 
@@ -58,7 +71,14 @@ async function runSize(api: Kube, n: number): Promise<Row> {
   const userNs = await createTestNamespace(api, "bench");
   const controller = spawn(
     process.execPath,
-    ["--conditions=volpop-source", path.join(here, "test-populator-controller.ts"), "--mode=controller", `--kubeconfig=${kubeconfig}`, `--namespace=${populatorNs}`, "--log-level=warn"],
+    [
+      "--conditions=volpop-source",
+      path.join(here, "test-populator-controller.ts"),
+      "--mode=controller",
+      `--kubeconfig=${kubeconfig}`,
+      `--namespace=${populatorNs}`,
+      "--log-level=warn",
+    ],
     { stdio: ["ignore", "inherit", "inherit"] },
   );
   try {
@@ -74,7 +94,12 @@ async function runSize(api: Kube, n: number): Promise<Row> {
           version: "v1alpha1",
           namespace: userNs,
           plural: "testsources",
-          body: { apiVersion: `${TEST_GROUP}/v1alpha1`, kind: "TestSource", metadata: { name }, spec: { fileName: "f", contents: `bench ${i}` } },
+          body: {
+            apiVersion: `${TEST_GROUP}/v1alpha1`,
+            kind: "TestSource",
+            metadata: { name },
+            spec: { fileName: "f", contents: `bench ${i}` },
+          },
         });
         created.set(name, Date.now());
         await createPvc(api, userNs, name, {
@@ -124,7 +149,8 @@ async function main(): Promise<void> {
     process.stderr.write(`[bench] populating ${n} PVC(s)…\n`);
     rows.push(await runSize(api, n));
   }
-  const header = "| implementation | PVCs | p50 create→Bound (s) | p95 (s) | API requests / population | controller peak RSS (MiB) | controller CPU (s) |";
+  const header =
+    "| implementation | PVCs | p50 create→Bound (s) | p95 (s) | API requests / population | controller peak RSS (MiB) | controller CPU (s) |";
   const lines = [
     header,
     "| --- | --- | --- | --- | --- | --- | --- |",
