@@ -198,6 +198,21 @@ describe("Pod strategy", () => {
     );
   });
 
+  it("reports a volume too small for the data with the pod's own error", async () => {
+    await createTestSource(api, userNs, "too-big", { fileName: "x", contents: "y", extraMiB: 64 });
+    await createPvc(api, userNs, "too-big", {
+      storageClassName: e2eSettings.immediateStorageClass,
+      volumeMode: "Block",
+      size: "16Mi",
+      dataSourceRef: testSourceRef("too-big"),
+    });
+    const failed = await waitFor("a PopulatorFailed event", async () =>
+      (await eventsFor(api, userNs, "too-big")).find((e) => e.reason === "PopulatorFailed"),
+    );
+    expect(failed.type).toBe("Warning");
+    expect(failed.message).toMatch(/No space left on device/);
+  });
+
   it("reports an invalid source on the PVC and populates nothing", async () => {
     await createTestSource(api, userNs, "invalid", { fileName: "../escape", contents: "x" });
     await createPvc(api, userNs, "invalid", {

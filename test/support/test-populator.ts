@@ -17,6 +17,8 @@ export interface TestSourceSpec {
   readonly sleepSeconds?: number;
   /** Report 50% progress before sleeping, the way the SDK's populate mode does. */
   readonly reportProgress?: boolean;
+  /** Also write this many MiB of zeros after the contents (tests volumes too small for the data). */
+  readonly extraMiB?: number;
 }
 
 export function testPopulator(
@@ -40,7 +42,7 @@ export function testPopulator(
       return { ok: true, spec: s as unknown as TestSourceSpec };
     },
     populatorPod(source, context) {
-      const { fileName, contents, failWith, sleepSeconds, reportProgress } = source.spec;
+      const { fileName, contents, failWith, sleepSeconds, reportProgress, extraMiB } = source.spec;
       const write =
         context.volumeMode === "Block"
           ? `printf '%s' "$CONTENTS" | dd of=${context.targetPath} conv=notrunc 2>/dev/null`
@@ -49,6 +51,9 @@ export function testPopulator(
         reportProgress ? `echo 'volpop-progress {"percent":50,"message":"halfway"}'` : "",
         sleepSeconds ? `sleep ${sleepSeconds}` : "",
         failWith ? `echo "populator failing on purpose with ${failWith}" >&2; exit ${failWith}` : write,
+        extraMiB
+          ? `dd if=/dev/zero of=${context.volumeMode === "Block" ? context.targetPath : `${context.targetPath}/padding`} bs=1M count=${extraMiB} seek=1 conv=notrunc`
+          : "",
       ]
         .filter(Boolean)
         .join("; ");
