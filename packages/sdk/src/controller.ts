@@ -20,7 +20,7 @@ import { isConflict, TerminalError, toVolpopError } from "./errors.ts";
 import { EventRecorder } from "./event-recorder.ts";
 import { execute } from "./executor.ts";
 import type { HealthResult } from "./http-server.ts";
-import { type RunningWatch, watchResource } from "./informers.ts";
+import { type CollectionWatch, watchCollection } from "./informers.ts";
 import { createLogger, type Logger, reconcileLogger } from "./logger.ts";
 import { createPopulatorMetrics, type PopulatorMetrics } from "./metrics.ts";
 import {
@@ -79,8 +79,6 @@ export interface PopulatorController {
   readyz(): HealthResult;
 }
 
-const WATCH_RETRY_MAX_MS = 30_000;
-
 /** Creates the controller of one populator: upstream lib-volume-populator's machinery, level-based. */
 export function createPopulatorController<Spec>(
   config: PopulatorControllerConfig<Spec>,
@@ -118,7 +116,7 @@ export function createPopulatorController<Spec>(
     if (key) queue.add(key);
   };
 
-  const pvcs: RunningWatch<V1PersistentVolumeClaim> = watchResource({
+  const pvcs: CollectionWatch<V1PersistentVolumeClaim> = watchCollection({
     kind: "PersistentVolumeClaim",
     kubeConfig: kc,
     path: "/api/v1/persistentvolumeclaims",
@@ -133,7 +131,7 @@ export function createPopulatorController<Spec>(
       }
     },
   });
-  const pvs: RunningWatch<V1PersistentVolume> = watchResource({
+  const pvs: CollectionWatch<V1PersistentVolume> = watchCollection({
     kind: "PersistentVolume",
     kubeConfig: kc,
     path: "/api/v1/persistentvolumes",
@@ -148,7 +146,7 @@ export function createPopulatorController<Spec>(
       }
     },
   });
-  const pods: RunningWatch<V1Pod> = watchResource({
+  const pods: CollectionWatch<V1Pod> = watchCollection({
     kind: "Pod",
     kubeConfig: kc,
     path: `/api/v1/namespaces/${settings.namespace}/pods`,
@@ -165,7 +163,7 @@ export function createPopulatorController<Spec>(
     for (const pvc of pvcs.list())
       if (refersTo(pvc, populator.source) && !pvc.spec?.volumeName) queue.add(keyOf(pvc));
   };
-  const storageClasses: RunningWatch<V1StorageClass> = watchResource({
+  const storageClasses: CollectionWatch<V1StorageClass> = watchCollection({
     kind: "StorageClass",
     kubeConfig: kc,
     path: "/apis/storage.k8s.io/v1/storageclasses",
@@ -173,7 +171,7 @@ export function createPopulatorController<Spec>(
     logger,
     onChange: enqueueWaiting,
   });
-  const sources: RunningWatch<SourceObject> = watchResource({
+  const sources: CollectionWatch<SourceObject> = watchCollection({
     kind,
     kubeConfig: kc,
     path: `/apis/${group}/${version}/${plural}`,
@@ -197,7 +195,7 @@ export function createPopulatorController<Spec>(
   // Events on PVC' (provisioning failures, quota) are invisible to users, who only see their own PVC:
   // repeat them there. Only events newer than this controller, so a restart does not replay history.
   const startedAt = clock.now();
-  const primeEvents: RunningWatch<CoreV1Event> = watchResource({
+  const primeEvents: CollectionWatch<CoreV1Event> = watchCollection({
     kind: "Event",
     kubeConfig: kc,
     path: `/api/v1/namespaces/${settings.namespace}/events`,
@@ -310,23 +308,6 @@ export function createPopulatorController<Spec>(
     }
   }
 
-  async function startWatch(watch: RunningWatch<KubernetesObject>, signal: AbortSignal): Promise<void> {
-    // A missing CRD or a transient API error at start-up must not crash the controller: keep trying
-    // (readiness says why), as a populator is often installed before its CRD or its permissions.
-    for (let delay = 1000; !signal.aborted; delay = Math.min(WATCH_RETRY_MAX_MS, delay * 2)) {
-      try {
-        await watch.start();
-        return;
-      } catch (error) {
-        logger.warn(
-          { err: toVolpopError(error), watch: watch.kind, retryInMs: delay },
-          "cannot start watch; retrying",
-        );
-        await sleep(delay, undefined, { signal }).catch(() => undefined);
-      }
-    }
-  }
-
   async function worker(signal: AbortSignal): Promise<void> {
     for (;;) {
       const key = await queue.get(signal).catch(() => undefined);
@@ -353,7 +334,9 @@ export function createPopulatorController<Spec>(
         { source: `${group}/${version} ${kind}`, namespace: settings.namespace, strategy: strategy.name },
         "starting",
       );
-      await Promise.all(watches.map((w) => startWatch(w as RunningWatch<KubernetesObject>, signal)));
+      // Each start retries until its first list succeeds (a CRD installed later, RBAC fixed later);
+      // readiness says which one is still missing meanwhile.
+      await Promise.all(watches.map((w) => w.start(signal)));
       const workers = Array.from({ length: config.workers ?? DEFAULT_WORKERS }, () => worker(signal));
       if (!signal.aborted) {
         logger.info("caches synced; reconciling");

@@ -67,6 +67,7 @@ describe("@volpop/sdk public API", () => {
         "targetProtectionFinalizer",
         "toVolpopError",
         "volumePopulatorName",
+        "watchCollection",
       ]
     `);
   });

@@ -41,6 +41,7 @@ export type {
   MetricsSource,
 } from "./http-server.ts";
 export { parseListenAddress, startHttpEndpoint } from "./http-server.ts";
+export { type CollectionWatch, type WatchCollectionOptions, watchCollection } from "./informers.ts";
 export type { LeaderElectionConfig, LeaderElectionStatus, LeaderElectionTimings } from "./leader-election.ts";
 export {
   DEFAULT_LEASE_DURATION_MS,

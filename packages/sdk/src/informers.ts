@@ -1,97 +1,151 @@
+/**
+ * A local cache of one collection, kept current by a client-node informer, restarted with backoff
+ * when its watch fails (client-node stops for good on an error).
+ *
+ * It counts as synced only once a list has *succeeded*: client-node's `start()` resolves even when
+ * the initial list fails (it only reports the failure to error handlers), and a controller deciding
+ * from an empty cache (a CRD not installed yet, RBAC missing) would act on a world that is not there.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   type KubeConfig,
   type KubernetesObject,
   type ListPromise,
   makeInformer,
 } from "@kubernetes/client-node";
+import { toVolpopError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 
-/** A watched kind: a local cache kept current by a client-node informer. */
-export interface WatchedResource<T extends KubernetesObject> {
-  readonly kind: string;
-  get(name: string, namespace?: string): T | undefined;
-  list(namespace?: string): readonly T[];
-  /** True once the first list arrived and while the watch runs (readiness reports it). */
-  readonly healthy: boolean;
-  readonly lastError: string | undefined;
-}
-
-export interface WatchOptions<T extends KubernetesObject> {
+/** Options for {@link watchCollection}. */
+export interface WatchCollectionOptions<T extends KubernetesObject> {
+  /** Kind, for logs and readiness, e.g. `PersistentVolumeClaim`. */
   readonly kind: string;
   readonly kubeConfig: KubeConfig;
   /** API path of the collection, e.g. `/api/v1/persistentvolumeclaims`. */
   readonly path: string;
+  /** Lists the collection (the same one `path` watches). */
   readonly list: ListPromise<T>;
+  /** Only objects with these labels (must match what `list` asks for). */
   readonly labelSelector?: string;
-  /** Called for every add, update and delete (with the object as last seen). */
-  readonly onChange: (object: T) => void;
+  /** Called on every add and update with the new object, and on delete with the object as last seen. */
+  readonly onChange: (object: T, change: "add" | "update" | "delete") => void;
   readonly logger: Logger;
+  /** First delay before restarting a failed watch; doubles up to 30 s. Default 1 s. */
+  readonly restartDelayMs?: number;
 }
 
-export interface RunningWatch<T extends KubernetesObject> extends WatchedResource<T> {
-  /** Resolves after the initial list; the cache is complete from then on. */
-  start(): Promise<void>;
+/** A running watch and its cache. */
+export interface CollectionWatch<T extends KubernetesObject> {
+  readonly kind: string;
+  /** The cached object, if any. */
+  get(name: string, namespace?: string): T | undefined;
+  /** Every cached object (of one namespace, if given). */
+  list(namespace?: string): readonly T[];
+  /** True once a list succeeded and while no failure is outstanding. */
+  readonly healthy: boolean;
+  /** Why the watch last failed, for readiness. */
+  readonly lastError: string | undefined;
+  /**
+   * Starts the informer and resolves once the first list has succeeded, retrying failures with
+   * backoff; resolves early (cache incomplete) if `signal` aborts.
+   */
+  start(signal: AbortSignal): Promise<void>;
   stop(): Promise<void>;
 }
 
-const RESTART_BASE_MS = 1000;
 const RESTART_MAX_MS = 30_000;
 
-/**
- * Wraps a client-node informer: restarts it with backoff when its watch fails (client-node stops on
- * error), and reports health so that `/readyz` says when the controller works from a stale cache.
- */
-export function watchResource<T extends KubernetesObject>(options: WatchOptions<T>): RunningWatch<T> {
-  const informer = makeInformer<T>(options.kubeConfig, options.path, options.list, options.labelSelector);
+/** Watches one collection; see {@link CollectionWatch}. */
+export function watchCollection<T extends KubernetesObject>(
+  options: WatchCollectionOptions<T>,
+): CollectionWatch<T> {
   const logger = options.logger.child({ watch: options.kind });
-  let stopped = false;
-  let synced = false;
+  const baseDelay = options.restartDelayMs ?? 1000;
+  let listed = false;
+  let failures = 0;
   let failing = false;
   let lastError: string | undefined;
-  let restartDelay = RESTART_BASE_MS;
-  let restartTimer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let restarting: Promise<void> | undefined;
+  const stopping = new AbortController();
+  const firstList = Promise.withResolvers<void>();
 
-  for (const verb of ["add", "update", "delete"] as const)
-    informer.on(verb, (object) => options.onChange(object));
-  informer.on("connect", () => {
-    failing = false;
-    restartDelay = RESTART_BASE_MS;
-  });
-  informer.on("error", (error) => {
+  const informer = makeInformer<T>(
+    options.kubeConfig,
+    options.path,
+    async () => {
+      const list = await options.list();
+      listed = true;
+      firstList.resolve();
+      return list;
+    },
+    options.labelSelector,
+  );
+  informer.on("add", (object) => options.onChange(object, "add"));
+  informer.on("update", (object) => options.onChange(object, "update"));
+  informer.on("delete", (object) => options.onChange(object, "delete"));
+  informer.on("error", (error: unknown) => fail(error));
+
+  function fail(error: unknown): void {
     if (stopped) return;
+    failures++;
     failing = true;
-    lastError = error instanceof Error ? error.message : String(error);
-    logger.warn({ err: error, retryInMs: restartDelay }, "watch failed; restarting");
-    restartTimer = setTimeout(() => {
-      informer.start().then(
-        () => {
+    lastError = toVolpopError(error).message;
+    // Failures while restarting only make the running restart loop try again.
+    if (restarting === undefined) restarting = restart();
+  }
+
+  // client-node stops for good after an error: start it again until a start gets through cleanly.
+  async function restart(): Promise<void> {
+    try {
+      for (let delay = baseDelay; !stopped; delay = Math.min(RESTART_MAX_MS, delay * 2)) {
+        logger.warn({ error: lastError, retryInMs: delay }, "watch failed; restarting");
+        await sleep(delay, undefined, { signal: stopping.signal }).catch(() => undefined);
+        if (stopped) return;
+        const before = failures;
+        await informer.start().catch((error: unknown) => {
+          failures++;
+          lastError = toVolpopError(error).message;
+        });
+        if (failures === before) {
           failing = false;
-          restartDelay = RESTART_BASE_MS;
-        },
-        (startError: unknown) => logger.warn({ err: startError }, "watch restart failed"),
-      );
-    }, restartDelay);
-    restartDelay = Math.min(RESTART_MAX_MS, restartDelay * 2);
-  });
+          logger.info("watch restarted");
+          return;
+        }
+      }
+    } finally {
+      // Cleared in the same step as the last check, so that no later failure finds a finished loop.
+      restarting = undefined;
+    }
+  }
 
   return {
     kind: options.kind,
     get: (name, namespace) => informer.get(name, namespace),
     list: (namespace) => informer.list(namespace),
     get healthy() {
-      return synced && !failing;
+      return listed && !failing;
     },
     get lastError() {
       return lastError;
     },
-    async start() {
-      await informer.start();
-      synced = true;
+    async start(signal) {
+      await informer.start().catch(fail);
+      const aborted = Promise.withResolvers<void>();
+      const onAbort = () => aborted.resolve();
+      signal.addEventListener("abort", onAbort, { once: true });
+      if (signal.aborted) onAbort();
+      try {
+        await Promise.race([firstList.promise, aborted.promise]);
+      } finally {
+        signal.removeEventListener("abort", onAbort);
+      }
     },
     async stop() {
       stopped = true;
-      if (restartTimer) clearTimeout(restartTimer);
+      stopping.abort();
       await informer.stop();
+      await restarting;
     },
   };
 }
