@@ -166,7 +166,7 @@ describe("populatorPod", () => {
     fsGroup: 65532,
     seccompProfile: { type: "RuntimeDefault" },
   };
-  const root = { seccompProfile: { type: "RuntimeDefault" } };
+  const root = { runAsUser: 0, runAsGroup: 0, seccompProfile: { type: "RuntimeDefault" } };
   it("runs non-root populators as the conventional nonroot uid", () => {
     expect(POPULATOR_UID).toBe(65532);
   });

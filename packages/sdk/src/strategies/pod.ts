@@ -190,8 +190,9 @@ export function populatorPod(input: FillInput): V1Pod {
   });
   const root = spec.runAsRoot ?? volumeMode === "Block";
   const selectedNode = observed.pvc.metadata?.annotations?.[SELECTED_NODE_ANNOTATION];
+  // Root explicitly: populator images usually declare a non-root USER, which would otherwise win.
   const podSecurity: V1PodSecurityContext = root
-    ? { seccompProfile: { type: "RuntimeDefault" } }
+    ? { runAsUser: 0, runAsGroup: 0, seccompProfile: { type: "RuntimeDefault" } }
     : {
         runAsNonRoot: true,
         runAsUser: POPULATOR_UID,
