@@ -1,56 +1,59 @@
 #!/usr/bin/env node
+import fs from "node:fs";
 import {
-  createPvc,
-  createTestNamespace,
-  deleteNamespace,
-  JOB_MOUNT_PATH,
-  kubeFromFile,
-  runJob,
-} from "../support/kube.ts";
-import { layout, storageClasses } from "./config.ts";
+  installHello,
+  installValidator,
+  type Kubectl,
+  runStory,
+  unregisteredKindWarning,
+} from "../support/walkthrough.ts";
+import { layout } from "./config.ts";
+import { run } from "./exec.ts";
 import { step } from "./log.ts";
 import { printUsage, up } from "./up.ts";
+import { buildWalkthroughImages } from "./walkthrough-images.ts";
 
 /**
- * The main job for now: a working cluster shown the way a user would see it. The seed walkthrough
- * (validator + hello populator) takes its place once those packages exist.
+ * The main job: the seed walkthrough (docs/walkthrough.md) on the embedded cluster, or on the cluster
+ * of $KUBECONFIG, step by step as a user would do it with kubectl, ending with the Job's log.
  */
 async function demo(): Promise<void> {
   const userKubeconfig = process.env.KUBECONFIG;
   if (userKubeconfig) step(`using the cluster of KUBECONFIG=${userKubeconfig}`);
   else await up();
-  const api = kubeFromFile(userKubeconfig ?? layout.adminKubeconfig);
+  const kubeconfig = userKubeconfig ?? layout.adminKubeconfig;
+  const kubectlBin = fs.existsSync(layout.bin("kubernetes", "kubectl"))
+    ? layout.bin("kubernetes", "kubectl")
+    : "kubectl";
+  const kubectl: Kubectl = async (args, input) =>
+    (await run(kubectlBin, [`--kubeconfig=${kubeconfig}`, ...args], input === undefined ? {} : { input }))
+      .stdout;
 
-  const nodes = await api.core.listNode();
-  for (const node of nodes.items) {
-    const ready = node.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";
-    step(
-      `node ${node.metadata?.name}: ${ready ? "Ready" : "NotReady"}, kubelet ${node.status?.nodeInfo?.kubeletVersion}, ${node.status?.nodeInfo?.containerRuntimeVersion}`,
-    );
-  }
-  for (const sc of (await api.storage.listStorageClass()).items) {
-    step(`StorageClass ${sc.metadata?.name}: provisioner ${sc.provisioner}, binding ${sc.volumeBindingMode}`);
-  }
+  step(
+    "building the validator and hello populator images (bundled with tsup/esbuild onto a local Node 24 base)",
+  );
+  const images = await buildWalkthroughImages(!userKubeconfig);
+  step(`1. install the data-source validator (${images.validator})`);
+  await installValidator(kubectl, images);
+  step(`2. install the hello populator (${images.hello})`);
+  await installHello(kubectl, images);
 
-  const namespace = await createTestNamespace(api, "volpop-demo");
-  try {
-    const storageClassName = userKubeconfig
-      ? (process.env.VOLPOP_E2E_STORAGE_CLASS ?? storageClasses.immediate)
-      : storageClasses.immediate;
-    step(`namespace ${namespace}: creating PVC demo-pvc (10Mi, ${storageClassName})`);
-    await createPvc(api, namespace, "demo-pvc", { storageClassName, volumeMode: "Filesystem", size: "10Mi" });
-    const pvc = { claimName: "demo-pvc", volumeMode: "Filesystem" } as const;
-    step("Job writer: writes hello.txt into the volume");
-    await runJob(api, namespace, "writer", {
-      script: `echo "Hello from a volume provisioned by CSI" > ${JOB_MOUNT_PATH}/hello.txt`,
-      pvc,
-    });
-    step("Job reader: a second pod reads it back");
-    const log = await runJob(api, namespace, "reader", { script: `cat ${JOB_MOUNT_PATH}/hello.txt`, pvc });
-    process.stdout.write(log);
-  } finally {
-    await deleteNamespace(api, namespace);
-  }
+  // A second run starts the story afresh.
+  await kubectl([
+    "delete",
+    "job/example-job",
+    "pvc/example-pvc",
+    "pvc/unregistered-pvc",
+    "--ignore-not-found",
+    "--wait=true",
+  ]);
+  await kubectl(["delete", "hellos.hello.example.com/example-hello", "--ignore-not-found"]);
+  const log = await runStory(kubectl, { namespace: "default" }, (line) => step(line));
+  process.stdout.write(log.endsWith("\n") ? log : `${log}\n`);
+
+  step("and a PVC whose dataSourceRef names a kind no VolumePopulator registers:");
+  process.stdout.write(`${await unregisteredKindWarning(kubectl, "default")}\n`);
+  step(`look around: kubectl describe pvc example-pvc; kubectl -n hello logs deploy/hello-populator`);
   if (!userKubeconfig) printUsage();
 }
 
