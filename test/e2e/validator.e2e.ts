@@ -42,6 +42,8 @@ const RESYNC_MS = 1000;
  * it, with the CRD from its own manifests. It watches only the suite's namespace, so that it leaves
  * other suites' PVCs on the shared cluster alone.
  */
+const IDENTITY = `validator-e2e-${process.pid}`;
+
 describe("volume data source validator", () => {
   let api: Kube;
   let custom: CustomObjectsApi;
@@ -64,6 +66,7 @@ describe("volume data source validator", () => {
     controller = createValidatorController({
       kubeConfig: api.config,
       namespace,
+      identity: IDENTITY,
       registry,
       resyncPeriodMs: RESYNC_MS,
       logger: createLogger({ name: "validator-e2e", level: "silent" }),
@@ -98,8 +101,11 @@ describe("volume data source validator", () => {
       dataSourceRef,
     });
 
+  // Only this suite's validator: another one (e.g. installed by the walkthrough) may watch the cluster too.
   const eventsWithReason = async (pvc: string, reason: string): Promise<CoreV1Event[]> =>
-    (await eventsFor(api, namespace, pvc)).filter((e) => e.reason === reason);
+    (await eventsFor(api, namespace, pvc)).filter(
+      (e) => e.reason === reason && e.reportingInstance === IDENTITY,
+    );
 
   const count = async (result: string): Promise<number> => {
     const metric = await registry.getSingleMetric(OPERATION_COUNT_NAME)?.get();
