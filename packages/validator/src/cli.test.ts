@@ -34,6 +34,14 @@ describe("parseValidatorArgs", () => {
       httpEndpoint: undefined,
       metricsPath: "/metrics",
       logLevel: "info",
+      watchNamespace: undefined,
+      webhook: {
+        port: undefined,
+        service: "volume-data-source-validator-webhook",
+        namespace: undefined,
+        configurationName: "volume-data-source-validator",
+        secretName: "volume-data-source-validator-webhook-tls",
+      },
     });
   });
 
@@ -53,6 +61,13 @@ describe("parseValidatorArgs", () => {
       "--http-endpoint=:8080",
       "--metrics-path=/m",
       "--log-level=warn",
+      "--watch-namespace=team-a",
+      "--webhook-port=9443",
+      "--webhook-service",
+      "validator-hook",
+      "-webhook-namespace=volpop-system",
+      "--webhook-configuration-name=validator.example.com",
+      "--webhook-secret=validator-hook-tls",
     );
     expect(read).toEqual({
       kubeconfig: "/k",
@@ -68,6 +83,14 @@ describe("parseValidatorArgs", () => {
       httpEndpoint: ":8080",
       metricsPath: "/m",
       logLevel: "warn",
+      watchNamespace: "team-a",
+      webhook: {
+        port: 9443,
+        service: "validator-hook",
+        namespace: "volpop-system",
+        configurationName: "validator.example.com",
+        secretName: "validator-hook-tls",
+      },
     });
   });
 
@@ -84,6 +107,10 @@ describe("parseValidatorArgs", () => {
 
   it("treats an empty --http-endpoint as off, as upstream", () => {
     expect(options("--http-endpoint=").httpEndpoint).toBeUndefined();
+  });
+
+  it("leaves the webhook off for --webhook-port=0", () => {
+    expect(options("--webhook-port=0").webhook.port).toBeUndefined();
   });
 
   it("answers --version and --help", () => {
@@ -107,6 +134,14 @@ describe("parseValidatorArgs", () => {
     [["--log-level=loud"], "invalid --log-level"],
     [["--v=high"], "invalid --v"],
     [["--leader-election=maybe"], "invalid boolean"],
+    [["--webhook-port=https"], "invalid --webhook-port"],
+    [["--webhook-port=70000"], "invalid --webhook-port"],
+    [["--webhook-service=Hook"], "invalid --webhook-service"],
+    [["--webhook-service="], "--webhook-service must not be empty"],
+    [["--webhook-namespace=a.b"], "invalid --webhook-namespace"],
+    [["--webhook-configuration-name=x_y"], "invalid --webhook-configuration-name"],
+    [["--webhook-secret="], "invalid --webhook-secret"],
+    [["--watch-namespace=-x"], "invalid --watch-namespace"],
     [
       ["--leader-election", "--leader-election-lease-duration=10s"],
       "must be greater than --leader-election-renew-deadline",

@@ -4,6 +4,11 @@
  */
 import { CliUsageError, LOG_LEVELS, type LogLevel, parseGoDuration, parseListenAddress } from "@volpop/sdk";
 import { DEFAULT_RESYNC_PERIOD_MS, DEFAULT_WORKER_THREADS } from "./controller.ts";
+import {
+  DEFAULT_WEBHOOK_CONFIGURATION,
+  DEFAULT_WEBHOOK_SECRET,
+  DEFAULT_WEBHOOK_SERVICE,
+} from "./webhook/webhook.ts";
 
 /** Leader election settings (`--leader-election*`); durations in milliseconds. */
 export interface ValidatorLeaderElection {
@@ -17,6 +22,20 @@ export interface ValidatorLeaderElection {
   readonly renewDeadlineMs: number;
   /** `--leader-election-retry-period`, 5 s. */
   readonly retryPeriodMs: number;
+}
+
+/** The admission webhook's settings (`--webhook-*`, volpop additions). */
+export interface ValidatorWebhookOptions {
+  /** `--webhook-port`: HTTPS port of the webhook; `undefined` (the default, or 0) turns it off. */
+  readonly port: number | undefined;
+  /** `--webhook-service`: the Service the API server calls, named in the certificate. */
+  readonly service: string;
+  /** `--webhook-namespace`; `undefined`: the namespace the validator runs in. */
+  readonly namespace: string | undefined;
+  /** `--webhook-configuration-name`: the ValidatingWebhookConfiguration whose `caBundle` the validator sets. */
+  readonly configurationName: string;
+  /** `--webhook-secret`: the Secret that holds the webhook's CA and serving certificate. */
+  readonly secretName: string;
 }
 
 /** The parsed command line, flag by flag. */
@@ -34,6 +53,9 @@ export interface ValidatorCliOptions {
   readonly metricsPath: string;
   /** `--log-level`, `info`; upstream's klog `--v` raises it to `debug` from 4 when `--log-level` is not given. */
   readonly logLevel: LogLevel;
+  /** `--watch-namespace` (volpop addition): validate the PVCs of this namespace only; `undefined`: all. */
+  readonly watchNamespace: string | undefined;
+  readonly webhook: ValidatorWebhookOptions;
 }
 
 /** What the command line asks for. */
@@ -89,6 +111,34 @@ const FLAGS: Readonly<Record<string, Flag>> = {
   "metrics-path": { type: "string", help: "HTTP path of the metrics", default: "/metrics" },
   "log-level": { type: "string", help: `Minimum log level: ${LOG_LEVELS.join(", ")}`, default: "info" },
   v: { type: "string", help: "klog verbosity, for upstream manifests: 4 or more logs at debug level" },
+  "watch-namespace": {
+    type: "string",
+    help: "Validate the PVCs of this namespace only (default: every namespace)",
+  },
+  "webhook-port": {
+    type: "string",
+    help: "HTTPS port of the admission webhook that warns at apply time; 0 turns it off",
+    default: "0",
+  },
+  "webhook-service": {
+    type: "string",
+    help: "Service through which the API server calls the webhook; its certificate names <service>.<namespace>.svc",
+    default: DEFAULT_WEBHOOK_SERVICE,
+  },
+  "webhook-namespace": {
+    type: "string",
+    help: "Namespace of the webhook's Service and Secret (default: the namespace the validator runs in)",
+  },
+  "webhook-configuration-name": {
+    type: "string",
+    help: "ValidatingWebhookConfiguration whose caBundle the validator sets",
+    default: DEFAULT_WEBHOOK_CONFIGURATION,
+  },
+  "webhook-secret": {
+    type: "string",
+    help: "Secret in the webhook's namespace that keeps its CA and serving certificate",
+    default: DEFAULT_WEBHOOK_SECRET,
+  },
   version: { type: "boolean", help: "Print the version and exit" },
   help: { type: "boolean", help: "Print this help and exit" },
 };
@@ -102,7 +152,8 @@ export function usageText(version: string): string {
     `Usage: ${PROGRAM_NAME} [flags]`,
     "",
     `${PROGRAM_NAME} ${version}: warns, with an event, about PVCs whose dataSourceRef names a kind no`,
-    "VolumePopulator registers. Flags (also as -flag, -flag value or -flag=value):",
+    "VolumePopulator registers; with --webhook-port, also at apply time through an admission webhook.",
+    "Flags (also as -flag, -flag value or -flag=value):",
     "",
   ];
   for (const [name, flag] of Object.entries(FLAGS)) {
@@ -198,6 +249,44 @@ export function parseValidatorArgs(argv: readonly string[], version: string): Va
     if (!given.has("log-level") && Number(verbosity) >= 4) logLevel = "debug";
   }
 
+  const dnsLabel = (name: string, what: string): string | undefined => {
+    const value = str(name) || undefined;
+    if (value !== undefined && !DNS_LABEL.test(value)) {
+      fail(`invalid --${name} ${JSON.stringify(value)}: must be a ${what}`);
+    }
+    return value;
+  };
+  const dnsSubdomain = (name: string): string => {
+    const value = str(name);
+    if (value.length > 253 || !DNS_SUBDOMAIN.test(value)) {
+      fail(
+        `invalid --${name} ${JSON.stringify(value)}: must be a DNS subdomain (lowercase letters, digits, "-" and ".")`,
+      );
+    }
+    return value;
+  };
+  const portText = str("webhook-port");
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535) {
+    fail(`invalid --webhook-port ${JSON.stringify(portText)}: must be a port from 1 to 65535, or 0 for off`);
+  }
+  const webhook: ValidatorWebhookOptions = {
+    port: port === 0 ? undefined : port,
+    service:
+      dnsLabel("webhook-service", 'Service name (lowercase letters, digits and "-", at most 63)') ?? "",
+    namespace: dnsLabel(
+      "webhook-namespace",
+      'namespace name (lowercase letters, digits and "-", at most 63)',
+    ),
+    configurationName: dnsSubdomain("webhook-configuration-name"),
+    secretName: dnsSubdomain("webhook-secret"),
+  };
+  if (webhook.service === "") fail("--webhook-service must not be empty");
+  const watchNamespace = dnsLabel(
+    "watch-namespace",
+    'namespace name (lowercase letters, digits and "-", at most 63)',
+  );
+
   const enabled = given.get("leader-election") === true;
   const leaderElection: ValidatorLeaderElection = {
     enabled,
@@ -226,9 +315,15 @@ export function parseValidatorArgs(argv: readonly string[], version: string): Va
       httpEndpoint,
       metricsPath,
       logLevel: logLevel as LogLevel,
+      watchNamespace,
+      webhook,
     },
   };
 }
+
+// Kubernetes' DNS-1123 label (namespaces, Services) and subdomain (most other names).
+const DNS_LABEL = /^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 // The spellings Go's strconv.ParseBool accepts.
 const GO_TRUE = new Set(["1", "t", "T", "true", "TRUE", "True"]);

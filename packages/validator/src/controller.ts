@@ -75,6 +75,12 @@ export interface ValidatorController {
   /** Readiness: both watches have listed and are running. */
   readyz(): HealthResult;
   /**
+   * The `VolumePopulator` registrations in the cache, for the admission webhook; `undefined` until
+   * the cache has listed once (the controller is not running, or is still starting), so that callers
+   * never judge a PVC against an incomplete list.
+   */
+  registrations(): readonly Registration[] | undefined;
+  /**
    * Watches PVCs and VolumePopulators and validates PVCs until `signal` aborts; resolves once
    * validations in flight have finished and the watches stopped. Call once.
    */
@@ -151,6 +157,8 @@ export function createValidatorController(config: ValidatorControllerConfig): Va
     },
   });
   const watches = [pvcs, populators];
+  // Set once the VolumePopulator cache is complete; it may fail and restart later, but stays filled.
+  let populatorsListed = false;
 
   const registrations = (): Registration[] => {
     const found: Registration[] = [];
@@ -192,6 +200,7 @@ export function createValidatorController(config: ValidatorControllerConfig): Va
   return {
     metrics,
     healthz: () => [{ name: "controller", ok: true }],
+    registrations: () => (populatorsListed ? registrations() : undefined),
     readyz: () =>
       watches.map((w) => ({
         name: `watch-${w.kind}`,
@@ -201,7 +210,12 @@ export function createValidatorController(config: ValidatorControllerConfig): Va
     async run(signal) {
       logger.info({ workers, namespace: config.namespace ?? "(all)", resyncPeriodMs }, "starting");
       // Keys queue up while the caches fill; workers start only once both are complete.
-      await Promise.all(watches.map((w) => w.start(signal)));
+      await Promise.all([
+        pvcs.start(signal),
+        populators.start(signal).then(() => {
+          populatorsListed = !signal.aborted;
+        }),
+      ]);
       const running = signal.aborted ? [] : Array.from({ length: workers }, () => worker());
       let resyncTimer: ReturnType<Clock["setTimeout"]> | undefined;
       const resync = () => {
@@ -222,6 +236,7 @@ export function createValidatorController(config: ValidatorControllerConfig): Va
       if (drained) await Promise.all(running);
       else logger.warn("validations still running at the end of the grace period");
       await Promise.all(watches.map((w) => w.stop()));
+      populatorsListed = false;
       logger.info("stopped");
     },
   };

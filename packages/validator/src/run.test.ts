@@ -74,6 +74,40 @@ describe("runValidator with --http-endpoint", () => {
   });
 });
 
+describe("runValidator with --webhook-port", () => {
+  it("reports the webhook unready while it cannot get its certificate, and stops cleanly", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "validator-run-"));
+    const kubeconfig = path.join(dir, "kubeconfig");
+    await writeFile(kubeconfig, unreachableKubeconfig());
+    const [port, webhookPort] = [await freePort(), await freePort()];
+    const stop = new AbortController();
+    const exited = runValidator(
+      [
+        `--kubeconfig=${kubeconfig}`,
+        `--http-endpoint=127.0.0.1:${port}`,
+        `--webhook-port=${webhookPort}`,
+        "--webhook-namespace=volpop-system",
+        "--log-level=silent",
+      ],
+      { signal: stop.signal },
+    );
+    try {
+      const why = await eventually(async () => {
+        const text = await (await fetch(`http://127.0.0.1:${port}/readyz`)).text();
+        if (!text.includes("[-]webhook failed: ")) throw new Error(`not yet: ${text}`);
+        return text;
+      });
+      expect(why).toContain("[-]watch-VolumePopulator failed");
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(metrics).toContain('volume_data_source_validator_admission_review_count{result="invalid"} 0');
+    } finally {
+      stop.abort();
+      expect(await exited).toBe(0);
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 function unreachableKubeconfig(): string {
   return JSON.stringify({
     apiVersion: "v1",

@@ -12,6 +12,7 @@ import { collectDefaultMetrics, Registry } from "prom-client";
 import { PROGRAM_NAME, parseValidatorArgs, type ValidatorCliOptions } from "./cli.ts";
 import { createValidatorController } from "./controller.ts";
 import { VERSION } from "./version.ts";
+import { type AdmissionWebhook, createAdmissionWebhook } from "./webhook/webhook.ts";
 
 /** Where a pod finds its own namespace. */
 const SERVICE_ACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
@@ -28,8 +29,9 @@ export interface RunValidatorOptions {
 
 /**
  * The `main` of the validator binary: parses upstream's flags, then runs the controller with the
- * metrics and health endpoint until SIGTERM or SIGINT (or `options.signal`). Resolves to the
- * process exit code: 0 after a clean stop, `--help` or `--version`; 2 for a usage error.
+ * metrics and health endpoint, and the admission webhook if `--webhook-port` asks for it, until
+ * SIGTERM or SIGINT (or `options.signal`). Resolves to the process exit code: 0 after a clean stop,
+ * `--help` or `--version`; 2 for a usage error.
  */
 export async function runValidator(
   argv: readonly string[] = process.argv.slice(2),
@@ -69,9 +71,26 @@ async function runController(cli: ValidatorCliOptions, logger: Logger, stop: Abo
     kubeConfig,
     workers: cli.workerThreads,
     resyncPeriodMs: cli.resyncPeriodMs,
+    ...(cli.watchNamespace === undefined ? {} : { namespace: cli.watchNamespace }),
     registry,
     logger,
   });
+  // The webhook answers from the controller's VolumePopulator cache. Readiness covers both, so with
+  // leader election only the leader (whose controller runs) is ready and receives the API server's calls.
+  const webhook: AdmissionWebhook | undefined =
+    cli.webhook.port === undefined
+      ? undefined
+      : createAdmissionWebhook({
+          kubeConfig,
+          port: cli.webhook.port,
+          service: cli.webhook.service,
+          namespace: cli.webhook.namespace ?? podNamespace(),
+          configurationName: cli.webhook.configurationName,
+          secretName: cli.webhook.secretName,
+          registrations: () => controller.registrations(),
+          registry,
+          logger,
+        });
 
   const abort = new AbortController();
   const shutDown = (why: string) => {
@@ -90,10 +109,14 @@ async function runController(cli: ValidatorCliOptions, logger: Logger, stop: Abo
           address: cli.httpEndpoint,
           metricsPath: cli.metricsPath,
           registry,
-          checks: { healthz: () => controller.healthz(), readyz: () => controller.readyz() },
+          checks: {
+            healthz: () => controller.healthz(),
+            readyz: () => [...controller.readyz(), ...(webhook?.readyz() ?? [])],
+          },
           logger,
         })
       : undefined;
+    const serving = webhook?.run(abort.signal);
     try {
       const election = cli.leaderElection;
       if (election.enabled) {
@@ -117,6 +140,9 @@ async function runController(cli: ValidatorCliOptions, logger: Logger, stop: Abo
       await controller.run(abort.signal);
       return 0;
     } finally {
+      // However the controller ended, the webhook ends with it.
+      shutDown("the controller stopped");
+      await serving;
       await endpoint?.close();
     }
   } finally {

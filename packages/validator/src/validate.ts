@@ -4,7 +4,12 @@
  * controller. The controller records the event and remembers `warned`; nothing here does I/O.
  */
 import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
-import { classifyDataSourceRef, type DataSourceClass, type SourceKind } from "./classify.ts";
+import {
+  classifyDataSourceRef,
+  type DataSourceClass,
+  type DataSourceRef,
+  type SourceKind,
+} from "./classify.ts";
 import { EventReason } from "./events.ts";
 import { type Registration, sameSourceKind } from "./volume-populator.ts";
 
@@ -58,7 +63,7 @@ export function validatePvc(
       : {
           type: "Warning",
           reason: EventReason.UnrecognizedDataSourceKind,
-          message: `${UNRECOGNIZED_MESSAGE} (${describeRef(ref?.apiGroup, ref?.kind)})`,
+          message: unrecognizedMessage(ref),
         };
     return { result, event, warned: true };
   }
@@ -81,6 +86,14 @@ export function validatePvc(
 /** Whether the PVC still waits for its volume: not bound, not being deleted. */
 export function isWaiting(pvc: V1PersistentVolumeClaim): boolean {
   return !pvc.spec?.volumeName && pvc.status?.phase !== "Bound" && !pvc.metadata?.deletionTimestamp;
+}
+
+/**
+ * The text of the warning about an unregistered data source kind: {@link UNRECOGNIZED_MESSAGE} and
+ * the kind, as both the event and the admission webhook say it.
+ */
+export function unrecognizedMessage(ref: DataSourceRef | undefined): string {
+  return `${UNRECOGNIZED_MESSAGE} (${describeRef(ref?.apiGroup, ref?.kind)})`;
 }
 
 // In the PVC's own field names, so that users see at once what to compare with their YAML.

@@ -52,3 +52,37 @@ export function volumePopulator(name: string, group: string, kind: string): Volu
 export function registration(name: string, group: string, kind: string): Registration {
   return { name, sourceKind: { group, kind } };
 }
+
+/** Options of {@link admissionReview}. */
+export interface AdmissionReviewFixture {
+  readonly uid?: string;
+  readonly operation?: "CREATE" | "UPDATE" | "DELETE" | "CONNECT";
+  /** Default `persistentvolumeclaims` in the core group. */
+  readonly resource?: { group: string; version: string; resource: string };
+  readonly subResource?: string;
+}
+
+/** An `admission.k8s.io/v1` `AdmissionReview` the API server would send about `object` (a PVC by default). */
+export function admissionReview(object: unknown, options: AdmissionReviewFixture = {}): unknown {
+  const metadata = (object as { metadata?: { name?: string; namespace?: string } } | undefined)?.metadata;
+  return {
+    apiVersion: "admission.k8s.io/v1",
+    kind: "AdmissionReview",
+    request: {
+      uid: options.uid ?? "705ab4f5-6393-11e8-b7cc-42010a800002",
+      kind: { group: "", version: "v1", kind: "PersistentVolumeClaim" },
+      resource: options.resource ?? { group: "", version: "v1", resource: "persistentvolumeclaims" },
+      ...(options.subResource ? { subResource: options.subResource } : {}),
+      requestKind: { group: "", version: "v1", kind: "PersistentVolumeClaim" },
+      requestResource: { group: "", version: "v1", resource: "persistentvolumeclaims" },
+      name: metadata?.name,
+      namespace: metadata?.namespace,
+      operation: options.operation ?? "CREATE",
+      userInfo: { username: "admin", groups: ["system:authenticated"] },
+      object,
+      oldObject: options.operation === "UPDATE" ? object : null,
+      dryRun: false,
+      options: { apiVersion: "meta.k8s.io/v1", kind: "CreateOptions" },
+    },
+  };
+}
