@@ -70,75 +70,57 @@ export function testPopulator(
 }
 
 /** Installs the TestSource CRD (idempotent) and waits until the API serves it. */
-export async function installTestSourceCrd(kubeConfig: KubeConfig): Promise<void> {
-  const api = kubeConfig.makeApiClient(ApiextensionsV1Api);
-  const name = `testsources.${TEST_GROUP}`;
-  await api
-    .createCustomResourceDefinition({
-      body: {
-        metadata: { name },
-        spec: {
-          group: TEST_GROUP,
-          names: {
-            kind: "TestSource",
-            plural: "testsources",
-            singular: "testsource",
-            listKind: "TestSourceList",
-          },
-          scope: "Namespaced",
-          versions: [
-            {
-              name: "v1alpha1",
-              served: true,
-              storage: true,
-              schema: {
-                openAPIV3Schema: {
-                  type: "object",
-                  properties: { spec: { type: "object", x_kubernetes_preserve_unknown_fields: true } },
-                },
-              },
-            },
-          ],
-        },
-      },
-    })
-    .catch((error: { code?: number }) => {
-      if (error.code !== 409) throw error;
-    });
-  await waitFor(`CRD ${name} to be established`, async () => {
-    const crd = await api.readCustomResourceDefinition({ name });
-    return crd.status?.conditions?.some((c) => c.type === "Established" && c.status === "True")
-      ? true
-      : undefined;
+export function installTestSourceCrd(kubeConfig: KubeConfig): Promise<void> {
+  return installSchemalessCrd(kubeConfig, {
+    group: TEST_GROUP,
+    version: "v1alpha1",
+    kind: "TestSource",
+    plural: "testsources",
   });
 }
 
 /** A minimal gateway-api ReferenceGrant CRD (v1beta1), for clusters that lack it; idempotent. */
-export async function installReferenceGrantCrd(kubeConfig: KubeConfig): Promise<void> {
+export function installReferenceGrantCrd(kubeConfig: KubeConfig): Promise<void> {
+  return installSchemalessCrd(kubeConfig, {
+    group: "gateway.networking.k8s.io",
+    version: "v1beta1",
+    kind: "ReferenceGrant",
+    plural: "referencegrants",
+    // *.k8s.io groups are protected; this minimal stand-in for gateway-api's CRD says what it is.
+    annotations: {
+      "api-approved.kubernetes.io": "unapproved, volpop e2e stand-in for gateway-api's ReferenceGrant",
+    },
+  });
+}
+
+interface SchemalessCrd {
+  readonly group: string;
+  readonly version: string;
+  readonly kind: string;
+  readonly plural: string;
+  readonly annotations?: Record<string, string>;
+}
+
+/** A namespaced CRD whose `spec` takes anything (tests validate in code), then waits until it is served. */
+async function installSchemalessCrd(kubeConfig: KubeConfig, crd: SchemalessCrd): Promise<void> {
   const api = kubeConfig.makeApiClient(ApiextensionsV1Api);
-  const name = "referencegrants.gateway.networking.k8s.io";
+  const name = `${crd.plural}.${crd.group}`;
   await api
     .createCustomResourceDefinition({
       body: {
-        metadata: {
-          name,
-          // *.k8s.io groups are protected; this minimal stand-in for gateway-api's CRD says what it is.
-          annotations: {
-            "api-approved.kubernetes.io": "unapproved, volpop e2e stand-in for gateway-api's ReferenceGrant",
-          },
-        },
+        metadata: { name, ...(crd.annotations ? { annotations: crd.annotations } : {}) },
         spec: {
-          group: "gateway.networking.k8s.io",
+          group: crd.group,
           names: {
-            kind: "ReferenceGrant",
-            plural: "referencegrants",
-            singular: "referencegrant",
-            listKind: "ReferenceGrantList",
+            kind: crd.kind,
+            plural: crd.plural,
+            singular: crd.kind.toLowerCase(),
+            listKind: `${crd.kind}List`,
           },
           scope: "Namespaced",
           versions: [
             {
-              name: "v1beta1",
+              name: crd.version,
               served: true,
               storage: true,
               schema: {
@@ -156,8 +138,8 @@ export async function installReferenceGrantCrd(kubeConfig: KubeConfig): Promise<
       if (error.code !== 409) throw error;
     });
   await waitFor(`CRD ${name} to be established`, async () => {
-    const crd = await api.readCustomResourceDefinition({ name });
-    return crd.status?.conditions?.some((c) => c.type === "Established" && c.status === "True")
+    const established = await api.readCustomResourceDefinition({ name });
+    return established.status?.conditions?.some((c) => c.type === "Established" && c.status === "True")
       ? true
       : undefined;
   });
