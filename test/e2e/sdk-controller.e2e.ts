@@ -1,6 +1,12 @@
 import net from "node:net";
 import { CustomObjectsApi } from "@kubernetes/client-node";
-import { type PopulatorProgram, runPopulator } from "@volpop/sdk";
+import {
+  createLogger,
+  createPopulatorController,
+  type PopulatorProgram,
+  runPopulator,
+  runWithLeaderElection,
+} from "@volpop/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   installReferenceGrantCrd,
@@ -217,3 +223,63 @@ function freePort(): Promise<number> {
     });
   });
 }
+
+describe("two populator controllers with leader election", () => {
+  it("lets exactly one of them act", async () => {
+    const api = kube();
+    const populatorNs = await preparePopulator(api);
+    const userNs = await createTestNamespace(api, "sdk-le");
+    const stop = new AbortController();
+    const leaders = new Set<string>();
+    const replicas = ["replica-a", "replica-b"].map((identity) => {
+      const controller = createPopulatorController({
+        populator: testPopulator(),
+        kubeConfig: api.config,
+        namespace: populatorNs,
+        identity,
+        logger: createLogger({ name: identity, level: "silent" }),
+      });
+      return runWithLeaderElection(
+        {
+          kubeConfig: api.config,
+          namespace: populatorNs,
+          name: `${TEST_GROUP}-populator`,
+          identity,
+          leaseDurationMs: 3000,
+          renewDeadlineMs: 2000,
+          retryPeriodMs: 500,
+          signal: stop.signal,
+          logger: createLogger({ name: identity, level: "silent" }),
+          onChange: (status) => {
+            if (status.leading) leaders.add(identity);
+          },
+        },
+        (leading) => controller.run(leading),
+      );
+    });
+    try {
+      for (const name of ["one", "two", "three"]) {
+        await createTestSource(api, userNs, name, { fileName: "f", contents: name });
+        await createPvc(api, userNs, name, {
+          storageClassName: e2eSettings.immediateStorageClass,
+          volumeMode: "Filesystem",
+          dataSourceRef: testSourceRef(name),
+        });
+      }
+      for (const name of ["one", "two", "three"]) await waitForBound(api, userNs, name);
+      const actors = new Set<string>();
+      for (const name of ["one", "two", "three"]) {
+        for (const event of await eventsFor(api, userNs, name)) {
+          if (event.reason?.startsWith("Populator")) actors.add(event.reportingInstance ?? "");
+        }
+      }
+      expect(leaders.size).toBe(1);
+      expect([...actors]).toEqual([...leaders]);
+    } finally {
+      stop.abort();
+      await Promise.allSettled(replicas);
+      await deleteNamespace(api, userNs);
+      await deleteNamespace(api, populatorNs);
+    }
+  });
+});
