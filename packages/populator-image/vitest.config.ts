@@ -1,5 +1,18 @@
 import { defineProject } from "vitest/config";
 
+// Workspace packages (@volpop/sdk) resolve to their TypeScript sources, so the unit tests need no
+// build of the SDK first.
+const conditions = ["volpop-source", "node", "import", "default"];
+
 export default defineProject({
-  test: { name: "populator-image", include: ["src/**/*.test.ts"], isolate: false },
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
+  test: {
+    name: "populator-image",
+    include: ["src/**/*.test.ts"],
+    isolate: false,
+    // The registry integration tests start real registries (and openssl): allow for a busy machine.
+    testTimeout: 15_000,
+    hookTimeout: 30_000,
+  },
 });

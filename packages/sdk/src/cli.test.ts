@@ -51,6 +51,7 @@ describe("parsePopulatorArgs", () => {
         retryPeriodMs: 5_000,
       },
       logLevel: "info",
+      fastPath: { endpoints: [], tlsDir: undefined, fallback: "pod" },
       extra: {},
       rest: [],
     });
@@ -232,6 +233,70 @@ describe("parsePopulatorArgs", () => {
     expect(error.code).toBe("USAGE");
     expect(error).toBeInstanceOf(VolpopError);
     expect(error.usage).toMatch(/^Usage: /);
+  });
+
+  describe("fast-path flags", () => {
+    it("reads backends in the order given, their TLS directory and the fallback", () => {
+      const options = run([
+        "--mode=controller",
+        "--fastpath-endpoint=unix:///run/volpop-fastpath/backend.sock,backend.storage.svc:7443",
+        "--fastpath-tls-dir",
+        "/etc/volpop/fastpath-tls",
+        "--fastpath-fallback=fail",
+      ]);
+      expect(options.fastPath).toEqual({
+        endpoints: [
+          { transport: "unix", path: "/run/volpop-fastpath/backend.sock" },
+          { transport: "tcp", host: "backend.storage.svc", port: 7443 },
+        ],
+        tlsDir: "/etc/volpop/fastpath-tls",
+        fallback: "fail",
+      });
+    });
+
+    it.each([
+      { argv: ["--fastpath-endpoint="], endpoints: [] },
+      {
+        argv: ["--fastpath-endpoint= /run/a.sock , ,"],
+        endpoints: [{ transport: "unix", path: "/run/a.sock" }],
+      },
+      { argv: ["--fastpath-tls-dir=", "--fastpath-fallback=pod"], endpoints: [] },
+    ])("reads $argv, skipping empty entries", ({ argv, endpoints }) => {
+      expect(run(["--mode=controller", ...argv]).fastPath).toMatchObject({
+        endpoints,
+        tlsDir: undefined,
+        fallback: "pod",
+      });
+    });
+
+    it("lists the fast-path flags in the help text", () => {
+      const result = parsePopulatorArgs(["--help"], defaults);
+      expect(result.action === "help" && result.text).toMatch(
+        /--fastpath-endpoint value +CSI fast-path backends/,
+      );
+      expect(result.action === "help" && result.text).toContain("--fastpath-tls-dir value");
+      expect(result.action === "help" && result.text).toMatch(/--fastpath-fallback value .* \(default pod\)/);
+    });
+
+    it.each([
+      {
+        argv: ["--fastpath-endpoint=unix:///run/a.sock,backend"],
+        message:
+          '--fastpath-endpoint: fast-path endpoint "backend" is neither unix:///path/to.sock nor host:port',
+      },
+      {
+        argv: ["--fastpath-fallback=retry"],
+        message: 'invalid --fastpath-fallback "retry": must be pod or fail',
+      },
+      {
+        argv: ["--fastpath-endpoint=unix:///run/a.sock,backend:7443"],
+        message: "--fastpath-endpoint names a TCP backend: give --fastpath-tls-dir (mutual TLS) too",
+      },
+    ])("rejects $argv: $message", ({ argv, message }) => {
+      const error = usageError(["--mode=controller", ...argv]);
+      expect(error.message).toContain(message);
+      expect(error.code).toBe("USAGE");
+    });
   });
 
   describe("populator-specific flags", () => {

@@ -1,5 +1,6 @@
 import { type ParseArgsOptionDescriptor, type ParseArgsOptionsConfig, parseArgs } from "node:util";
 import { VolpopError } from "./errors.ts";
+import { type BackendEndpoint, parseEndpoint } from "./fastpath/endpoint.ts";
 import { parseListenAddress } from "./http-server.ts";
 import { LOG_LEVELS, type LogLevel } from "./logger.ts";
 
@@ -52,10 +53,22 @@ export interface PopulatorCliOptions<Extra = Record<never, never>> {
   leaderElection: LeaderElectionOptions;
   /** `--log-level`, default `info`. */
   logLevel: LogLevel;
+  /** `--fastpath-*`: CSI fast-path backends; none means the Pod strategy only. */
+  fastPath: FastPathCliOptions;
   /** Values of the populator's own flags (see {@link parsePopulatorArgs}'s `extra`). */
   extra: Extra;
   /** Arguments after `--`, untouched. */
   rest: string[];
+}
+
+/** The CSI fast path as the command line configures it. */
+export interface FastPathCliOptions {
+  /** `--fastpath-endpoint`: comma-separated backend endpoints, tried in order. */
+  endpoints: BackendEndpoint[];
+  /** `--fastpath-tls-dir`: a mounted Secret with `ca.crt`, `tls.crt`, `tls.key`, for TCP endpoints. */
+  tlsDir: string | undefined;
+  /** `--fastpath-fallback`: `pod` (default) or `fail` when no backend can take a population. */
+  fallback: "pod" | "fail";
 }
 
 /** Defaults a populator binary supplies. */
@@ -148,6 +161,20 @@ const BUILTIN_FLAGS: Record<string, BuiltinFlag> = {
     type: "string",
     description: "Wait between attempts to acquire or renew the Lease",
     shownDefault: "5s",
+  },
+  "fastpath-endpoint": {
+    type: "string",
+    description:
+      "CSI fast-path backends, comma-separated: unix:///path/to.sock or host:port (mutual TLS); empty: Pod strategy only",
+  },
+  "fastpath-tls-dir": {
+    type: "string",
+    description: "Directory with ca.crt, tls.crt and tls.key for TCP fast-path backends (a mounted Secret)",
+  },
+  "fastpath-fallback": {
+    type: "string",
+    description: "When no fast-path backend can take a population: pod or fail",
+    shownDefault: "pod",
   },
   "log-level": {
     type: "string",
@@ -409,6 +436,23 @@ function toOptions<Extra>(
     );
   }
 
+  const endpoints: BackendEndpoint[] = [];
+  for (const text of (str("fastpath-endpoint") ?? "").split(",").filter((e) => e.trim() !== "")) {
+    try {
+      endpoints.push(parseEndpoint(text));
+    } catch (error) {
+      fail(`--fastpath-endpoint: ${(error as Error).message}`);
+    }
+  }
+  const fallback = str("fastpath-fallback") ?? "pod";
+  if (fallback !== "pod" && fallback !== "fail") {
+    fail(`invalid --fastpath-fallback ${JSON.stringify(fallback)}: must be pod or fail`);
+  }
+  const tlsDir = str("fastpath-tls-dir") || undefined;
+  if (endpoints.some((e) => e.transport === "tcp") && !tlsDir) {
+    fail("--fastpath-endpoint names a TCP backend: give --fastpath-tls-dir (mutual TLS) too");
+  }
+
   const namespace = str("namespace") || defaults.namespace;
   return {
     mode: mode as PopulatorMode,
@@ -427,6 +471,7 @@ function toOptions<Extra>(
       retryPeriodMs,
     },
     logLevel: logLevel as LogLevel,
+    fastPath: { endpoints, tlsDir, fallback },
     extra,
     rest,
   };

@@ -1,5 +1,4 @@
 import os from "node:os";
-import { setTimeout as sleep } from "node:timers/promises";
 import {
   CoreV1Api,
   type CoreV1Event,
@@ -247,6 +246,7 @@ export function createPopulatorController<Spec>(
       primePv: primePvc?.spec?.volumeName ? pvs.get(primePvc.spec.volumeName) : undefined,
       pod,
       podProgress: pod?.status?.phase === "Running" ? await readProgress(pod) : undefined,
+      fastPath: strategy.runtime?.observe(uid),
     };
   }
 
@@ -283,6 +283,7 @@ export function createPopulatorController<Spec>(
         prefix: populator.prefix,
         namespace: settings.namespace,
         strategyName: strategy.name,
+        runtime: strategy.runtime,
       });
       queue.forget(key);
       if (plan.requeueAfterMs !== undefined) queue.addAfter(key, plan.requeueAfterMs);
@@ -323,12 +324,14 @@ export function createPopulatorController<Spec>(
   return {
     metrics,
     healthz: () => [{ name: "controller", ok: true }],
-    readyz: () =>
-      watches.map((w) => ({
+    readyz: () => [
+      ...watches.map((w) => ({
         name: `watch-${w.kind}`,
         ok: w.healthy,
         ...(w.healthy ? {} : { reason: w.lastError ?? "not synced yet" }),
       })),
+      ...(strategy.runtime?.health() ?? []),
+    ],
     async run(signal: AbortSignal): Promise<void> {
       logger.info(
         { source: `${group}/${version} ${kind}`, namespace: settings.namespace, strategy: strategy.name },
@@ -337,6 +340,7 @@ export function createPopulatorController<Spec>(
       // Each start retries until its first list succeeds (a CRD installed later, RBAC fixed later);
       // readiness says which one is still missing meanwhile.
       await Promise.all(watches.map((w) => w.start(signal)));
+      await strategy.runtime?.start({ signal, requeue: enqueueUid, logger, metrics });
       const workers = Array.from({ length: config.workers ?? DEFAULT_WORKERS }, () => worker(signal));
       if (!signal.aborted) {
         logger.info("caches synced; reconciling");
@@ -349,6 +353,7 @@ export function createPopulatorController<Spec>(
       if (!drained) logger.warn("reconciles still running at the end of the grace period");
       await Promise.allSettled(workers);
       await Promise.all(watches.map((w) => w.stop()));
+      await strategy.runtime?.stop();
       logger.info("stopped");
     },
   };

@@ -2,21 +2,30 @@ import {
   type CoreV1Api,
   PatchStrategy,
   setHeaderOptions,
+  type V1ConfigMap,
   type V1ObjectReference,
   type V1PersistentVolumeClaim,
+  type V1Secret,
 } from "@kubernetes/client-node";
-import { isAlreadyExists, isNotFound } from "./errors.ts";
+import { isAlreadyExists, isNotFound, TransientError } from "./errors.ts";
 import type { EventRecorder } from "./event-recorder.ts";
+import { EventReason } from "./events.ts";
 import type { PopulatorMetrics } from "./metrics.ts";
 import {
+  fastPathBackendAnnotation,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  POPULATE_FOR_LABEL,
   populatedFromAnnotation,
   populateProgressAnnotation,
+  populateStrategyAnnotation,
   populatorPodName,
   primePvcName,
   targetProtectionFinalizer,
 } from "./names.ts";
 import type { Step } from "./plan.ts";
 import { sourceNamespace } from "./reconcile.ts";
+import type { StrategyRuntime } from "./strategy.ts";
 
 const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
 
@@ -28,6 +37,8 @@ export interface ExecutorContext {
   /** Namespace of PVC' and populator pods. */
   readonly namespace: string;
   readonly strategyName: string;
+  /** Carries out the steps only the strategy can (fast-path calls). */
+  readonly runtime?: StrategyRuntime | undefined;
 }
 
 /**
@@ -122,6 +133,9 @@ export async function execute(
           core.deleteNamespacedPod({ name: populatorPodName(uid), namespace, gracePeriodSeconds: 0 }),
         );
         break;
+      case "copyObject":
+        await copyObject(step, context, reference);
+        break;
       case "rebindPv":
         await core.patchPersistentVolume(
           {
@@ -151,10 +165,105 @@ export async function execute(
         break;
       case "finishOperation":
         if (context.metrics.finishOperation(uid, step.result)) {
-          context.metrics.recordStrategy(context.strategyName, step.result);
+          context.metrics.recordStrategy(step.strategy ?? context.strategyName, step.result);
         }
         break;
+      case "chooseStrategy":
+        // Recorded before anything is started, so a restart can never run both strategies.
+        await core.patchNamespacedPersistentVolumeClaim(
+          {
+            name: primePvcName(uid),
+            namespace,
+            body: {
+              metadata: {
+                annotations: {
+                  [populateStrategyAnnotation(prefix)]: step.strategy,
+                  ...(step.endpoint ? { [fastPathBackendAnnotation(prefix)]: step.endpoint } : {}),
+                },
+              },
+            },
+          },
+          mergePatch,
+        );
+        context.metrics.fastPathDecisionsTotal.inc({
+          decision: step.strategy === "pod" ? "fallback" : "fastpath",
+          reason: step.reason,
+        });
+        await context.events.record(
+          reference,
+          "Normal",
+          step.strategy === "pod" ? EventReason.FastPathFallback : EventReason.FastPath,
+          step.message,
+        );
+        break;
+      case "fastPathPopulate":
+      case "fastPathCancel":
+        if (!context.runtime) throw new Error(`step ${step.kind} needs a strategy runtime`);
+        await context.runtime.perform(step, uid);
+        break;
     }
+  }
+}
+
+/**
+ * Copies a Secret or ConfigMap the populator pod needs from the source's namespace into the
+ * populator namespace, owned by PVC' so the garbage collector removes it with PVC'.
+ */
+async function copyObject(
+  step: Extract<Step, { kind: "copyObject" }>,
+  context: ExecutorContext,
+  reference: V1ObjectReference,
+): Promise<void> {
+  const { core, namespace } = context;
+  const { object, copyName } = step;
+  const read =
+    object.kind === "Secret"
+      ? core.readNamespacedSecret({ name: object.name, namespace: object.namespace })
+      : core.readNamespacedConfigMap({ name: object.name, namespace: object.namespace });
+  let original: V1Secret | V1ConfigMap;
+  try {
+    original = await read;
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+    const message = `${object.kind} ${object.namespace}/${object.name} named by the data source not found; waiting for it`;
+    await context.events.record(reference, "Warning", EventReason.DataSourceNotFound, message);
+    throw new TransientError(message, { cause: error });
+  }
+  const uid = reference.uid ?? "";
+  const metadata = {
+    name: copyName,
+    namespace,
+    labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [POPULATE_FOR_LABEL]: uid },
+    ownerReferences: [
+      { apiVersion: "v1", kind: "PersistentVolumeClaim", name: primePvcName(uid), uid: step.ownerUid },
+    ],
+  };
+  if (object.kind === "Secret") {
+    const secret = original as V1Secret;
+    await ignore(
+      isAlreadyExists,
+      core.createNamespacedSecret({
+        namespace,
+        body: {
+          metadata,
+          ...(secret.type ? { type: secret.type } : {}),
+          ...(secret.data ? { data: secret.data } : {}),
+        },
+      }),
+    );
+  } else {
+    const configMap = original as V1ConfigMap;
+    await ignore(
+      isAlreadyExists,
+      core.createNamespacedConfigMap({
+        namespace,
+        body: {
+          metadata,
+          ...(configMap.data ? { data: configMap.data } : {}),
+          ...(configMap.binaryData ? { binaryData: configMap.binaryData } : {}),
+        },
+      }),
+    );
   }
 }
 

@@ -3,6 +3,7 @@ export type {
   ExtraOption,
   ExtraOptions,
   ExtraValues,
+  FastPathCliOptions,
   LeaderElectionOptions,
   PopulatorCliDefaults,
   PopulatorCliOptions,
@@ -31,6 +32,57 @@ export {
   VolpopError,
 } from "./errors.ts";
 export { EventReason } from "./events.ts";
+export { BackendCallError, BackendClient, type BackendClientOptions } from "./fastpath/backend-client.ts";
+export { backendError, errorDetailOf, GrpcCode, grpcCodeName } from "./fastpath/backend-error.ts";
+export {
+  type ConformanceOptions,
+  type ConformanceResult,
+  type ConformanceVolume,
+  runConformance,
+} from "./fastpath/conformance.ts";
+export {
+  type BackendEndpoint,
+  clientCredentials,
+  describeEndpoint,
+  type MutualTls,
+  parseEndpoint,
+  readMutualTls,
+  serverCredentials,
+} from "./fastpath/endpoint.ts";
+export type {
+  BackendView,
+  FastPathObservation,
+  OperationPhase,
+  OperationView,
+} from "./fastpath/observation.ts";
+export {
+  type BackendTarget,
+  FastPathOperations,
+  type FastPathOperationsOptions,
+} from "./fastpath/operations.ts";
+export {
+  type CancelOperationRequest,
+  DataMovement,
+  ERROR_DETAIL_METADATA_KEY,
+  ErrorDetail,
+  GetBackendInfoResponse,
+  Operation,
+  OperationState,
+  PopulateRequest,
+  PopulatorBackendClient,
+  type PopulatorBackendServer,
+  PopulatorBackendService,
+  PROTOCOL_LIMITS,
+  type SourceKind as BackendSourceKind,
+  VolumeMode,
+} from "./fastpath/protocol.ts";
+export {
+  type BackendImplementation,
+  BackendRpcError,
+  type ServeBackendOptions,
+  type ServingBackend,
+  serveBackend,
+} from "./fastpath/server.ts";
 export type {
   CheckResult,
   HealthCheck,
@@ -69,6 +121,8 @@ export type {
 } from "./metrics.ts";
 export { createPopulatorMetrics, OPERATION_SECONDS_BUCKETS } from "./metrics.ts";
 export {
+  copiedObjectName,
+  fastPathBackendAnnotation,
   MANAGED_BY_LABEL,
   POPULATE_FOR_LABEL,
   POPULATOR_CONTAINER_NAME,
@@ -77,6 +131,7 @@ export {
   populatedFromAnnotation,
   populateProgressAnnotation,
   populateStateAnnotation,
+  populateStrategyAnnotation,
   populatorPodName,
   primePvcName,
   SELECTED_NODE_ANNOTATION,
@@ -94,13 +149,28 @@ export {
   type Source,
   type SourceCheck,
   type SourceKind,
+  type SourceNamespaceObject,
 } from "./populator.ts";
 export { describeProgress, formatProgressLine, lastProgress, type Progress } from "./progress.ts";
+export { quantityToBytes } from "./quantity.ts";
 export type { WorkQueueOptions } from "./queue.ts";
 export { DEFAULT_BASE_DELAY_MS, DEFAULT_MAX_DELAY_MS, WorkQueue } from "./queue.ts";
 export { type ReconcileContext, reconcile } from "./reconcile.ts";
 export { type PopulatorProgram, runPopulator } from "./run.ts";
 export { defaultSettings, type PopulationSettings } from "./settings.ts";
+export {
+  type CsiFastPathOptions,
+  csiFastPathStrategy,
+  FAST_PATH,
+  type FastPathBackendConfig,
+} from "./strategies/csi-fastpath.ts";
 export { POPULATOR_UID, podStrategy } from "./strategies/pod.ts";
-export type { FillInput, FillOutcome, Strategy } from "./strategy.ts";
+export type {
+  FillInput,
+  FillOutcome,
+  RuntimeStep,
+  Strategy,
+  StrategyRuntime,
+  StrategyRuntimeContext,
+} from "./strategy.ts";
 export { registerVolumePopulator, volumePopulatorName } from "./volume-populator-registration.ts";

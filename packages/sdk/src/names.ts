@@ -40,6 +40,21 @@ export function populateStateAnnotation(prefix: string): string {
   return `${checkPrefix(prefix)}/populate-state`;
 }
 
+/** The copy of the `index`-th object a populator pod takes from the source's namespace. */
+export function copiedObjectName(pvcUid: string, index: number): string {
+  return `populate-${pvcUid}-${index}`;
+}
+
+/** On PVC': which strategy fills it (`csi-fastpath` or `pod`), decided once so restarts keep to it. */
+export function populateStrategyAnnotation(prefix: string): string {
+  return `${checkPrefix(prefix)}/populate-strategy`;
+}
+
+/** On PVC': the fast-path backend (endpoint) that accepted the operation, so cleanup can reach it. */
+export function fastPathBackendAnnotation(prefix: string): string {
+  return `${checkPrefix(prefix)}/fastpath-backend`;
+}
+
 /** Label on PVC' and populator pods naming the user's PVC uid, for finding them and for humans. */
 export const POPULATE_FOR_LABEL = "volpop.dev/populate-for";
 export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";

@@ -5,6 +5,7 @@ import type {
   V1Pod,
   V1StorageClass,
 } from "@kubernetes/client-node";
+import type { FastPathObservation } from "./fastpath/observation.ts";
 import type { Progress } from "./progress.ts";
 
 /** A source custom resource as read from the API: only metadata and an untrusted `spec`. */
@@ -34,4 +35,6 @@ export interface Observed {
   readonly pod: V1Pod | undefined;
   /** The last progress the running populator pod reported, if any. */
   readonly podProgress?: Progress | undefined;
+  /** Fast-path backends and this PVC's operation, when the strategy uses the fast path. */
+  readonly fastPath?: FastPathObservation | undefined;
 }

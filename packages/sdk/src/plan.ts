@@ -1,4 +1,5 @@
 import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import type { PopulateRequest } from "./fastpath/protocol.ts";
 
 /**
  * What one reconcile decided: steps to carry out in order, then whether to look again. Decisions are
@@ -24,9 +25,43 @@ export type Step =
       readonly announce?: { readonly reason: string; readonly message: string };
     }
   | { readonly kind: "deletePod" }
+  /**
+   * Copies a Secret or ConfigMap of the source's namespace into the populator namespace as `copyName`,
+   * owned by PVC' (uid `ownerUid`), unless a copy is already there.
+   */
+  | {
+      readonly kind: "copyObject";
+      readonly object: {
+        readonly kind: "Secret" | "ConfigMap";
+        readonly namespace: string;
+        readonly name: string;
+      };
+      readonly copyName: string;
+      readonly ownerUid: string;
+    }
   | { readonly kind: "rebindPv"; readonly pvName: string }
   | { readonly kind: "startOperation" }
-  | { readonly kind: "finishOperation"; readonly result: "success" | "failed" | "abandoned" };
+  /** `strategy`: which one filled the volume, when the configured strategy can delegate (fast path → pod). */
+  | {
+      readonly kind: "finishOperation";
+      readonly result: "success" | "failed" | "abandoned";
+      readonly strategy?: string;
+    }
+  /**
+   * Records on PVC' which strategy fills it (once, so a restarted controller keeps to it); a fallback
+   * is also told on the user's PVC with `reason`. Counted in `volpop_fastpath_decisions_total`.
+   */
+  | {
+      readonly kind: "chooseStrategy";
+      readonly strategy: "csi-fastpath" | "pod";
+      readonly reason: string;
+      readonly message: string;
+      readonly endpoint?: string;
+    }
+  /** Asks the fast-path backend at `endpoint` to populate (idempotent on the request's operation id). */
+  | { readonly kind: "fastPathPopulate"; readonly endpoint: string; readonly request: PopulateRequest }
+  /** Cancels and forgets the PVC's fast-path operation at `endpoint`. */
+  | { readonly kind: "fastPathCancel"; readonly endpoint: string };
 
 export interface Plan {
   readonly steps: readonly Step[];

@@ -80,6 +80,22 @@ export interface PopulatorPodSpec {
    * the kubelet, so Block volumes get root unless the populator says otherwise.
    */
   readonly runAsRoot?: boolean;
+  /**
+   * Secrets and ConfigMaps of the source's namespace the pod needs (registry credentials, CA bundles).
+   * A pod can only mount objects of its own namespace, so the controller copies each into the
+   * populator namespace just before creating the pod, owned by PVC' so that they go away with it,
+   * and mounts it read-only at `mountPath`. A missing object is reported on the user's PVC and waited for.
+   */
+  readonly fromSourceNamespace?: readonly SourceNamespaceObject[];
+}
+
+/** An object of the source's namespace mounted into the populator pod; see {@link PopulatorPodSpec.fromSourceNamespace}. */
+export interface SourceNamespaceObject {
+  readonly kind: "Secret" | "ConfigMap";
+  /** Its name in the source's namespace. */
+  readonly name: string;
+  /** Where the container sees its keys as files, read-only. */
+  readonly mountPath: string;
 }
 
 /** Upstream's paths inside the populator pod. */

@@ -2,11 +2,14 @@ import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { EventReason } from "./events.ts";
 import {
+  backendView,
+  FASTPATH_ENDPOINT,
   FINALIZER,
   fakePopulator,
   fakeStrategy,
   NOW,
   observed,
+  operationView,
   ourPvc,
   POPULATOR_NAMESPACE,
   PREFIX,
@@ -25,11 +28,17 @@ import {
   storageClass,
   USER_NAMESPACE,
 } from "./internal/fixtures.ts";
-import { populateStateAnnotation, SELECTED_NODE_ANNOTATION } from "./names.ts";
+import {
+  fastPathBackendAnnotation,
+  populateStateAnnotation,
+  populateStrategyAnnotation,
+  SELECTED_NODE_ANNOTATION,
+} from "./names.ts";
 import type { Observed } from "./observed.ts";
 import { nothing, type Plan, type Step } from "./plan.ts";
 import { primePvcFor, reconcile, refersTo, sourceNamespace } from "./reconcile.ts";
 import type { PopulationSettings } from "./settings.ts";
+import { csiFastPathStrategy, FAST_PATH } from "./strategies/csi-fastpath.ts";
 import { podStrategy } from "./strategies/pod.ts";
 import type { FillOutcome, Strategy } from "./strategy.ts";
 
@@ -232,6 +241,18 @@ describe("reconcile", () => {
       });
       expect(run({ pvc: claim }).steps[0]).toMatchObject({ message: "Populated from Hello data/hello" });
     });
+
+    it.each(["pod", FAST_PATH])(
+      "finishes the operation as the %s strategy's when PVC' records that one filled it",
+      (used) => {
+        const prime = primePvc({ metadata: { annotations: { [populateStrategyAnnotation(PREFIX)]: used } } });
+        expect(run({ pvc: bound([FINALIZER]), primePvc: prime }).steps).toContainEqual({
+          kind: "finishOperation",
+          result: "success",
+          strategy: used,
+        });
+      },
+    );
 
     it("does nothing when nothing of ours is left", () => {
       expect(run({ pvc: bound() }, { strategy: untouchable })).toEqual(nothing);
@@ -600,6 +621,76 @@ describe("reconcile", () => {
       expect(withPod({ pod: pod({ status: { phase: "Succeeded" } }) }).steps).toEqual([
         { kind: "rebindPv", pvName: PV_NAME },
       ]);
+    });
+  });
+
+  describe("with the CSI fast path", () => {
+    const chosenPrime = (extra: Record<string, string> = {}) =>
+      primePvc({
+        metadata: {
+          annotations: {
+            [populateStrategyAnnotation(PREFIX)]: FAST_PATH,
+            [fastPathBackendAnnotation(PREFIX)]: FASTPATH_ENDPOINT,
+            ...extra,
+          },
+        },
+      });
+    const withFastPath = (seen: Partial<Observed>) =>
+      run(
+        {
+          pvc: ourPvc(),
+          primePvc: primePvc(),
+          primePv: pv(),
+          fastPath: { backends: [backendView()], operation: undefined },
+          ...seen,
+        },
+        { strategy: csiFastPathStrategy({ backends: [{ endpoint: FASTPATH_ENDPOINT }] }) },
+      );
+
+    it("records the decision and asks the backend once PVC' is bound", () => {
+      expect(kinds(withFastPath({}))).toEqual(["chooseStrategy", "fastPathPopulate"]);
+    });
+
+    it("rebinds the PV once the operation succeeded", () => {
+      const plan = withFastPath({
+        primePvc: chosenPrime(),
+        fastPath: { backends: [backendView()], operation: operationView({ phase: "succeeded" }) },
+      });
+      expect(plan.steps).toEqual([{ kind: "rebindPv", pvName: PV_NAME }]);
+    });
+
+    it("cancels the operation before deleting PVC' when the PVC is deleted mid-population", () => {
+      const plan = withFastPath({
+        pvc: ourPvc({ metadata: { deletionTimestamp: new Date(NOW) } }),
+        primePvc: chosenPrime(),
+        fastPath: { backends: [backendView()], operation: operationView() },
+      });
+      expect(plan.steps).toEqual([
+        { kind: "fastPathCancel", endpoint: FASTPATH_ENDPOINT },
+        { kind: "deletePrimePvc" },
+        { kind: "removeFinalizer" },
+        { kind: "finishOperation", result: "abandoned" },
+      ]);
+    });
+
+    it("cancels the finished operation once the PV is handed over, and says the fast path filled it", () => {
+      const plan = withFastPath({
+        pvc: ourPvc({ spec: { volumeName: PV_NAME }, status: { phase: "Bound" } }),
+        primePvc: chosenPrime(),
+      });
+      expect(plan.steps).toEqual([
+        finishedPopulation[0],
+        finishedPopulation[1],
+        { kind: "finishOperation", result: "success", strategy: FAST_PATH },
+        { kind: "fastPathCancel", endpoint: FASTPATH_ENDPOINT },
+        { kind: "deletePrimePvc" },
+        { kind: "removeFinalizer" },
+      ]);
+    });
+
+    it("waits without a word once a fast-path population was given up", () => {
+      const plan = withFastPath({ primePvc: chosenPrime({ [populateStateAnnotation(PREFIX)]: "failed" }) });
+      expect(plan).toEqual({ steps: [], waitingFor: "someone to act on the failed population" });
     });
   });
 });

@@ -5,6 +5,7 @@ import {
   MANAGED_BY_LABEL,
   POPULATE_FOR_LABEL,
   populateStateAnnotation,
+  populateStrategyAnnotation,
   primePvcName,
   SELECTED_NODE_ANNOTATION,
   targetProtectionFinalizer,
@@ -52,7 +53,7 @@ export function reconcile(observed: Observed, context: ReconcileContext): Plan {
   const finalizer = targetProtectionFinalizer(prefix);
   const hasFinalizer = pvc.metadata?.finalizers?.includes(finalizer) ?? false;
   const cleanup = (): Step[] => [
-    ...strategy.cleanup(observed),
+    ...strategy.cleanup(observed, prefix),
     ...(primePvc ? [{ kind: "deletePrimePvc" } as const] : []),
     ...(hasFinalizer ? [{ kind: "removeFinalizer" } as const] : []),
   ];
@@ -63,6 +64,7 @@ export function reconcile(observed: Observed, context: ReconcileContext): Plan {
   }
 
   if (pvc.spec?.volumeName) {
+    const usedStrategy = primePvc?.metadata?.annotations?.[populateStrategyAnnotation(prefix)];
     // Bound: the population is over (or the PVC was bound by hand and is none of our business).
     if (!hasFinalizer && !primePvc && !observed.pod) return nothing;
     const finished: Step[] = hasFinalizer
@@ -74,7 +76,11 @@ export function reconcile(observed: Observed, context: ReconcileContext): Plan {
             message: `Populated from ${describeSource(pvc)}`,
           },
           { kind: "setProgress", progress: "complete" },
-          { kind: "finishOperation", result: "success" },
+          {
+            kind: "finishOperation",
+            result: "success",
+            ...(usedStrategy ? { strategy: usedStrategy } : {}),
+          },
         ]
       : [];
     return { steps: [...finished, ...cleanup()] };

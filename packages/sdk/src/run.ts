@@ -10,12 +10,14 @@ import {
   parsePopulatorArgs,
 } from "./cli.ts";
 import { createPopulatorController } from "./controller.ts";
+import { readMutualTls } from "./fastpath/endpoint.ts";
 import { startHttpEndpoint } from "./http-server.ts";
 import { runWithLeaderElection } from "./leader-election.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { detectTarget, type PopulateContext, progressReporter } from "./populate.ts";
 import type { Populator } from "./populator.ts";
 import type { PopulationSettings } from "./settings.ts";
+import { csiFastPathStrategy } from "./strategies/csi-fastpath.ts";
 import type { Strategy } from "./strategy.ts";
 import { registerVolumePopulator } from "./volume-populator-registration.ts";
 
@@ -98,6 +100,21 @@ async function populateMode<Spec, E extends ExtraOptions>(
   }
 }
 
+/**
+ * The program's own strategy, else the fast path when `--fastpath-endpoint` names backends, else the
+ * controller's default (Pod).
+ */
+export function strategyFor<Spec, E extends ExtraOptions>(
+  program: PopulatorProgram<Spec, E>,
+  options: PopulatorCliOptions<ExtraValues<E>>,
+): Strategy | undefined {
+  if (program.strategy) return program.strategy;
+  const { endpoints, tlsDir, fallback } = options.fastPath;
+  if (endpoints.length === 0) return undefined;
+  const tls = tlsDir ? readMutualTls(tlsDir) : undefined;
+  return csiFastPathStrategy({ backends: endpoints.map((endpoint) => ({ endpoint, tls })), fallback });
+}
+
 async function controllerMode<Spec, E extends ExtraOptions>(
   program: PopulatorProgram<Spec, E>,
   options: PopulatorCliOptions<ExtraValues<E>>,
@@ -115,12 +132,13 @@ async function controllerMode<Spec, E extends ExtraOptions>(
       );
   }
   const registry = new Registry();
+  const strategy = strategyFor(program, options);
   const controller = createPopulatorController({
     populator: program.populator,
     kubeConfig,
     namespace: options.namespace,
     ...(options.imageName ? { imageName: options.imageName } : {}),
-    ...(program.strategy ? { strategy: program.strategy } : {}),
+    ...(strategy ? { strategy } : {}),
     ...(program.settings ? { settings: program.settings } : {}),
     workers: options.workers,
     registry,

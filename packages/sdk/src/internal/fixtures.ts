@@ -10,6 +10,8 @@ import type {
   V1PodStatus,
   V1StorageClass,
 } from "@kubernetes/client-node";
+import type { BackendView, OperationView } from "../fastpath/observation.ts";
+import { DataMovement, GetBackendInfoResponse, VolumeMode } from "../fastpath/protocol.ts";
 import { primePvcName, targetProtectionFinalizer } from "../names.ts";
 import type { Observed, SourceObject } from "../observed.ts";
 import type { Step } from "../plan.ts";
@@ -38,6 +40,10 @@ export const SOURCE_NAME = "hello";
 export const SOURCE_UID = "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d";
 export const STORAGE_CLASS = "csi-fast";
 export const PV_NAME = "pvc-7c1d9a2e";
+/** The CSI driver of {@link pv} and of {@link storageClass}. */
+export const CSI_DRIVER = "hostpath.csi.k8s.io";
+/** The fast-path backend {@link backendView} describes, as configured and recorded on PVC'. */
+export const FASTPATH_ENDPOINT = "unix:///run/volpop-fastpath/backend.sock";
 /** `observed.now`: 2025-01-01T00:00:00Z. */
 export const NOW = Date.UTC(2025, 0, 1);
 export const FINALIZER = targetProtectionFinalizer(PREFIX);
@@ -133,7 +139,7 @@ export function pv(
           name: primePvcName(PVC_UID),
           uid: PRIME_UID,
         },
-        csi: { driver: "hostpath.csi.k8s.io", volumeHandle: "vol-1" },
+        csi: { driver: CSI_DRIVER, volumeHandle: "vol-1" },
       },
       overrides.spec,
     ),
@@ -148,7 +154,7 @@ export function storageClass(overrides: Overrides<V1StorageClass> = {}): V1Stora
       apiVersion: "storage.k8s.io/v1",
       kind: "StorageClass",
       metadata: { name: STORAGE_CLASS },
-      provisioner: "hostpath.csi.k8s.io",
+      provisioner: CSI_DRIVER,
       volumeBindingMode: "Immediate",
     },
     overrides,
@@ -324,4 +330,51 @@ export function fakeStrategy(outcome: FillOutcome = { state: "done" }): FakeStra
     },
     cleanup: (o: Observed): readonly Step[] => (o.pod ? [{ kind: "deletePod" }] : []),
   };
+}
+
+/**
+ * A fast-path backend as the controller last heard from it: ready, at {@link FASTPATH_ENDPOINT},
+ * filling Filesystem and Block volumes of {@link CSI_DRIVER} from `Hello` sources on any node.
+ * `info` overrides replace fields of its GetBackendInfo answer; `info: undefined` means it never answered.
+ */
+export function backendView(
+  overrides: Overrides<Omit<BackendView, "info">> & {
+    info?: Partial<GetBackendInfoResponse> | undefined;
+  } = {},
+): BackendView {
+  const { info, ...rest } = overrides;
+  const answered =
+    "info" in overrides && info === undefined
+      ? undefined
+      : GetBackendInfoResponse.fromPartial({
+          name: "hostpath-fastpath",
+          version: "1.0.0",
+          csiDrivers: [CSI_DRIVER],
+          sourceKinds: [{ group: SOURCE_KIND.group, kind: SOURCE_KIND.kind }],
+          volumeModes: [VolumeMode.VOLUME_MODE_FILESYSTEM, VolumeMode.VOLUME_MODE_BLOCK],
+          dataMovements: [DataMovement.DATA_MOVEMENT_COPY],
+          ...info,
+        });
+  return merge<BackendView>({ endpoint: FASTPATH_ENDPOINT, state: "ready", info: answered }, rest);
+}
+
+/** A backend that does not answer (and never did): `error` says why. */
+export function downBackend(endpoint = FASTPATH_ENDPOINT, error = "connect ENOENT"): BackendView {
+  return backendView({ endpoint, state: "unavailable", error, info: undefined });
+}
+
+/** The PVC's fast-path operation at {@link FASTPATH_ENDPOINT}: attempt 1, running, nothing copied yet. */
+export function operationView(overrides: Overrides<OperationView> = {}): OperationView {
+  return merge<OperationView>(
+    {
+      endpoint: FASTPATH_ENDPOINT,
+      attempt: 1,
+      phase: "running",
+      bytesDone: 0,
+      bytesTotal: 0,
+      message: "",
+      reason: "",
+    },
+    overrides,
+  );
 }

@@ -453,8 +453,10 @@ describe("podStrategy.fill", () => {
 
   it("removes the pod when the population ends, and nothing when there is none", () => {
     const { observed } = fillInput();
-    expect(podStrategy.cleanup({ ...observed, pod: pod() })).toEqual([{ kind: "deletePod" }]);
-    expect(podStrategy.cleanup({ ...observed, pod: undefined })).toEqual([]);
+    expect(podStrategy.cleanup({ ...observed, pod: pod() }, "hello.example.com")).toEqual([
+      { kind: "deletePod" },
+    ]);
+    expect(podStrategy.cleanup({ ...observed, pod: undefined }, "hello.example.com")).toEqual([]);
   });
 
   it("is called pod in metrics and logs", () => {
@@ -526,5 +528,58 @@ describe("failureMessage", () => {
     const message = failureMessage(failedPod({ exitCode: 1, message: long }));
     expect(message).toBe(`${"x".repeat(500)}…`);
     expect(failureMessage(failedPod({ exitCode: 1, message: "y".repeat(500) }))).toBe("y".repeat(500));
+  });
+});
+
+describe("objects from the source's namespace", () => {
+  const populator = fakePopulator({
+    pod: {
+      fromSourceNamespace: [
+        { kind: "Secret", name: "registry-credentials", mountPath: "/var/run/volpop/pull-secret" },
+        { kind: "ConfigMap", name: "registry-ca", mountPath: "/var/run/volpop/ca" },
+      ],
+    },
+  });
+
+  it("copies each into the populator namespace, owned by PVC', before creating the pod", () => {
+    const prime = primePvc();
+    const outcome = podStrategy.fill(fillInput({ populator, observed: { primePvc: prime } }));
+    const steps = outcome.state === "working" ? outcome.plan.steps : [];
+    expect(steps.map((s) => s.kind)).toEqual(["copyObject", "copyObject", "createPod"]);
+    expect(steps[0]).toEqual({
+      kind: "copyObject",
+      object: { kind: "Secret", namespace: source().namespace, name: "registry-credentials" },
+      copyName: `populate-${PVC_UID}-0`,
+      ownerUid: prime.metadata?.uid,
+    });
+    expect(steps[1]).toMatchObject({
+      object: { kind: "ConfigMap", name: "registry-ca" },
+      copyName: `populate-${PVC_UID}-1`,
+    });
+  });
+
+  it("mounts the copies read-only where the populator asked", () => {
+    const built = populatorPod(fillInput({ populator }));
+    expect(built.spec?.volumes).toEqual(
+      expect.arrayContaining([
+        { name: "copy-0", secret: { secretName: `populate-${PVC_UID}-0` } },
+        { name: "copy-1", configMap: { name: `populate-${PVC_UID}-1` } },
+      ]),
+    );
+    expect(built.spec?.containers[0]?.volumeMounts).toEqual(
+      expect.arrayContaining([
+        { name: "copy-0", mountPath: "/var/run/volpop/pull-secret", readOnly: true },
+        { name: "copy-1", mountPath: "/var/run/volpop/ca", readOnly: true },
+      ]),
+    );
+  });
+
+  it("mounts them for Block volumes too, beside the device", () => {
+    const built = populatorPod(
+      fillInput({ populator, observed: { pvc: ourPvc({ spec: { volumeMode: "Block" } }) } }),
+    );
+    const container = built.spec?.containers[0];
+    expect(container?.volumeDevices).toHaveLength(1);
+    expect(container?.volumeMounts?.map((m) => m.name)).toEqual(["copy-0", "copy-1"]);
   });
 });

@@ -3,17 +3,18 @@ import type {
   V1Pod,
   V1PodSecurityContext,
   V1SecurityContext,
+  V1Volume,
+  V1VolumeMount,
 } from "@kubernetes/client-node";
 import { EventReason } from "../events.ts";
 import {
+  copiedObjectName,
   MANAGED_BY,
   MANAGED_BY_LABEL,
   POPULATE_FOR_LABEL,
   POPULATOR_CONTAINER_NAME,
   POPULATOR_VOLUME_NAME,
   populateAttemptsAnnotation,
-  populateLastFailureAnnotation,
-  populateStateAnnotation,
   populatorPodName,
   primePvcName,
   SELECTED_NODE_ANNOTATION,
@@ -22,8 +23,8 @@ import type { Observed } from "../observed.ts";
 import type { Step } from "../plan.ts";
 import { DEFAULT_DEVICE_PATH, DEFAULT_MOUNT_PATH, type PopulatorPodSpec } from "../populator.ts";
 import { describeProgress } from "../progress.ts";
-import { retryDelayMs } from "../settings.ts";
 import type { FillInput, FillOutcome, Strategy } from "../strategy.ts";
+import { failAttempt, failuresSoFar, waitForRetry } from "./attempts.ts";
 
 /** The non-root identity populator pods run as by default (the conventional "nonroot" uid). */
 export const POPULATOR_UID = 65532;
@@ -43,28 +44,26 @@ function fillWithPod(input: FillInput): FillOutcome {
   const { observed, settings, prefix } = input;
   const primePvc = observed.primePvc;
   const pod = observed.pod;
-  const annotations = primePvc?.metadata?.annotations ?? {};
   const failures = failuresSoFar(input);
   const attempt = failures + 1;
 
   if (!pod) {
-    const lastFailure = Date.parse(annotations[populateLastFailureAnnotation(prefix)] ?? "");
-    const retryAt = Number.isNaN(lastFailure) ? 0 : lastFailure + retryDelayMs(settings, failures);
-    if (observed.now < retryAt) {
-      return {
-        state: "working",
-        plan: {
-          steps: [],
-          waitingFor: `retry ${attempt} of ${settings.maxAttempts}`,
-          requeueAfterMs: retryAt - observed.now,
-        },
-      };
-    }
+    const waiting = waitForRetry(input);
+    if (waiting) return waiting;
     const pod = populatorPod(input);
+    const uid = observed.pvc.metadata?.uid ?? "";
+    const copies: Step[] =
+      podSpecOf(input).fromSourceNamespace?.map((object, index) => ({
+        kind: "copyObject",
+        object: { kind: object.kind, namespace: input.source.namespace, name: object.name },
+        copyName: copiedObjectName(uid, index),
+        ownerUid: primePvc?.metadata?.uid ?? "",
+      })) ?? [];
     return {
       state: "working",
       plan: {
         steps: [
+          ...copies,
           {
             kind: "createPod",
             pod,
@@ -111,57 +110,13 @@ function fillWithPod(input: FillInput): FillOutcome {
     };
   }
 
-  const why = failureMessage(pod);
-  const counted = {
-    [populateAttemptsAnnotation(prefix)]: String(attempt),
-    [populateLastFailureAnnotation(prefix)]: new Date(observed.now).toISOString(),
-  };
-  if (attempt >= settings.maxAttempts) {
-    const message = `Populator pod failed ${attempt} times, giving up: ${why}. Delete and re-create the PVC to try again.`;
-    return {
-      state: "working",
-      plan: {
-        steps: [
-          // One patch: PVC' must never count the last failure without saying the population is given
-          // up, or the next reconcile would skip the counted pod and start one attempt too many.
-          {
-            kind: "annotatePrimePvc",
-            annotations: { ...counted, [populateStateAnnotation(prefix)]: "failed" },
-          },
-          { kind: "event", type: "Warning", reason: EventReason.Failed, message },
-          { kind: "setProgress", progress: `failed: ${why}` },
-          { kind: "finishOperation", result: "failed" },
-          ...(settings.retainOnFailure ? [] : [{ kind: "deletePod" } as const]),
-        ],
-        waitingFor: "someone to act on the failed population",
-      },
-    };
-  }
-  const delay = retryDelayMs(settings, attempt);
-  return {
-    state: "working",
-    plan: {
-      steps: [
-        { kind: "annotatePrimePvc", annotations: counted },
-        {
-          kind: "event",
-          type: "Warning",
-          reason: EventReason.Failed,
-          message: `Populator pod failed (attempt ${attempt} of ${settings.maxAttempts}): ${why}; retrying in ${Math.round(delay / 1000)}s`,
-        },
-        { kind: "setProgress", progress: `retrying after failure: ${why}` },
-        { kind: "deletePod" },
-      ],
-      waitingFor: "the failed pod to go away",
-      requeueAfterMs: delay,
-    },
-  };
-}
-
-/** Failed populator pods so far, as counted on PVC'. */
-function failuresSoFar({ observed, prefix }: FillInput): number {
-  const counted = observed.primePvc?.metadata?.annotations?.[populateAttemptsAnnotation(prefix)];
-  return Number.parseInt(counted ?? "0", 10) || 0;
+  return failAttempt(input, {
+    subject: "Populator pod",
+    why: failureMessage(pod),
+    onGiveUp: settings.retainOnFailure ? [] : [{ kind: "deletePod" }],
+    onRetry: [{ kind: "deletePod" }],
+    retryWaitingFor: "the failed pod to go away",
+  });
 }
 
 /** The most useful sentence about why a pod failed: its termination message, else the exit reason. */
@@ -178,16 +133,34 @@ export function failureMessage(pod: V1Pod): string {
 }
 
 /** The populator pod for PVC': upstream's names and paths, hardened by default. */
+function podSpecOf(input: FillInput): PopulatorPodSpec {
+  const volumeMode = input.observed.pvc.spec?.volumeMode === "Block" ? "Block" : "Filesystem";
+  return input.populator.populatorPod(input.source, {
+    volumeMode,
+    targetPath: volumeMode === "Block" ? DEFAULT_DEVICE_PATH : DEFAULT_MOUNT_PATH,
+    imageName: input.settings.imageName,
+  });
+}
+
 export function populatorPod(input: FillInput): V1Pod {
-  const { observed, populator, source, settings, prefix } = input;
+  const { observed, settings, prefix } = input;
   const uid = observed.pvc.metadata?.uid ?? "";
   const volumeMode = observed.pvc.spec?.volumeMode === "Block" ? "Block" : "Filesystem";
   const targetPath = volumeMode === "Block" ? DEFAULT_DEVICE_PATH : DEFAULT_MOUNT_PATH;
-  const spec: PopulatorPodSpec = populator.populatorPod(source, {
-    volumeMode,
-    targetPath,
-    imageName: settings.imageName,
-  });
+  const spec: PopulatorPodSpec = podSpecOf(input);
+  const copies = spec.fromSourceNamespace ?? [];
+  const copyVolumes: V1Volume[] = copies.map((object, index) => ({
+    name: `copy-${index}`,
+    ...(object.kind === "Secret"
+      ? { secret: { secretName: copiedObjectName(uid, index) } }
+      : { configMap: { name: copiedObjectName(uid, index) } }),
+  }));
+  const copyMounts: V1VolumeMount[] = copies.map((object, index) => ({
+    name: `copy-${index}`,
+    mountPath: object.mountPath,
+    readOnly: true,
+  }));
+  const extraMounts = [...(spec.volumeMounts ?? []), ...copyMounts];
   const root = spec.runAsRoot ?? volumeMode === "Block";
   const selectedNode = observed.pvc.metadata?.annotations?.[SELECTED_NODE_ANNOTATION];
   // Root explicitly: populator images usually declare a non-root USER, which would otherwise win.
@@ -242,17 +215,15 @@ export function populatorPod(input: FillInput): V1Pod {
           ...(volumeMode === "Block"
             ? { volumeDevices: [{ name: POPULATOR_VOLUME_NAME, devicePath: targetPath }] }
             : {
-                volumeMounts: [
-                  { name: POPULATOR_VOLUME_NAME, mountPath: targetPath },
-                  ...(spec.volumeMounts ?? []),
-                ],
+                volumeMounts: [{ name: POPULATOR_VOLUME_NAME, mountPath: targetPath }, ...extraMounts],
               }),
-          ...(volumeMode === "Block" && spec.volumeMounts ? { volumeMounts: [...spec.volumeMounts] } : {}),
+          ...(volumeMode === "Block" && extraMounts.length > 0 ? { volumeMounts: extraMounts } : {}),
         },
       ],
       volumes: [
         { name: POPULATOR_VOLUME_NAME, persistentVolumeClaim: { claimName: primePvcName(uid) } },
         ...(spec.volumes ?? []),
+        ...copyVolumes,
       ],
     },
   };

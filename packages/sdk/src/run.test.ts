@@ -1,0 +1,73 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parsePopulatorArgs } from "./cli.ts";
+import { ConfigError } from "./errors.ts";
+import { FastPathOperations } from "./fastpath/operations.ts";
+import { fakePopulator, fakeStrategy } from "./internal/fixtures.ts";
+import { type PopulatorProgram, strategyFor } from "./run.ts";
+import { FAST_PATH } from "./strategies/csi-fastpath.ts";
+import type { Strategy } from "./strategy.ts";
+
+function program(strategy?: Strategy): PopulatorProgram<unknown, Record<never, never>> {
+  return {
+    populator: fakePopulator(),
+    version: "1.0.0",
+    programName: "hello-populator",
+    defaults: { namespace: "hello" },
+    populate: async () => {},
+    ...(strategy ? { strategy } : {}),
+  };
+}
+
+function options(...argv: string[]) {
+  const parsed = parsePopulatorArgs(["--mode=controller", ...argv], {
+    namespace: "hello",
+    version: "1.0.0",
+    prefix: "hello.example.com",
+  });
+  if (parsed.action !== "run") throw new Error("expected to run");
+  return parsed.options;
+}
+
+describe("strategyFor", () => {
+  let tlsDir: string;
+  beforeAll(() => {
+    tlsDir = mkdtempSync(path.join(tmpdir(), "volpop-run-tls-"));
+    for (const name of ["ca.crt", "tls.crt", "tls.key"]) writeFileSync(path.join(tlsDir, name), "pem");
+  });
+  afterAll(() => rmSync(tlsDir, { recursive: true, force: true }));
+
+  it("leaves the controller's default (Pod) when no fast-path backend is given", () => {
+    expect(strategyFor(program(), options())).toBeUndefined();
+  });
+
+  it.each<[string, () => string[]]>([
+    ["a unix socket", () => ["--fastpath-endpoint=unix:///run/b.sock"]],
+    [
+      "TCP backends with a TLS directory",
+      () => ["--fastpath-endpoint=b:7443,c:7443", `--fastpath-tls-dir=${tlsDir}`],
+    ],
+  ])("uses the CSI fast path for %s", (_, argv) => {
+    const strategy = strategyFor(program(), options(...argv()));
+    expect(strategy?.name).toBe(FAST_PATH);
+    expect(strategy?.runtime).toBeInstanceOf(FastPathOperations);
+  });
+
+  it("keeps the program's own strategy over the fast-path flags", () => {
+    const own = fakeStrategy();
+    expect(strategyFor(program(own), options("--fastpath-endpoint=unix:///run/b.sock"))).toBe(own);
+  });
+
+  it("refuses a TLS directory without the Secret's files before anything starts", () => {
+    const empty = mkdtempSync(path.join(tmpdir(), "volpop-run-empty-"));
+    try {
+      expect(() =>
+        strategyFor(program(), options("--fastpath-endpoint=b:7443", `--fastpath-tls-dir=${empty}`)),
+      ).toThrow(ConfigError);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});

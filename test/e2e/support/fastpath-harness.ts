@@ -1,0 +1,209 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { once } from "node:events";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  ApiextensionsV1Api,
+  CustomObjectsApi,
+  type V1CustomResourceDefinition,
+} from "@kubernetes/client-node";
+import {
+  createLogger,
+  createPopulatorController,
+  csiFastPathStrategy,
+  type PopulationSettings,
+  type Populator,
+  type Strategy,
+} from "@volpop/sdk";
+import { Registry } from "prom-client";
+import { parse } from "yaml";
+import { type Kube, waitFor } from "./kube.ts";
+import type { RunningController } from "./populator-harness.ts";
+
+const repoRoot = path.resolve(import.meta.dirname, "../../..");
+
+/** The reference backend daemon as its own process, so that tests can kill it. */
+export interface BackendProcess {
+  readonly endpoint: string;
+  readonly socket: string;
+  /** Everything it logged, for failure messages. */
+  output(): string;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export interface BackendProcessOptions {
+  readonly socket: string;
+  readonly stateDir: string;
+  readonly goldenDir: string;
+  readonly driverName?: string;
+  readonly maxBytesPerSecond?: string;
+}
+
+export async function startBackendProcess(options: BackendProcessOptions): Promise<BackendProcess> {
+  const args = [
+    "--conditions=volpop-source",
+    path.join(repoRoot, "packages/populator-csi-fastpath/src/backend-main.ts"),
+    `--endpoint=unix://${options.socket}`,
+    `--state-dir=${options.stateDir}`,
+    `--golden-dir=${options.goldenDir}`,
+    ...(options.driverName ? [`--driver-name=${options.driverName}`] : []),
+    ...(options.maxBytesPerSecond ? [`--max-bytes-per-second=${options.maxBytesPerSecond}`] : []),
+  ];
+  await fs.rm(options.socket, { force: true });
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout?.on("data", (chunk) => {
+    output += chunk;
+  });
+  child.stderr?.on("data", (chunk) => {
+    output += chunk;
+  });
+  const exited = once(child, "exit");
+  await waitFor(
+    `the fast-path backend to listen on ${options.socket}`,
+    async () => {
+      if (child.exitCode !== null) throw new Error(`backend exited with ${child.exitCode}:\n${output}`);
+      return (await fs.stat(options.socket).catch(() => undefined))?.isSocket() ? true : undefined;
+    },
+    30_000,
+  );
+  return {
+    endpoint: `unix://${options.socket}`,
+    socket: options.socket,
+    output: () => output,
+    async kill(signal = "SIGTERM") {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill(signal);
+        await exited;
+      }
+    },
+  };
+}
+
+/** Golden content on the node: a small tree, a block image, and a big file for slow populations. */
+export interface GoldenStore {
+  readonly dir: string;
+  /** `sha256  ./path` lines of the tree named `name`, as `sha256sum` prints them, sorted by path. */
+  checksums(name: string): Promise<string>;
+}
+
+export async function writeGoldenStore(dir: string, bigMiB: number): Promise<GoldenStore> {
+  await fs.mkdir(path.join(dir, "tree/data"), { recursive: true });
+  await fs.writeFile(path.join(dir, "tree/hello.txt"), "Hello from the fast path\n", { mode: 0o640 });
+  await fs.writeFile(path.join(dir, "tree/data/random.bin"), randomBytes(3 * 1024 * 1024));
+  await fs.writeFile(path.join(dir, "tree/data/empty"), "");
+  await fs.symlink("hello.txt", path.join(dir, "tree/link")).catch(() => undefined);
+  await fs.writeFile(path.join(dir, "disk.img"), randomBytes(4 * 1024 * 1024));
+  await fs.mkdir(path.join(dir, "big"), { recursive: true });
+  const big = await fs.open(path.join(dir, "big/blob.bin"), "w");
+  // Random, so that no copy can skip it as holes.
+  for (let i = 0; i < bigMiB; i++) await big.write(randomBytes(1024 * 1024));
+  await big.close();
+  return {
+    dir,
+    async checksums(name: string) {
+      const root = path.join(dir, name);
+      const files = (await fs.readdir(root, { recursive: true, withFileTypes: true }))
+        .filter((e) => e.isFile())
+        .map((e) => `./${path.relative(root, path.join(e.parentPath, e.name))}`)
+        .sort();
+      const lines = await Promise.all(
+        files.map(
+          async (f) =>
+            `${createHash("sha256")
+              .update(await fs.readFile(path.join(root, f)))
+              .digest("hex")}  ${f}`,
+        ),
+      );
+      return `${lines.join("\n")}\n`;
+    },
+  };
+}
+
+export function sha256(data: Buffer): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+/** Installs the GoldenContent CRD from the package's manifest (idempotent) and waits until it is served. */
+export async function installGoldenContentCrd(api: Kube): Promise<void> {
+  const crd = parse(
+    await fs.readFile(path.join(repoRoot, "packages/populator-csi-fastpath/deploy/crd.yaml"), "utf8"),
+  ) as V1CustomResourceDefinition;
+  const ext = api.config.makeApiClient(ApiextensionsV1Api);
+  await ext.createCustomResourceDefinition({ body: crd }).catch((error: { code?: number }) => {
+    if (error.code !== 409) throw error;
+  });
+  await waitFor("the GoldenContent CRD to be established", async () => {
+    const current = await ext.readCustomResourceDefinition({ name: crd.metadata?.name ?? "" });
+    return current.status?.conditions?.some((c) => c.type === "Established" && c.status === "True")
+      ? true
+      : undefined;
+  });
+}
+
+export async function createGoldenContent(api: Kube, namespace: string, name: string, content: string) {
+  await api.config.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
+    group: "fastpath.volpop.dev",
+    version: "v1alpha1",
+    namespace,
+    plural: "goldencontents",
+    body: {
+      apiVersion: "fastpath.volpop.dev/v1alpha1",
+      kind: "GoldenContent",
+      metadata: { name },
+      spec: { content },
+    },
+  });
+}
+
+export function goldenContentRef(name: string) {
+  return { apiGroup: "fastpath.volpop.dev", kind: "GoldenContent", name };
+}
+
+/** A populator controller in the test process with the fast-path strategy. */
+export async function startFastPathController<Spec>(
+  api: Kube,
+  namespace: string,
+  populator: Populator<Spec>,
+  strategy: Strategy,
+  settings: Partial<Omit<PopulationSettings, "namespace" | "imageName">> = {},
+  imageName?: string,
+): Promise<RunningController> {
+  const registry = new Registry();
+  const controller = createPopulatorController({
+    populator,
+    kubeConfig: api.config,
+    namespace,
+    ...(imageName ? { imageName } : {}),
+    settings: { progressIntervalMs: 1000, retryBaseDelayMs: 1000, ...settings },
+    registry,
+    strategy,
+    identity: "e2e-fastpath",
+    logger: createLogger({
+      name: "e2e-fastpath",
+      level: (process.env.VOLPOP_E2E_LOG_LEVEL as "info") ?? "silent",
+    }),
+  });
+  const abort = new AbortController();
+  const running = controller.run(abort.signal);
+  // Give the watches time to sync, so tests start against a ready controller.
+  await waitFor("the controller to be ready", async () =>
+    controller.readyz().every((c) => c.ok) ? true : undefined,
+  );
+  return {
+    controller,
+    registry,
+    async stop() {
+      abort.abort();
+      await running;
+    },
+  };
+}
+
+export function fastPath(endpoint: string): Strategy {
+  return csiFastPathStrategy({ backends: [{ endpoint }], pollIntervalMs: 200, infoRefreshMs: 1000 });
+}
+
+export { sleep };
