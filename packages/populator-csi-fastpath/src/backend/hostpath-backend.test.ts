@@ -63,7 +63,7 @@ describe("HostpathBackend", () => {
   /** Golden content that takes a while to copy: a big sparse file moved in small chunks. */
   function slowGolden(): HostpathBackend {
     sparseFile(path.join(goldenDir, "base", "big.bin"), 512 * 1024 * 1024);
-    return make({ wholeFileLimit: 0, chunkBytes: 16 * 1024 });
+    return make({ wholeFileLimit: 0, chunkBytes: 16 * 1024, kernelCopy: false });
   }
 
   it("describes itself: driver, GoldenContent, both volume modes, COPY, its node", () => {
@@ -248,7 +248,7 @@ describe("HostpathBackend", () => {
   });
 
   it("queues copies beyond its limit as PENDING", async () => {
-    backend = make({ maxConcurrentCopies: 1, wholeFileLimit: 0, chunkBytes: 16 * 1024 });
+    backend = make({ maxConcurrentCopies: 1, wholeFileLimit: 0, chunkBytes: 16 * 1024, kernelCopy: false });
     sparseFile(path.join(goldenDir, "base", "big.bin"), 512 * 1024 * 1024);
     await backend.populate(populateRequest({ operationId: "first" }));
     const second = await backend.populate(populateRequest({ operationId: "second", volumeHandle: "vol-2" }));

@@ -64,6 +64,8 @@ export interface HostpathBackendOptions {
   /** Copy tuning, for tests: see copyRegularFile. */
   readonly wholeFileLimit?: number;
   readonly chunkBytes?: number;
+  /** Large files through coreutils `cp` (copy_file_range) when present; default true. */
+  readonly kernelCopy?: boolean;
 }
 
 /**
@@ -228,7 +230,9 @@ export class HostpathBackend implements BackendImplementation {
         { volumeHandle: record.volumeHandle, content, volumeMode: checked.volumeMode },
         "population started",
       );
+      const began = performance.now();
       const result = await this.#fill(record, checked, content);
+      const seconds = (performance.now() - began) / 1000;
       record.state = OperationState.OPERATION_STATE_SUCCEEDED;
       record.dataMovement =
         result.movement === "clone" ? DataMovement.DATA_MOVEMENT_CLONE : DataMovement.DATA_MOVEMENT_COPY;
@@ -236,7 +240,10 @@ export class HostpathBackend implements BackendImplementation {
         result.movement === "none"
           ? `the volume already holds golden content ${content}`
           : `${result.movement === "clone" ? "cloned" : "copied"} golden content ${content} (${result.bytes} bytes)`;
-      log?.info({ bytes: result.bytes, movement: result.movement }, "population succeeded");
+      log?.info(
+        { bytes: result.bytes, movement: result.movement, seconds: Number(seconds.toFixed(3)) },
+        "population succeeded",
+      );
     } catch (error) {
       if (isAbort(error)) {
         record.state = OperationState.OPERATION_STATE_CANCELLED;
@@ -280,6 +287,7 @@ export class HostpathBackend implements BackendImplementation {
       operationId: record.operationId,
       preserveOwnership: this.#options.preserveOwnership ?? process.getuid?.() === 0,
       wholeFileLimit: this.#options.wholeFileLimit,
+      kernelCopy: this.#options.kernelCopy,
     });
   }
 }

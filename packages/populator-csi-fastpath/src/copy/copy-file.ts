@@ -1,5 +1,6 @@
 import { constants } from "node:fs";
 import { copyFile, type FileHandle, open, rm } from "node:fs/promises";
+import { kernelCopy, kernelCopyTool } from "./kernel-copy.ts";
 import type { Pacer } from "./pacer.ts";
 import { PopulationFailure } from "./population-failure.ts";
 import { isAllZero } from "./zero.ts";
@@ -20,6 +21,8 @@ export interface FileCopyRun {
    * must keep its whole-file limit within one chunk (see copyTree) for no single take to burst.
    */
   readonly pacer: Pacer | undefined;
+  /** Copy unpaced files above `wholeFileLimit` with the kernel's copy (see kernel-copy.ts) when it is there. */
+  readonly kernelCopy: boolean;
   readonly onBytes: (bytes: number) => void;
 }
 
@@ -62,6 +65,12 @@ export async function copyRegularFile(
     await run.pacer?.take(size, run.signal);
     await copyFile(source, target, constants.COPYFILE_EXCL);
     run.onBytes(size);
+    return "copy";
+  }
+  // Unpaced big files: the kernel's copy, when the tool for it is there.
+  const tool = run.pacer || !run.kernelCopy ? undefined : await kernelCopyTool();
+  if (tool) {
+    await kernelCopy(tool, source, target, size, run.signal, run.onBytes);
     return "copy";
   }
   await copyInChunks(source, target, size, run);

@@ -20,6 +20,8 @@ export interface CopyTreeOptions {
   /** See {@link copyRegularFile}. */
   readonly wholeFileLimit?: number | undefined;
   readonly chunkBytes?: number | undefined;
+  /** Copy unpaced files above `wholeFileLimit` with coreutils `cp` when present. Default true. */
+  readonly kernelCopy?: boolean | undefined;
   /** Holds the copy to a byte rate (one pacer for the whole tree, so the rate spans files). */
   readonly pacer?: Pacer | undefined;
 }
@@ -51,6 +53,7 @@ export async function copyTree(
     buffer,
     clone: "unknown",
     pacer: options.pacer,
+    kernelCopy: options.kernelCopy ?? true,
     onBytes: options.onBytes,
   };
   let clonedBytes = 0;

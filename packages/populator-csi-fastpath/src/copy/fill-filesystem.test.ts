@@ -141,6 +141,7 @@ describe("fillFilesystem", () => {
     const filling = fill({
       signal: abort.signal,
       wholeFileLimit: 0,
+      kernelCopy: false,
       chunkBytes: 16 * 1024,
       onProgress: (p) => {
         if (p.bytesDone > 256 * 1024) abort.abort();

@@ -23,6 +23,8 @@ export interface FillFilesystemOptions {
   readonly onProgress?: ProgressListener | undefined;
   readonly wholeFileLimit?: number | undefined;
   readonly chunkBytes?: number | undefined;
+  /** See copyTree. */
+  readonly kernelCopy?: boolean | undefined;
   /**
    * Bytes copied per second at most, so a population leaves the storage to other workloads too;
    * undefined or 0: no limit. Counts every byte of every copied file, holes too; reflinks are free.
@@ -80,6 +82,7 @@ export async function fillFilesystem(options: FillFilesystemOptions): Promise<Fi
       preserveOwnership: options.preserveOwnership,
       wholeFileLimit: options.wholeFileLimit,
       chunkBytes: options.chunkBytes,
+      kernelCopy: options.kernelCopy,
       pacer: bandwidthPacer(options.maxBytesPerSecond),
       onBytes: (bytes) => {
         bytesDone += bytes;
