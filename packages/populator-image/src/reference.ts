@@ -2,6 +2,7 @@
  * Parses an image reference the way container runtimes do (`[registry/]repository[:tag][@digest]`),
  * so that what a user writes in a source means the same image it would mean to `ctr` or a kubelet.
  */
+import { VolpopError } from "@volpop/sdk";
 
 export interface ImageReference {
   /** Registry host (and port); `docker.io` when the reference names none. */
@@ -12,8 +13,13 @@ export interface ImageReference {
   readonly digest?: string;
 }
 
-export class ImageReferenceError extends Error {
-  readonly code = "INVALID_IMAGE_REFERENCE";
+/** A reference that is not `[registry/]repository[:tag][@digest]`; the message says which part is wrong. */
+export class ImageReferenceError extends VolpopError {
+  override name = "ImageReferenceError";
+
+  constructor(message: string, options: ErrorOptions = {}) {
+    super("INVALID_IMAGE_REFERENCE", message, options);
+  }
 }
 
 const DEFAULT_REGISTRY = "docker.io";

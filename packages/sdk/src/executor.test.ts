@@ -1,6 +1,13 @@
-import type { CoreV1Api, CoreV1Event } from "@kubernetes/client-node";
+import {
+  ApiException,
+  type CoreV1Api,
+  type CoreV1Event,
+  type V1ConfigMap,
+  type V1Secret,
+} from "@kubernetes/client-node";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
+import { TransientError } from "./errors.ts";
 import { EventRecorder } from "./event-recorder.ts";
 import { EventReason } from "./events.ts";
 import { type ExecutorContext, execute } from "./executor.ts";
@@ -11,31 +18,92 @@ import {
   ourPvc,
   POPULATOR_NAMESPACE,
   PREFIX,
+  PRIME_UID,
   PVC_NAME,
   PVC_UID,
   USER_NAMESPACE,
 } from "./internal/fixtures.ts";
 import { createLogger } from "./logger.ts";
 import { createPopulatorMetrics } from "./metrics.ts";
-import { fastPathBackendAnnotation, populateStrategyAnnotation, primePvcName } from "./names.ts";
+import {
+  copiedObjectName,
+  fastPathBackendAnnotation,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  POPULATE_FOR_LABEL,
+  populateStrategyAnnotation,
+  primePvcName,
+} from "./names.ts";
 import type { Step } from "./plan.ts";
 import type { RuntimeStep, StrategyRuntime } from "./strategy.ts";
 
-// The fast-path steps of the executor, against a CoreV1Api that records what it is asked.
+// Steps of the executor against a CoreV1Api that records what it is asked and keeps the Secrets and
+// ConfigMaps it is given, answering as the API server does when one is missing or already there.
+
+type Kind = "Secret" | "ConfigMap";
+
+interface Write {
+  readonly verb: "create" | "replace";
+  readonly kind: Kind;
+  readonly namespace: string;
+  readonly body: V1Secret | V1ConfigMap;
+}
 
 interface Recorded {
   readonly patches: { name: string; namespace: string; body: unknown }[];
   readonly events: CoreV1Event[];
+  /** Creates and replaces of Secrets and ConfigMaps, in order. */
+  readonly writes: Write[];
   readonly performed: [RuntimeStep, string][];
   readonly registry: Registry;
 }
 
-function setup(options: { runtime?: boolean; strategyName?: string } = {}): {
+interface SetupOptions {
+  readonly runtime?: boolean;
+  readonly strategyName?: string;
+  /** Secrets and ConfigMaps the API server holds, each with its namespace. */
+  readonly objects?: readonly StoredObject[];
+}
+
+type StoredObject = { readonly kind: Kind } & (V1Secret | V1ConfigMap);
+
+function apiError(code: number, reason: string): ApiException<unknown> {
+  const body = { kind: "Status", apiVersion: "v1", status: "Failure", reason, code, message: reason };
+  return new ApiException(code, reason, body, {});
+}
+
+function setup(options: SetupOptions = {}): {
   context: ExecutorContext;
   recorded: Recorded;
 } {
-  const recorded: Recorded = { patches: [], events: [], performed: [], registry: new Registry() };
+  const recorded: Recorded = { patches: [], events: [], writes: [], performed: [], registry: new Registry() };
+  const stored = new Map<string, V1Secret | V1ConfigMap>();
+  const key = (kind: Kind, namespace: string, name: string | undefined) => `${kind} ${namespace}/${name}`;
+  for (const { kind, ...object } of options.objects ?? []) {
+    stored.set(key(kind, object.metadata?.namespace ?? "", object.metadata?.name), object);
+  }
+  const read = (kind: Kind) => async (request: { name: string; namespace: string }) => {
+    const found = stored.get(key(kind, request.namespace, request.name));
+    if (!found) throw apiError(404, "NotFound");
+    return found;
+  };
+  const write =
+    (verb: Write["verb"], kind: Kind) =>
+    async (request: { namespace: string; body: V1Secret | V1ConfigMap }) => {
+      const at = key(kind, request.namespace, request.body.metadata?.name);
+      if (verb === "create" && stored.has(at)) throw apiError(409, "AlreadyExists");
+      if (verb === "replace" && !stored.has(at)) throw apiError(404, "NotFound");
+      stored.set(at, request.body);
+      recorded.writes.push({ verb, kind, namespace: request.namespace, body: request.body });
+      return request.body;
+    };
   const core = {
+    readNamespacedSecret: read("Secret"),
+    readNamespacedConfigMap: read("ConfigMap"),
+    createNamespacedSecret: write("create", "Secret"),
+    createNamespacedConfigMap: write("create", "ConfigMap"),
+    replaceNamespacedSecret: write("replace", "Secret"),
+    replaceNamespacedConfigMap: write("replace", "ConfigMap"),
     patchNamespacedPersistentVolumeClaim: async (request: {
       name: string;
       namespace: string;
@@ -193,5 +261,127 @@ describe("execute: finishOperation", () => {
     expect(await recorded.registry.metrics()).not.toContain(
       'volpop_population_strategy_total{strategy="pod"',
     );
+  });
+});
+
+describe("execute: copyObject", () => {
+  const COPY_NAME = copiedObjectName(PVC_UID, 0);
+  /** What every copy carries: who manages it, whose population it serves, and PVC' as its owner. */
+  const copyMetadata = {
+    name: COPY_NAME,
+    namespace: POPULATOR_NAMESPACE,
+    labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [POPULATE_FOR_LABEL]: PVC_UID },
+    ownerReferences: [
+      { apiVersion: "v1", kind: "PersistentVolumeClaim", name: primePvcName(PVC_UID), uid: PRIME_UID },
+    ],
+  };
+
+  function copyStep(kind: Kind, name: string): Step {
+    return {
+      kind: "copyObject",
+      object: { kind, namespace: USER_NAMESPACE, name },
+      copyName: COPY_NAME,
+      ownerUid: PRIME_UID,
+    };
+  }
+
+  /** The user's Secret `apps/registry-creds`, with labels and annotations a copy must not take over. */
+  function secret(data: Record<string, string> = { ".dockerconfigjson": "e30=" }): StoredObject {
+    return {
+      kind: "Secret",
+      metadata: {
+        name: "registry-creds",
+        namespace: USER_NAMESPACE,
+        labels: { team: "a" },
+        annotations: { note: "mine" },
+        resourceVersion: "41",
+      },
+      type: "kubernetes.io/dockerconfigjson",
+      data,
+    };
+  }
+
+  /** The user's ConfigMap `apps/registry-ca`, with text and binary data. */
+  function configMap(
+    data: Record<string, string> = { "ca.crt": "-----BEGIN CERTIFICATE-----" },
+  ): StoredObject {
+    return {
+      kind: "ConfigMap",
+      metadata: {
+        name: "registry-ca",
+        namespace: USER_NAMESPACE,
+        labels: { team: "a" },
+        resourceVersion: "7",
+      },
+      data,
+      binaryData: { "extra.der": "AAEC" },
+    };
+  }
+
+  it.each<[string, StoredObject, V1Secret | V1ConfigMap]>([
+    [
+      "copies a Secret with its type and data, labelled for volpop and owned by PVC'",
+      secret(),
+      {
+        metadata: copyMetadata,
+        type: "kubernetes.io/dockerconfigjson",
+        data: { ".dockerconfigjson": "e30=" },
+      },
+    ],
+    [
+      "copies a ConfigMap with its data and binaryData, labelled for volpop and owned by PVC'",
+      configMap(),
+      {
+        metadata: copyMetadata,
+        data: { "ca.crt": "-----BEGIN CERTIFICATE-----" },
+        binaryData: { "extra.der": "AAEC" },
+      },
+    ],
+  ])("%s", async (_, original, body) => {
+    const { context, recorded } = setup({ objects: [original] });
+    await run([copyStep(original.kind, original.metadata?.name ?? "")], context);
+    expect(recorded.writes).toStrictEqual([
+      { verb: "create", kind: original.kind, namespace: POPULATOR_NAMESPACE, body },
+    ]);
+    expect(recorded.events).toEqual([]);
+  });
+
+  it.each<[Kind, StoredObject, StoredObject]>([
+    ["Secret", secret({ ".dockerconfigjson": "bmV3" }), secret()],
+    ["ConfigMap", configMap({ "ca.crt": "new" }), configMap()],
+  ])(
+    "replaces a %s copy an earlier attempt left with the original's current contents",
+    async (kind, original, stale) => {
+      const leftOver: StoredObject = { ...stale, metadata: { ...copyMetadata, resourceVersion: "3" } };
+      const { context, recorded } = setup({ objects: [original, leftOver] });
+      await run([copyStep(kind, original.metadata?.name ?? "")], context);
+      expect(recorded.writes).toMatchObject([
+        {
+          verb: "replace",
+          kind,
+          namespace: POPULATOR_NAMESPACE,
+          body: { metadata: copyMetadata, data: original.data },
+        },
+      ]);
+    },
+  );
+
+  it.each<[Kind, string]>([
+    ["Secret", "registry-creds"],
+    ["ConfigMap", "registry-ca"],
+  ])("records a Warning naming the missing %s and fails transiently, copying nothing", async (kind, name) => {
+    const { context, recorded } = setup();
+    const failure = run([copyStep(kind, name)], context);
+    await expect(failure).rejects.toBeInstanceOf(TransientError);
+    await expect(failure).rejects.toThrow(`${kind} ${USER_NAMESPACE}/${name}`);
+    expect(recorded.events).toMatchObject([
+      {
+        type: "Warning",
+        reason: EventReason.DataSourceNotFound,
+        message: expect.stringContaining(`${kind} ${USER_NAMESPACE}/${name} named by the data source`),
+        involvedObject: { kind: "PersistentVolumeClaim", namespace: USER_NAMESPACE, name: PVC_NAME },
+      },
+    ]);
+    expect(recorded.writes).toEqual([]);
   });
 });

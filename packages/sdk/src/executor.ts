@@ -240,30 +240,39 @@ async function copyObject(
   };
   if (object.kind === "Secret") {
     const secret = original as V1Secret;
-    await ignore(
-      isAlreadyExists,
-      core.createNamespacedSecret({
-        namespace,
-        body: {
-          metadata,
-          ...(secret.type ? { type: secret.type } : {}),
-          ...(secret.data ? { data: secret.data } : {}),
-        },
-      }),
+    const body = {
+      metadata,
+      ...(secret.type ? { type: secret.type } : {}),
+      ...(secret.data ? { data: secret.data } : {}),
+    };
+    await createOrReplace(
+      () => core.createNamespacedSecret({ namespace, body }),
+      () => core.replaceNamespacedSecret({ name: copyName, namespace, body }),
     );
   } else {
     const configMap = original as V1ConfigMap;
-    await ignore(
-      isAlreadyExists,
-      core.createNamespacedConfigMap({
-        namespace,
-        body: {
-          metadata,
-          ...(configMap.data ? { data: configMap.data } : {}),
-          ...(configMap.binaryData ? { binaryData: configMap.binaryData } : {}),
-        },
-      }),
+    const body = {
+      metadata,
+      ...(configMap.data ? { data: configMap.data } : {}),
+      ...(configMap.binaryData ? { binaryData: configMap.binaryData } : {}),
+    };
+    await createOrReplace(
+      () => core.createNamespacedConfigMap({ namespace, body }),
+      () => core.replaceNamespacedConfigMap({ name: copyName, namespace, body }),
     );
+  }
+}
+
+// A copy left by an earlier attempt is replaced: the user may have fixed the original since.
+async function createOrReplace(
+  create: () => Promise<unknown>,
+  replace: () => Promise<unknown>,
+): Promise<void> {
+  try {
+    await create();
+  } catch (error) {
+    if (!isAlreadyExists(error)) throw error;
+    await replace();
   }
 }
 

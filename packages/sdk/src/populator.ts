@@ -81,6 +81,11 @@ export interface PopulatorPodSpec {
    */
   readonly runAsRoot?: boolean;
   /**
+   * Linux capabilities to keep (all others are dropped), e.g. `CHOWN` and `FOWNER` for a populator
+   * that writes files for other owners. Pod Security `baseline` allows these two; `restricted` does not.
+   */
+  readonly addCapabilities?: readonly string[];
+  /**
    * Secrets and ConfigMaps of the source's namespace the pod needs (registry credentials, CA bundles).
    * A pod can only mount objects of its own namespace, so the controller copies each into the
    * populator namespace just before creating the pod, owned by PVC' so that they go away with it,

@@ -18,7 +18,7 @@ import {
   type Strategy,
 } from "@volpop/sdk";
 import { Registry } from "prom-client";
-import { parse } from "yaml";
+import { applyCrdFile } from "../../support/crd.ts";
 import { type Kube, waitFor } from "./kube.ts";
 import type { RunningController } from "./populator-harness.ts";
 
@@ -127,20 +127,8 @@ export function sha256(data: Buffer): string {
 }
 
 /** Installs the GoldenContent CRD from the package's manifest (idempotent) and waits until it is served. */
-export async function installGoldenContentCrd(api: Kube): Promise<void> {
-  const crd = parse(
-    await fs.readFile(path.join(repoRoot, "packages/populator-csi-fastpath/deploy/crd.yaml"), "utf8"),
-  ) as V1CustomResourceDefinition;
-  const ext = api.config.makeApiClient(ApiextensionsV1Api);
-  await ext.createCustomResourceDefinition({ body: crd }).catch((error: { code?: number }) => {
-    if (error.code !== 409) throw error;
-  });
-  await waitFor("the GoldenContent CRD to be established", async () => {
-    const current = await ext.readCustomResourceDefinition({ name: crd.metadata?.name ?? "" });
-    return current.status?.conditions?.some((c) => c.type === "Established" && c.status === "True")
-      ? true
-      : undefined;
-  });
+export function installGoldenContentCrd(api: Kube): Promise<void> {
+  return applyCrdFile(api.config, path.join(repoRoot, "packages/populator-csi-fastpath/deploy/crd.yaml"));
 }
 
 export async function createGoldenContent(api: Kube, namespace: string, name: string, content: string) {

@@ -205,6 +205,29 @@ describe("populatorPod", () => {
     },
   );
 
+  it.each([
+    {
+      as: "adds the capabilities the populator keeps, still dropping all others",
+      addCapabilities: ["CHOWN", "FOWNER"],
+      capabilities: { drop: ["ALL"], add: ["CHOWN", "FOWNER"] },
+    },
+    {
+      as: "adds no capabilities when the populator keeps none",
+      addCapabilities: undefined,
+      capabilities: { drop: ["ALL"] },
+    },
+    {
+      as: "adds no capabilities when the populator's list is empty",
+      addCapabilities: [],
+      capabilities: { drop: ["ALL"] },
+    },
+  ])("$as", ({ addCapabilities, capabilities }) => {
+    const extra = addCapabilities === undefined ? {} : { runAsRoot: true, addCapabilities };
+    const { securityContext } = podFor(withPodSpec(extra)).container;
+    // Strict, so that an `add` key holding undefined does not pass for an absent one.
+    expect(securityContext?.capabilities).toStrictEqual(capabilities);
+  });
+
   it("mounts no service account token unless the populator names a service account", () => {
     const without = populatorPod(fillInput()).spec;
     expect(without?.automountServiceAccountToken).toBe(false);

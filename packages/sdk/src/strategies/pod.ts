@@ -175,7 +175,10 @@ export function populatorPod(input: FillInput): V1Pod {
       };
   const containerSecurity: V1SecurityContext = {
     allowPrivilegeEscalation: false,
-    capabilities: { drop: ["ALL"] },
+    capabilities: {
+      drop: ["ALL"],
+      ...(spec.addCapabilities?.length ? { add: [...spec.addCapabilities] } : {}),
+    },
     readOnlyRootFilesystem: true,
   };
   return {

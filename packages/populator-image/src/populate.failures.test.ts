@@ -1,0 +1,301 @@
+/**
+ * Populate mode against bad images, missing references and failing registries: each attempt fails
+ * with one clear sentence for the PVC's event, and leaves the volume empty (and the world around
+ * it untouched), however much of the image it had already written.
+ */
+import fs from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type GuardedVolume, guardedVolume, snapshotTree } from "./layers/testing.ts";
+import { shortDigest } from "./populate/describe-failure.ts";
+import type { ImagePopulateError } from "./populate/errors.ts";
+import { failureOf, type Pod, scratchPod } from "./populate/testing.ts";
+import { type FaultProxy, startFaultProxy } from "./testing/fault-proxy.ts";
+import { type LayerSpec, type WrittenImage, writeImage } from "./testing/image-writer.ts";
+import { type LocalRegistry, startLocalRegistry } from "./testing/local-registry.ts";
+import { randomBytes } from "./testing/random-bytes.ts";
+
+let volume: GuardedVolume;
+let before: Record<string, string>;
+let pod: Pod;
+beforeEach(() => {
+  volume = guardedVolume();
+  before = volume.outside();
+  pod = scratchPod(volume.target);
+});
+afterEach(() => {
+  try {
+    expect(volume.outside()).toEqual(before);
+  } finally {
+    pod.remove();
+    volume.remove();
+  }
+});
+
+const base: LayerSpec = {
+  entries: [
+    { type: "dir", path: "etc" },
+    { type: "file", path: "etc/motd", content: "written before the bad layer" },
+  ],
+};
+
+describe("a hostile layer", () => {
+  let registry: LocalRegistry;
+  beforeAll(async () => {
+    registry = await startLocalRegistry();
+  });
+  afterAll(() => registry.stop());
+
+  /** Pushes a good layer then `bad`, populates, and returns the error and the bad layer's digest. */
+  async function populateWith(
+    bad: LayerSpec,
+    extra: object = {},
+  ): Promise<{ error: Error; image: WrittenImage; bad: string }> {
+    const repository = `hostile-${Math.random().toString(36).slice(2, 8)}`;
+    const image = await writeImage(registry.pushTarget, { repository, layers: [base, bad] });
+    const error = await failureOf(
+      pod.populate({ image: image.reference, insecureRegistries: [registry.host], ...extra }),
+    );
+    expect(snapshotTree(volume.target)).toEqual({});
+    return { error, image, bad: shortDigest(image.manifests[0]?.layers[1]?.digest ?? "") };
+  }
+
+  it("is refused when an entry climbs out with ..", async () => {
+    const { error, image, bad } = await populateWith({
+      entries: [{ type: "raw", header: { name: "../etc/passwd", type: "file" }, content: Buffer.from("x") }],
+    });
+    expect(error.message).toBe(
+      `image ${image.reference}: layer ${bad} entry "../etc/passwd" rejected: escapes the volume`,
+    );
+    expect((error as ImagePopulateError).code).toBe("UNSAFE_LAYER_ENTRY");
+  });
+
+  it("is refused when a hard link names a file outside", async () => {
+    const { error, image, bad } = await populateWith({
+      entries: [{ type: "hardlink", path: "passwd", target: "../../etc/passwd" }],
+    });
+    expect(error.message).toBe(
+      `image ${image.reference}: layer ${bad} entry "passwd" rejected: hard link target "../../etc/passwd" escapes the volume`,
+    );
+  });
+
+  it("is refused when a hard link goes through a symlink that points outside", async () => {
+    const { error, image, bad } = await populateWith({
+      entries: [
+        { type: "symlink", path: "out", target: "../sentinel.txt" },
+        { type: "hardlink", path: "link", target: "out" },
+      ],
+    });
+    expect(error.message).toBe(
+      `image ${image.reference}: layer ${bad} entry "link" rejected: hard link target "out" is a symlink`,
+    );
+  });
+
+  it("is refused when it holds a device node", async () => {
+    const { error, image, bad } = await populateWith({
+      entries: [{ type: "raw", header: { name: "dev/sda", type: "block-device", devmajor: 8, devminor: 0 } }],
+    });
+    expect(error.message).toBe(
+      `image ${image.reference}: layer ${bad} entry "dev/sda" rejected: device nodes are never created in a volume`,
+    );
+  });
+
+  it("is refused when it declares more bytes than spec.limits.maxBytes allows (a tar bomb)", async () => {
+    const { error, image, bad } = await populateWith(
+      { entries: [{ type: "file", path: "bomb", content: { randomBytes: 64 * 1024 } }] },
+      { limits: { maxBytes: 4096 } },
+    );
+    expect(error.message).toBe(
+      `image ${image.reference}: layer ${bad} entry "bomb" rejected: exceeds maxBytes (4096): it declares 65536 bytes and only 4068 remain`,
+    );
+    expect((error as ImagePopulateError).code).toBe("EXTRACT_LIMIT_EXCEEDED");
+  });
+
+  it("is refused when it holds more entries than spec.limits.maxEntries allows", async () => {
+    const { error, image, bad } = await populateWith(
+      { entries: Array.from({ length: 10 }, (_, i) => ({ type: "file" as const, path: `f${i}` })) },
+      { limits: { maxEntries: 5 } },
+    );
+    expect(error.message).toBe(
+      `image ${image.reference}: layer ${bad} entry "f3" rejected: exceeds maxEntries (5): the layers hold more than 5 entries`,
+    );
+  });
+
+  it("keeps a symlink that points outside inside the volume: writing through it stays in the volume", async () => {
+    const image = await writeImage(registry.pushTarget, {
+      repository: "contained",
+      layers: [
+        base,
+        {
+          entries: [
+            { type: "symlink", path: "escape", target: "../.." },
+            { type: "file", path: "escape/sentinel.txt", content: "contained" },
+          ],
+        },
+      ],
+    });
+    await pod.populate({ image: image.reference, insecureRegistries: [registry.host] });
+    expect(snapshotTree(volume.target)).toEqual({
+      escape: "symlink -> ../..",
+      etc: "dir 755",
+      "etc/motd": 'file 644 "written before the bad layer"',
+      "sentinel.txt": 'file 644 "contained"',
+    });
+    // afterEach checks that the real sentinel beside the volume is untouched.
+  });
+
+  it("is refused when its media type is one no layer unpacker knows", async () => {
+    const image = await writeImage(registry.pushTarget, {
+      repository: "odd-layer",
+      layers: [base, { ...base, mediaType: "application/vnd.example.layer.v1.tar+lz4" }],
+    });
+    const error = await failureOf(
+      pod.populate({ image: image.reference, insecureRegistries: [registry.host] }),
+    );
+    expect(error.message).toBe(
+      `image ${image.reference}: unsupported media type "application/vnd.example.layer.v1.tar+lz4" for layer ${image.manifests[0]?.layers[1]?.digest} of ${registry.host}/odd-layer`,
+    );
+    expect(snapshotTree(volume.target)).toEqual({});
+  });
+});
+
+describe("a reference or blob the registry cannot serve as asked", () => {
+  let registry: LocalRegistry;
+  beforeAll(async () => {
+    registry = await startLocalRegistry();
+  });
+  afterAll(() => registry.stop());
+  const plain = (image: string) => ({ image, insecureRegistries: [registry.host] });
+
+  it("fails on a missing tag, saying to check the tag", async () => {
+    await writeImage(registry.pushTarget, { repository: "present", tag: "v1", layers: [base] });
+    const image = `${registry.host}/present:v2`;
+    const error = await failureOf(pod.populate(plain(image)));
+    expect(error.message).toBe(
+      `image ${image}: manifest not found in ${registry.host}/present (check the tag and the repository name)`,
+    );
+    expect((error as ImagePopulateError).code).toBe("MANIFEST_NOT_FOUND");
+    expect(snapshotTree(volume.target)).toEqual({});
+  });
+
+  it("fails on a digest the repository does not hold, saying to check the digest", async () => {
+    await writeImage(registry.pushTarget, { repository: "pinned", layers: [base] });
+    const image = `${registry.host}/pinned@sha256:${"0".repeat(64)}`;
+    const error = await failureOf(pod.populate(plain(image)));
+    expect(error.message).toBe(
+      `image ${image}: manifest not found in ${registry.host}/pinned (check the digest and the repository name)`,
+    );
+  });
+
+  it("fails on a layer whose stored bytes were tampered with, after writing the layers before it", async () => {
+    const content = randomBytes(256 * 1024, "tampered");
+    const image = await writeImage(registry.pushTarget, {
+      repository: "tampered",
+      layers: [base, { compression: "none", entries: [{ type: "file", path: "data.bin", content }] }],
+    });
+    const layer = image.manifests[0]?.layers[1]?.digest ?? "";
+    const blob = registry.blobPath(layer);
+    const bytes = fs.readFileSync(blob);
+    bytes[100_000] = (bytes[100_000] ?? 0) ^ 0x01;
+    fs.writeFileSync(blob, bytes);
+    const error = await failureOf(pod.populate(plain(image.reference)));
+    expect(error.message).toMatch(
+      new RegExp(
+        `^image ${image.reference}: digest mismatch for layer ${shortDigest(layer)}: expected ${layer}, got sha256:[0-9a-f]{64} \\(the registry served corrupt or tampered content\\)$`,
+      ),
+    );
+    expect((error as ImagePopulateError).code).toBe("DIGEST_MISMATCH");
+    expect(snapshotTree(volume.target)).toEqual({});
+  });
+});
+
+describe("a registry that goes down mid-pull", () => {
+  let registry: LocalRegistry;
+  let proxy: FaultProxy;
+  let reference: string;
+  beforeAll(async () => {
+    registry = await startLocalRegistry();
+    proxy = await startFaultProxy({ host: "127.0.0.1", port: registry.port });
+    await writeImage(registry.pushTarget, {
+      repository: "flaky",
+      layers: [
+        base,
+        {
+          compression: "none",
+          entries: [{ type: "file", path: "big.bin", content: { randomBytes: 1024 * 1024 } }],
+        },
+      ],
+    });
+    reference = `${proxy.host}/flaky:latest`;
+  });
+  afterAll(async () => {
+    await proxy.stop();
+    await registry.stop();
+  });
+
+  it("is retried, then reported unavailable, and the volume is emptied", async () => {
+    const logs: string[] = [];
+    let downed: Promise<void> | undefined;
+    // The connection drops half-way through the big layer; as the client sets out to resume it, the
+    // registry is gone: every retry is refused.
+    proxy.cutAfter(512 * 1024);
+    try {
+      const error = await failureOf(
+        pod.populate(
+          { image: reference, insecureRegistries: [proxy.host] },
+          {
+            log: (_level, _fields, message) => {
+              logs.push(message);
+              if (message.startsWith("resuming ")) downed ??= proxy.down();
+            },
+          },
+        ),
+      );
+      expect(error.message).toMatch(
+        new RegExp(
+          `^image ${reference}: registry ${proxy.host} unavailable after 3 attempts: .*ECONNREFUSED`,
+        ),
+      );
+      expect((error as ImagePopulateError).code).toBe("REGISTRY_UNAVAILABLE");
+      expect(logs.filter((line) => line.startsWith("retrying "))).toHaveLength(2);
+      expect(snapshotTree(volume.target)).toEqual({});
+    } finally {
+      await downed;
+      await proxy.up();
+    }
+  });
+});
+
+describe("a registry serving a manifest of an unknown media type", () => {
+  let server: http.Server;
+  let host: string;
+  beforeAll(async () => {
+    // docker-registry refuses to store such a manifest, so a few lines of HTTP stand in for one.
+    server = http.createServer((request, response) => {
+      if (request.url === "/v2/") {
+        response.writeHead(200).end("{}");
+        return;
+      }
+      const body = JSON.stringify({
+        schemaVersion: 2,
+        mediaType: "application/vnd.example.manifest.v9+json",
+      });
+      response.writeHead(200, { "content-type": "application/vnd.example.manifest.v9+json" }).end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it("fails naming the media type", async () => {
+    const image = `${host}/odd:v1`;
+    const error = await failureOf(pod.populate({ image, insecureRegistries: [host] }));
+    expect(error.message).toMatch(
+      new RegExp(
+        `^image ${image}: unsupported media type "application/vnd\\.example\\.manifest\\.v9\\+json" for manifest`,
+      ),
+    );
+    expect((error as ImagePopulateError).code).toBe("UNSUPPORTED_MEDIA_TYPE");
+  });
+});

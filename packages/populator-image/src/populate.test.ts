@@ -1,0 +1,326 @@
+/**
+ * Populate mode end to end into a Filesystem volume (a temporary directory), pulling from real
+ * registries (Debian's docker-registry): plain HTTP, HTTPS with a private CA, and Basic auth.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { snapshotTree } from "./layers/testing.ts";
+import { ImagePopulateError } from "./populate/errors.ts";
+import { dockerConfigSecret, entriesOf, failureOf, type Pod, scratchPod } from "./populate/testing.ts";
+import { writeImage } from "./testing/image-writer.ts";
+import { type LocalRegistry, startLocalRegistry } from "./testing/local-registry.ts";
+import type { TreeEntry } from "./testing/tree.ts";
+
+const AMD64 = { os: "linux", architecture: "amd64" };
+const ARM64 = { os: "linux", architecture: "arm64" };
+
+const small: TreeEntry[] = [
+  { type: "dir", path: "etc" },
+  { type: "file", path: "etc/motd", content: "hello from a layer\n" },
+];
+
+let pod: Pod;
+beforeEach(() => {
+  pod = scratchPod();
+});
+afterEach(() => pod.remove());
+
+/** What a failed attempt must leave: nothing but lost+found, if the volume had one. */
+function expectEmptied(volume: string): void {
+  expect(entriesOf(volume).filter((name) => name !== "lost+found")).toEqual([]);
+}
+
+describe("populating a Filesystem volume from a plain HTTP registry", () => {
+  let registry: LocalRegistry;
+  beforeAll(async () => {
+    registry = await startLocalRegistry();
+  });
+  afterAll(() => registry.stop());
+  const plain = (image: string) => ({ image, insecureRegistries: [registry.host] });
+
+  it("applies the layers in order: a whiteout deletes a file, an opaque directory hides what lower layers put in it", async () => {
+    const written = await writeImage(registry.pushTarget, {
+      repository: "layered",
+      tag: "v1",
+      layers: [
+        {
+          entries: [
+            { type: "dir", path: "etc" },
+            { type: "file", path: "etc/keep", content: "kept" },
+            { type: "file", path: "etc/gone", content: "deleted above" },
+            { type: "file", path: "cache/old", content: "hidden above" },
+            { type: "symlink", path: "etc/link", target: "keep" },
+          ],
+        },
+        {
+          entries: [
+            { type: "whiteout", path: "etc/gone" },
+            { type: "opaque", path: "cache" },
+            { type: "file", path: "cache/new", content: "fresh" },
+            { type: "hardlink", path: "etc/keep2", target: "etc/keep" },
+          ],
+        },
+      ],
+    });
+    // A previous attempt's leftovers go; lost+found stays, whatever it holds.
+    fs.writeFileSync(path.join(pod.volume, "half-written"), "stale");
+    fs.mkdirSync(path.join(pod.volume, "lost+found"));
+    fs.writeFileSync(path.join(pod.volume, "lost+found", "#1234"), "fsck's");
+
+    const { result, reports } = await pod.populate(plain(written.reference));
+
+    expect(snapshotTree(pod.volume, { exclude: ["lost+found"] })).toEqual({
+      cache: "dir 755",
+      "cache/new": 'file 644 "fresh"',
+      etc: "dir 755",
+      "etc/keep": 'file 644 "kept"',
+      "etc/keep2": 'file 644 "kept"',
+      "etc/link": "symlink -> keep",
+    });
+    expect(fs.readFileSync(path.join(pod.volume, "lost+found", "#1234"), "utf8")).toBe("fsck's");
+    expect(result).toEqual({
+      pinnedReference: written.pinnedReference,
+      layers: 2,
+      bytes: "keptdeleted abovehidden abovefresh".length,
+      entries: 7,
+    });
+    expect(reports[0]).toMatchObject({ percent: 0, message: "layer 1 of 2, 0 B written" });
+    expect(reports.at(-1)).toEqual({
+      percent: 100,
+      bytesDone: written.manifests[0]?.layers.reduce((sum, layer) => sum + layer.size, 0),
+      bytesTotal: written.manifests[0]?.layers.reduce((sum, layer) => sum + layer.size, 0),
+      message: `done: 7 entries, 34 B from ${written.digest.slice(0, 19)}…`,
+    });
+  });
+
+  it("reports progress at most once a second, and always at the end", async () => {
+    const written = await writeImage(registry.pushTarget, {
+      repository: "progress",
+      layers: [1, 2, 3].map((n) => ({
+        entries: [{ type: "file", path: `f${n}`, content: `${n}`.repeat(100) }],
+      })),
+    });
+    let clock = 0;
+    const { reports } = await pod.populate(plain(written.reference), { now: () => clock });
+    expect(reports.map((r) => r.percent)).toEqual([0, 100]);
+    clock = 0;
+    const ticking = await pod.populate(plain(written.reference), { now: () => (clock += 400) });
+    expect(ticking.reports.length).toBeGreaterThan(2);
+    expect(ticking.reports.at(-1)?.percent).toBe(100);
+  });
+
+  it("unpacks zstd, gzip and uncompressed layers alike", async () => {
+    const written = await writeImage(registry.pushTarget, {
+      repository: "compressions",
+      layers: (["zstd", "gzip", "none"] as const).map((compression) => ({
+        compression,
+        entries: [{ type: "file" as const, path: `${compression}.txt`, content: compression.repeat(1000) }],
+      })),
+    });
+    await pod.populate(plain(written.reference));
+    expect(entriesOf(pod.volume)).toEqual(["gzip.txt", "none.txt", "zstd.txt"]);
+    expect(fs.readFileSync(path.join(pod.volume, "zstd.txt"), "utf8")).toBe("zstd".repeat(1000));
+  });
+
+  it("picks the platform the source asks for from an index of two", async () => {
+    const written = await writeImage(registry.pushTarget, {
+      repository: "multi",
+      platforms: [
+        { platform: AMD64, layers: [{ entries: [{ type: "file", path: "arch", content: "amd64" }] }] },
+        { platform: ARM64, layers: [{ entries: [{ type: "file", path: "arch", content: "arm64" }] }] },
+      ],
+    });
+    for (const [platform, manifest] of [
+      [ARM64, written.manifests[1]],
+      [AMD64, written.manifests[0]],
+    ] as const) {
+      const { result } = await pod.populate({ ...plain(written.reference), platform });
+      expect(fs.readFileSync(path.join(pod.volume, "arch"), "utf8")).toBe(platform.architecture);
+      expect(result.pinnedReference).toBe(`${registry.host}/multi@${manifest?.digest}`);
+    }
+    const error = await failureOf(
+      pod.populate({ ...plain(written.reference), platform: { os: "linux", architecture: "s390x" } }),
+    );
+    expect(error.message).toBe(
+      `image ${written.reference}: no image for platform linux/s390x (available: linux/amd64, linux/arm64; set spec.platform)`,
+    );
+    expectEmptied(pod.volume);
+  });
+
+  it("copies only spec.path, re-rooted at the volume root", async () => {
+    const written = await writeImage(registry.pushTarget, {
+      repository: "subpath",
+      layers: [
+        {
+          entries: [
+            { type: "file", path: "usr/bin/tool", content: "not wanted" },
+            { type: "dir", path: "data/models", mode: 0o755 },
+            { type: "file", path: "data/models/a.bin", content: "A" },
+            { type: "file", path: "data/models/sub/b.bin", content: "B" },
+          ],
+        },
+      ],
+    });
+    await pod.populate({ ...plain(written.reference), path: "data/models/" });
+    expect(snapshotTree(pod.volume)).toEqual({
+      "a.bin": 'file 644 "A"',
+      sub: "dir 755",
+      "sub/b.bin": 'file 644 "B"',
+    });
+  });
+
+  it("fails, leaving the volume empty, when spec.path is not in the image", async () => {
+    const written = await writeImage(registry.pushTarget, {
+      repository: "nopath",
+      layers: [{ entries: small }],
+    });
+    const error = await failureOf(pod.populate({ ...plain(written.reference), path: "models" }));
+    expect(error.message).toBe(
+      `image ${written.reference}: spec.path "models" holds nothing in the image (no such directory, or an empty one)`,
+    );
+    expectEmptied(pod.volume);
+  });
+
+  it("gives every entry spec.owner, spec.fileMode and spec.dirMode", async () => {
+    const written = await writeImage(registry.pushTarget, {
+      repository: "owned",
+      layers: [
+        {
+          entries: [
+            { type: "dir", path: "d", mode: 0o777, uid: 1, gid: 1 },
+            { type: "file", path: "d/f", content: "x", mode: 0o4755, uid: 1, gid: 1 },
+            { type: "file", path: "implicit/g", content: "y", mode: 0o666 },
+          ],
+        },
+      ],
+    });
+    await pod.populate({
+      ...plain(written.reference),
+      owner: { uid: 1234, gid: 5678 },
+      fileMode: 0o640,
+      dirMode: 0o750,
+    });
+    expect(snapshotTree(pod.volume, { owners: true })).toEqual({
+      d: "dir 750 1234:5678",
+      "d/f": 'file 640 "x" 1234:5678',
+      implicit: "dir 750 1234:5678",
+      "implicit/g": 'file 640 "y" 1234:5678',
+    });
+  });
+
+  it("refuses a spec the controller would have refused, before touching the volume", async () => {
+    fs.writeFileSync(path.join(pod.volume, "data"), "untouched");
+    const error = await failureOf(pod.populate({ image: "busybox", path: "../etc" }));
+    expect(error).toBeInstanceOf(ImagePopulateError);
+    expect(error.message).toBe('refusing to populate: spec.path "../etc" must not contain ".."');
+    expect(entriesOf(pod.volume)).toEqual(["data"]);
+  });
+});
+
+describe("populating from a registry with a private CA", () => {
+  let registry: LocalRegistry;
+  let reference: string;
+  beforeAll(async () => {
+    registry = await startLocalRegistry({ tls: true });
+    reference = (
+      await writeImage(registry.pushTarget, { repository: "secure", layers: [{ entries: small }] })
+    ).reference;
+  });
+  afterAll(() => registry.stop());
+
+  it("trusts the registry through the CA in the caBundle ConfigMap", async () => {
+    pod.mountConfigMap({ "root.pem": registry.caPem as string });
+    await pod.populate({ image: reference, caBundle: { configMap: "registry-ca", key: "root.pem" } });
+    expect(fs.readFileSync(path.join(pod.volume, "etc/motd"), "utf8")).toBe("hello from a layer\n");
+  });
+
+  it("refuses the registry without the CA, saying where to put it", async () => {
+    fs.writeFileSync(path.join(pod.volume, "stale"), "from a previous attempt");
+    const error = await failureOf(pod.populate({ image: reference }));
+    expect(error.message).toMatch(
+      new RegExp(
+        `^image ${reference}: TLS connection to ${registry.host} failed: .*; if the registry uses a private CA, name it in spec.caBundle$`,
+      ),
+    );
+    expect((error as ImagePopulateError).code).toBe("REGISTRY_TLS");
+    expectEmptied(pod.volume);
+  });
+
+  it("says which ConfigMap key is missing", async () => {
+    pod.mountConfigMap({ "other.pem": registry.caPem as string });
+    const error = await failureOf(pod.populate({ image: reference, caBundle: { configMap: "registry-ca" } }));
+    expect(error.message).toBe(`image ${reference}: ConfigMap registry-ca (spec.caBundle) has no key ca.crt`);
+  });
+});
+
+describe("populating from a registry with Basic auth", () => {
+  const user = { user: "puller", password: "s3cret" };
+  let registry: LocalRegistry;
+  let reference: string;
+  beforeAll(async () => {
+    registry = await startLocalRegistry({ htpasswd: user });
+    reference = (
+      await writeImage(registry.pushTarget, { repository: "private/app", layers: [{ entries: small }] })
+    ).reference;
+  });
+  afterAll(() => registry.stop());
+  const withSecret = { pullSecrets: [{ name: "unrelated" }, { name: "registry-creds" }] };
+
+  it("pulls with the credentials of the mounted pull secret", async () => {
+    pod.mountSecret(0, dockerConfigSecret("elsewhere.example.com", "x", "y"));
+    pod.mountSecret(1, dockerConfigSecret(registry.host, user.user, user.password));
+    await pod.populate({ image: reference, insecureRegistries: [registry.host], ...withSecret });
+    expect(entriesOf(pod.volume)).toEqual(["etc"]);
+  });
+
+  it("says authentication failed and to check the pull secret when its password is wrong", async () => {
+    pod.mountSecret(0, dockerConfigSecret("elsewhere.example.com", "x", "y"));
+    pod.mountSecret(1, dockerConfigSecret(registry.host, user.user, "wrong"));
+    fs.writeFileSync(path.join(pod.volume, "stale"), "from a previous attempt");
+    const error = await failureOf(
+      pod.populate({ image: reference, insecureRegistries: [registry.host], ...withSecret }),
+    );
+    expect(error.message).toBe(
+      `image ${reference}: authentication failed for registry ${registry.host} (check the pull secret)`,
+    );
+    expect((error as ImagePopulateError).code).toBe("REGISTRY_AUTH");
+    expectEmptied(pod.volume);
+  });
+
+  it("says when no pull secret has credentials for the registry", async () => {
+    pod.mountSecret(0, dockerConfigSecret("elsewhere.example.com", "x", "y"));
+    const error = await failureOf(
+      pod.populate({
+        image: reference,
+        insecureRegistries: [registry.host],
+        pullSecrets: [{ name: "other" }],
+      }),
+    );
+    expect(error.message).toBe(
+      `image ${reference}: authentication failed for registry ${registry.host} (none of spec.pullSecrets has credentials for ${registry.host})`,
+    );
+  });
+
+  it("says to name a pull secret when there is none", async () => {
+    const error = await failureOf(pod.populate({ image: reference, insecureRegistries: [registry.host] }));
+    expect(error.message).toBe(
+      `image ${reference}: authentication failed for registry ${registry.host} (no pull secret given: name one in spec.pullSecrets)`,
+    );
+  });
+
+  it("names a pull secret that is not of type kubernetes.io/dockerconfigjson", async () => {
+    pod.mountSecret(0, { username: user.user, password: user.password });
+    const error = await failureOf(
+      pod.populate({
+        image: reference,
+        insecureRegistries: [registry.host],
+        pullSecrets: [{ name: "opaque" }],
+      }),
+    );
+    expect(error.message).toBe(
+      `image ${reference}: pull secret opaque has no .dockerconfigjson key: it must be a Secret of type kubernetes.io/dockerconfigjson`,
+    );
+    expect((error as ImagePopulateError).code).toBe("PULL_SECRET_INVALID");
+  });
+});

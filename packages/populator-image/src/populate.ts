@@ -1,0 +1,157 @@
+/**
+ * Populate mode, inside the populator pod: pull the image the ImageSource names and write it into
+ * the volume, a directory tree for Filesystem volumes, one disk image file for Block ones.
+ */
+import type { PopulateContext } from "@volpop/sdk";
+import { checkImageSourceSpec, type ImageSourceSpec } from "./image-source.ts";
+import { CA_BUNDLE_DIR, IMAGE_SOURCE_ENV, PULL_SECRETS_DIR } from "./pod-layout.ts";
+import { clearDirectory } from "./populate/clear-directory.ts";
+import { describeFailure, type FailureContext, shortDigest } from "./populate/describe-failure.ts";
+import { ImagePopulateError, PopulateError, PopulateErrorCode } from "./populate/errors.ts";
+import { fillDevice } from "./populate/fill-device.ts";
+import { fillDirectory } from "./populate/fill-directory.ts";
+import type { FillHooks } from "./populate/fill-hooks.ts";
+import { readCaBundle, readPullSecrets } from "./populate/mounted-secrets.ts";
+import { formatBytes, PopulateProgress } from "./populate/progress.ts";
+import { parseImageReference } from "./reference.ts";
+import { RegistryClient } from "./registry/client.ts";
+import { parseDockerConfig } from "./registry/docker-config.ts";
+import type { RegistryClientOptions, RegistryLogFn } from "./registry/options.ts";
+import type { RetryPolicy } from "./registry/retry.ts";
+
+/** What populate mode needs of the SDK's context: where to write, and where progress goes. */
+export type ImagePopulateContext = Pick<PopulateContext<unknown>, "target" | "reportProgress">;
+
+/** Where populate mode finds its inputs, and what tests replace. Every field has the pod's default. */
+export interface PopulateImageOptions {
+  /** The checked ImageSource spec as JSON. Default: the `VOLPOP_IMAGE_SOURCE` env var, set by the pod spec. */
+  readonly sourceJson?: string | undefined;
+  /** Where pull secret `i` is mounted, as `<dir>/<i>`. Default: `/var/run/volpop/pull-secrets`. */
+  readonly pullSecretsDir?: string;
+  /** Where the CA bundle ConfigMap is mounted. Default: `/var/run/volpop/ca`. */
+  readonly caBundleDir?: string;
+  /** Overrides of the registry client's retry policy. Default: its own (5 tries, 0.5 s doubling). */
+  readonly retry?: Partial<RetryPolicy>;
+  /** The registry client's timeouts. Default: its own. */
+  readonly timeouts?: RegistryClientOptions["timeouts"];
+  /** Receives the registry client's log lines (retries, resumed downloads). Default: none. */
+  readonly log?: RegistryLogFn;
+  /** Least time between two progress reports. Default: 1000 ms. */
+  readonly progressIntervalMs?: number;
+  /** Milliseconds clock for progress. Default: `Date.now`. */
+  readonly now?: () => number;
+}
+
+/** What a successful population wrote. */
+export interface PopulateImageResult {
+  /** `registry/repository@sha256:…` of the image written: what the tag pointed at. */
+  readonly pinnedReference: string;
+  readonly layers: number;
+  /** Bytes written to the volume (regular files' contents, or the block file). */
+  readonly bytes: number;
+  /** Filesystem: entries written (files, directories, links). */
+  readonly entries?: number;
+}
+
+/**
+ * Pulls the image and writes it into `context.target`. A Filesystem volume is emptied first (but for
+ * `lost+found`), so that a retry never builds on a failed attempt, and emptied again if this attempt
+ * fails. Progress goes to `context.reportProgress`, at most once a second.
+ * @throws ImagePopulateError, whose message is one sentence naming the image, for the PVC's event
+ */
+export async function populateImage(
+  context: ImagePopulateContext,
+  options: PopulateImageOptions = {},
+): Promise<PopulateImageResult> {
+  const spec = readSpec(options.sourceJson ?? process.env[IMAGE_SOURCE_ENV]);
+  const failure: { -readonly [K in keyof FailureContext]: FailureContext[K] } = {
+    image: spec.image,
+    reference: parseImageReference(spec.image),
+    hasPullSecrets: spec.pullSecrets.length > 0,
+  };
+  const progress = new PopulateProgress((p) => context.reportProgress(p), {
+    ...(options.progressIntervalMs === undefined ? {} : { intervalMs: options.progressIntervalMs }),
+    ...(options.now === undefined ? {} : { now: options.now }),
+  });
+  const hooks: FillHooks = {
+    layer(index, count, descriptor) {
+      failure.layer = descriptor;
+      progress.layer(index, count);
+    },
+    written: (bytes) => progress.written(bytes),
+  };
+  const { target } = context;
+  let client: RegistryClient | undefined;
+  try {
+    if (target.kind === "directory") await emptied(target.path);
+    const pullSecrets = await readPullSecrets(spec, options.pullSecretsDir ?? PULL_SECRETS_DIR);
+    failure.credentialHosts = new Set(
+      pullSecrets.flatMap((payload) => [...parseDockerConfig(payload).keys()]),
+    );
+    const ca = await readCaBundle(spec, options.caBundleDir ?? CA_BUNDLE_DIR);
+    client = new RegistryClient({
+      pullSecrets,
+      ...(ca === undefined ? {} : { caCertificates: ca }),
+      insecureRegistries: spec.insecureRegistries,
+      ...(spec.platform === undefined ? {} : { platform: spec.platform }),
+      ...(options.retry === undefined ? {} : { retry: options.retry }),
+      ...(options.timeouts === undefined ? {} : { timeouts: options.timeouts }),
+      ...(options.log === undefined ? {} : { log: options.log }),
+    });
+    const image = await client.resolve(spec.image, {
+      onProgress: ({ completedBytes, totalBytes }) => progress.downloaded(completedBytes, totalBytes),
+    });
+    const pinned = shortDigest(image.digest);
+    if (target.kind === "directory") {
+      const totals = await fillDirectory(image, target.path, spec, hooks);
+      const entries = totals.files + totals.directories + totals.symlinks + totals.hardLinks;
+      progress.finished(`done: ${entries} entries, ${formatBytes(totals.bytes)} from ${pinned}`);
+      return {
+        pinnedReference: image.pinnedReference,
+        layers: totals.layers,
+        bytes: totals.bytes,
+        entries,
+      };
+    }
+    const written = await fillDevice(image, target.path, spec, hooks);
+    progress.finished(`done: ${formatBytes(written.bytes)} of ${spec.blockFile} from ${pinned}`);
+    return { pinnedReference: image.pinnedReference, layers: image.layers.length, bytes: written.bytes };
+  } catch (error) {
+    // Best effort: the error being reported matters more than one about cleaning up after it.
+    if (target.kind === "directory") await clearDirectory(target.path).catch(() => undefined);
+    throw describeFailure(error, failure);
+  } finally {
+    client?.close();
+  }
+}
+
+/** The spec the controller passed, checked again: the pod must never act on one it would refuse. */
+function readSpec(json: string | undefined): ImageSourceSpec {
+  const refuse = (problems: readonly string[]): never => {
+    throw new ImagePopulateError(
+      PopulateErrorCode.SourceInvalid,
+      `refusing to populate: ${problems.join("; ")}`,
+    );
+  };
+  if (json === undefined || json === "") return refuse([`${IMAGE_SOURCE_ENV} is not set`]);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    return refuse([`${IMAGE_SOURCE_ENV} is not JSON`]);
+  }
+  const checked = checkImageSourceSpec(parsed);
+  return checked.ok ? checked.spec : refuse(checked.problems);
+}
+
+async function emptied(directory: string): Promise<void> {
+  try {
+    await clearDirectory(directory);
+  } catch (error) {
+    throw new PopulateError(
+      PopulateErrorCode.ClearFailed,
+      `cannot empty the volume before writing to it: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+}

@@ -1,0 +1,77 @@
+import type { PodContext, Source } from "@volpop/sdk";
+import { describe, expect, it } from "vitest";
+import { checkImageSourceSpec, type ImageSourceSpec } from "./image-source.ts";
+import { IMAGE_SOURCE_ENV } from "./pod-layout.ts";
+import { DEFAULT_IMAGE, DEFAULT_RESOURCES, imagePopulator } from "./populator.ts";
+
+function source(spec: unknown): Source<ImageSourceSpec> {
+  const checked = checkImageSourceSpec(spec);
+  if (!checked.ok) throw new Error(checked.problems.join("; "));
+  return { namespace: "team-a", name: "models", uid: "source-uid", spec: checked.spec };
+}
+
+const filesystem: PodContext = {
+  volumeMode: "Filesystem",
+  targetPath: "/mnt",
+  imageName: "volpop/populator-image:0.0.0",
+};
+
+describe("imagePopulator", () => {
+  const populator = imagePopulator();
+
+  it("serves ImageSource under its own prefix", () => {
+    expect(populator.prefix).toBe("image.volpop.dev");
+    expect(populator.source).toEqual({
+      group: "image.volpop.dev",
+      version: "v1alpha1",
+      kind: "ImageSource",
+      plural: "imagesources",
+    });
+    expect(populator.validate({ image: "busybox" })).toMatchObject({ ok: true });
+  });
+
+  it("runs its own image in populate mode with the checked spec in one env var", () => {
+    const src = source({ image: "registry.local/app:v1", path: "data", limits: { maxBytes: "1Gi" } });
+    const pod = populator.populatorPod(src, filesystem);
+    expect(pod.image).toBe("volpop/populator-image:0.0.0");
+    expect(pod.args).toEqual(["--mode=populate"]);
+    const env = pod.env?.find((e) => e.name === IMAGE_SOURCE_ENV);
+    expect(JSON.parse(env?.value ?? "")).toEqual(src.spec);
+    expect(JSON.parse(env?.value ?? "")).toMatchObject({ limits: { maxBytes: 1024 ** 3 } });
+    expect(pod.fromSourceNamespace).toBeUndefined();
+  });
+
+  it("bounds memory: the request equals the limit", () => {
+    const pod = populator.populatorPod(source({ image: "busybox" }), filesystem);
+    expect(pod.resources).toEqual(DEFAULT_RESOURCES);
+    expect(pod.resources?.requests?.memory).toBe(pod.resources?.limits?.memory);
+    expect(pod.env).toContainEqual({ name: "NODE_OPTIONS", value: "--max-old-space-size=160" });
+  });
+
+  it("copies each pull secret and the CA ConfigMap from the source's namespace, mounted where populate mode reads them", () => {
+    const pod = populator.populatorPod(
+      source({
+        image: "registry.local/app:v1",
+        pullSecrets: [{ name: "creds" }, { name: "mirror-creds" }],
+        caBundle: { configMap: "registry-ca", key: "root.pem" },
+      }),
+      { volumeMode: "Block", targetPath: "/dev/block", imageName: undefined },
+    );
+    expect(pod.image).toBe(DEFAULT_IMAGE);
+    expect(pod.fromSourceNamespace).toEqual([
+      { kind: "Secret", name: "creds", mountPath: "/var/run/volpop/pull-secrets/0" },
+      { kind: "Secret", name: "mirror-creds", mountPath: "/var/run/volpop/pull-secrets/1" },
+      { kind: "ConfigMap", name: "registry-ca", mountPath: "/var/run/volpop/ca" },
+    ]);
+    // Mounted by the SDK from fromSourceNamespace: the populator adds no volumes of its own.
+    expect(pod.volumes).toBeUndefined();
+    expect(pod.volumeMounts).toBeUndefined();
+  });
+
+  it("takes the resources it is given", () => {
+    const resources = { requests: { memory: "1Gi" }, limits: { memory: "1Gi" } };
+    expect(
+      imagePopulator({ resources }).populatorPod(source({ image: "busybox" }), filesystem).resources,
+    ).toBe(resources);
+  });
+});

@@ -1,0 +1,78 @@
+import type { Populator, PopulatorPodSpec, SourceNamespaceObject } from "@volpop/sdk";
+import {
+  checkImageSourceSpec,
+  IMAGE_SOURCE_GROUP,
+  IMAGE_SOURCE_KIND,
+  IMAGE_SOURCE_PLURAL,
+  IMAGE_SOURCE_VERSION,
+  type ImageSourceSpec,
+} from "./image-source.ts";
+import { CA_BUNDLE_DIR, IMAGE_SOURCE_ENV, pullSecretDir } from "./pod-layout.ts";
+
+/** Kubernetes resource requirements, as the SDK's pod spec takes them. */
+export type ResourceRequirements = NonNullable<PopulatorPodSpec["resources"]>;
+
+/** Image used when the controller is started without `--image-name`. */
+export const DEFAULT_IMAGE = "volpop/populator-image:latest";
+
+/**
+ * The populator pod's resources. Layers stream from the registry through decompression into the
+ * volume, never held whole, so memory stays flat whatever the image's size; the request equals
+ * the limit so that a busy node cannot take it back mid-pull.
+ */
+export const DEFAULT_RESOURCES: ResourceRequirements = {
+  requests: { cpu: "100m", memory: "256Mi" },
+  limits: { memory: "256Mi" },
+};
+
+/** V8's heap, kept well under the memory limit: the rest is zlib's and the sockets' buffers. */
+const NODE_OPTIONS = "--max-old-space-size=160";
+
+export interface ImagePopulatorOptions {
+  /** The populator pod's resources. Default: {@link DEFAULT_RESOURCES}. */
+  readonly resources?: ResourceRequirements;
+}
+
+/**
+ * The ImageSource populator: a pod running this package's own image in populate mode pulls the
+ * image named by the source and writes it into the new volume (see populate.ts). The checked spec
+ * travels as JSON in one env var; pull secrets and the CA bundle, which live in the source's
+ * namespace, are copied by the controller and mounted read-only (see pod-layout.ts).
+ */
+export function imagePopulator(options: ImagePopulatorOptions = {}): Populator<ImageSourceSpec> {
+  return {
+    prefix: IMAGE_SOURCE_GROUP,
+    source: {
+      group: IMAGE_SOURCE_GROUP,
+      version: IMAGE_SOURCE_VERSION,
+      kind: IMAGE_SOURCE_KIND,
+      plural: IMAGE_SOURCE_PLURAL,
+    },
+    validate: checkImageSourceSpec,
+    populatorPod(source, context) {
+      const { spec } = source;
+      const fromSourceNamespace: SourceNamespaceObject[] = spec.pullSecrets.map((secret, index) => ({
+        kind: "Secret",
+        name: secret.name,
+        mountPath: pullSecretDir(index),
+      }));
+      if (spec.caBundle !== undefined) {
+        fromSourceNamespace.push({
+          kind: "ConfigMap",
+          name: spec.caBundle.configMap,
+          mountPath: CA_BUNDLE_DIR,
+        });
+      }
+      return {
+        image: context.imageName ?? DEFAULT_IMAGE,
+        args: ["--mode=populate"],
+        env: [
+          { name: IMAGE_SOURCE_ENV, value: JSON.stringify(spec) },
+          { name: "NODE_OPTIONS", value: NODE_OPTIONS },
+        ],
+        resources: options.resources ?? DEFAULT_RESOURCES,
+        ...(fromSourceNamespace.length === 0 ? {} : { fromSourceNamespace }),
+      };
+    },
+  };
+}

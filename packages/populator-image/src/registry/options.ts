@@ -1,0 +1,74 @@
+/**
+ * The one options object a {@link RegistryClient} takes, field by field, and the defaults that
+ * fill it in.
+ */
+import type { RegistryCredentials } from "./docker-config.ts";
+import type { Platform } from "./platform.ts";
+import type { RetryPolicy } from "./retry.ts";
+import type { Transport } from "./transport.ts";
+
+/** Severity of a {@link RegistryLogFn} line. */
+export type RegistryLogLevel = "debug" | "info" | "warn";
+
+/**
+ * Receives the client's log lines: retries, redirects, token fetches. Structured fields first, as
+ * the SDK's pino-shaped `Logger` takes them: `(level, fields, msg) => logger[level](fields, msg)`.
+ */
+export type RegistryLogFn = (
+  level: RegistryLogLevel,
+  fields: Record<string, unknown>,
+  message: string,
+) => void;
+
+export interface RegistryClientOptions {
+  /**
+   * Pull secrets: each the payload of a `kubernetes.io/dockerconfigjson` Secret (the decoded
+   * `.dockerconfigjson` value as JSON text, bytes or the parsed object) or of a legacy
+   * `kubernetes.io/dockercfg` one. For a registry named in several, the later one wins, as the
+   * kubelet does with `imagePullSecrets`. Default: none, every registry is pulled from anonymously.
+   */
+  readonly pullSecrets?: readonly (string | Uint8Array | object)[];
+  /**
+   * Credentials by registry host (`registry.example.com:5000`; `docker.io` for Docker Hub),
+   * applied after {@link pullSecrets} and winning over them.
+   */
+  readonly credentials?: Readonly<Record<string, RegistryCredentials>>;
+  /**
+   * PEM CA certificates (one bundle per string, each may hold several) trusted for HTTPS in
+   * addition to Node's default roots, e.g. a private registry's CA. Default: none.
+   */
+  readonly caCertificates?: string | readonly string[];
+  /**
+   * Registries (host or host:port, as in image references) reached over plain HTTP instead of
+   * HTTPS. There is deliberately no "skip TLS verification": trust a private CA through
+   * {@link caCertificates} instead, which keeps the connection authenticated. Default: none.
+   */
+  readonly insecureRegistries?: readonly string[];
+  /** Timeouts for each HTTP exchange. */
+  readonly timeouts?: {
+    /** Give up on a request whose response headers have not arrived after this long. Default: 30 s. */
+    readonly headersMs?: number;
+    /** Give up on a connection that carries no byte for this long, mid-body included. Default: 60 s. */
+    readonly idleMs?: number;
+  };
+  /**
+   * How failed requests and dropped blob downloads are retried (network errors, 429, 5xx; a dropped
+   * blob resumes where it stopped). Default: {@link DEFAULT_RETRY_POLICY}.
+   */
+  readonly retry?: Partial<RetryPolicy>;
+  /** The platform picked from a multi-platform index. Default: this node's ({@link nodePlatform}). */
+  readonly platform?: Platform;
+  /**
+   * Largest manifest, index or image config read, in bytes. They are held in memory, so this keeps
+   * a hostile registry from exhausting it. Default: 4 MiB (the distribution spec's suggestion).
+   */
+  readonly maxManifestBytes?: number;
+  /** Sends the HTTP requests. Default: `node:https`/`node:http` with keep-alive and the CAs above. */
+  readonly transport?: Transport;
+  /** Receives log lines. Default: none. */
+  readonly log?: RegistryLogFn;
+}
+
+export const DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_HEADERS_TIMEOUT_MS = 30_000;
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;

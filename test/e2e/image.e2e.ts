@@ -1,0 +1,297 @@
+import { createHash, randomBytes } from "node:crypto";
+import path from "node:path";
+import {
+  ApiextensionsV1Api,
+  CustomObjectsApi,
+  type V1CustomResourceDefinition,
+} from "@kubernetes/client-node";
+import { imagePopulator } from "@volpop/populator-image";
+import { type LocalRegistry, startLocalRegistry, writeImage } from "@volpop/populator-image/testing";
+import { podStrategy, populateStateAnnotation } from "@volpop/sdk";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { registry as embeddedRegistry, network } from "../cluster/config.ts";
+import { buildPackageImage, pushImage } from "../cluster/product-images.ts";
+import { applyCrdFile } from "../support/crd.ts";
+import { startFastPathController } from "./support/fastpath-harness.ts";
+import {
+  createPvc,
+  createTestNamespace,
+  deleteNamespace,
+  e2eSettings,
+  eventsFor,
+  JOB_DEVICE_PATH,
+  JOB_MOUNT_PATH,
+  type Kube,
+  kube,
+  runJob,
+  waitFor,
+  waitForBound,
+} from "./support/kube.ts";
+import type { RunningController } from "./support/populator-harness.ts";
+
+const GROUP = "image.volpop.dev";
+const repoRoot = path.resolve(import.meta.dirname, "../..");
+// Populator pods pull from a registry this test starts: it must listen where pods reach this machine
+// (the node's address on the embedded cluster; say which on another cluster).
+const registryAddress =
+  process.env.VOLPOP_E2E_REGISTRY_ADDRESS ?? (inject("embeddedCluster") ? network.nodeIP : "");
+const imageRegistry = inject("embeddedCluster") ? embeddedRegistry : process.env.VOLPOP_IMAGE_REGISTRY;
+const USER = "puller";
+const PASSWORD = randomBytes(9).toString("base64url");
+
+function dockerConfig(host: string, user: string, password: string): Record<string, string> {
+  const auth = Buffer.from(`${user}:${password}`).toString("base64");
+  return {
+    ".dockerconfigjson": Buffer.from(JSON.stringify({ auths: { [host]: { auth } } })).toString("base64"),
+  };
+}
+
+const sha256 = (data: Buffer | string) => createHash("sha256").update(data).digest("hex");
+
+describe.skipIf(!registryAddress || !imageRegistry)("Image populator", () => {
+  let api: Kube;
+  let registry: LocalRegistry;
+  let populatorNs: string;
+  let userNs: string;
+  let controller: RunningController;
+  const disk = randomBytes(2 * 1024 * 1024);
+
+  beforeAll(async () => {
+    api = kube();
+    await applyCrdFile(api.config, path.join(repoRoot, "packages/populator-image/deploy/crd.yaml"));
+    registry = await startLocalRegistry({
+      tls: true,
+      htpasswd: { user: USER, password: PASSWORD },
+      address: registryAddress,
+    });
+    const push = registry.pushTarget;
+    await writeImage(push, {
+      repository: "e2e/app",
+      tag: "1.0",
+      layers: [
+        {
+          entries: [
+            { type: "dir", path: "srv", mode: 0o755 },
+            { type: "file", path: "srv/config.txt", content: "listen 8080\n", mode: 0o644 },
+            { type: "file", path: "srv/old.txt", content: "removed by the next layer\n" },
+            { type: "dir", path: "srv/cache", mode: 0o755 },
+            { type: "file", path: "srv/cache/stale", content: "hidden by an opaque dir\n" },
+            { type: "symlink", path: "srv/current", target: "config.txt" },
+          ],
+        },
+        {
+          compression: "zstd",
+          entries: [
+            { type: "whiteout", path: "srv/old.txt" },
+            { type: "opaque", path: "srv/cache" },
+            { type: "file", path: "srv/cache/fresh", content: "fresh\n", mode: 0o600 },
+            { type: "hardlink", path: "srv/config-link.txt", target: "srv/config.txt" },
+            { type: "file", path: "srv/run.sh", content: "#!/bin/sh\necho hi\n", mode: 0o755 },
+          ],
+        },
+      ],
+    });
+    await writeImage(push, {
+      repository: "e2e/multi",
+      tag: "1.0",
+      platforms: [
+        {
+          platform: { os: "linux", architecture: "amd64" },
+          layers: [{ entries: [{ type: "file", path: "arch.txt", content: "amd64\n" }] }],
+        },
+        {
+          platform: { os: "linux", architecture: "arm64" },
+          layers: [{ entries: [{ type: "file", path: "arch.txt", content: "arm64\n" }] }],
+        },
+      ],
+    });
+    await writeImage(push, {
+      repository: "e2e/disk",
+      tag: "1.0",
+      layers: [{ entries: [{ type: "file", path: "images/disk.img", content: disk }] }],
+    });
+    await writeImage(push, {
+      repository: "e2e/evil",
+      tag: "1.0",
+      layers: [
+        {
+          entries: [
+            {
+              type: "raw",
+              header: { name: "../escape.txt", type: "file", size: 4 },
+              content: Buffer.from("evil"),
+            },
+          ],
+        },
+      ],
+    });
+
+    const built = await buildPackageImage({
+      name: "populator-image",
+      entry: "packages/populator-image/src/main.ts",
+    });
+    const pushed = await pushImage(built.image, `${imageRegistry}/${built.image}`);
+    populatorNs = await createTestNamespace(api, "image");
+    userNs = await createTestNamespace(api, "image-user");
+    await api.core.createNamespacedConfigMap({
+      namespace: userNs,
+      body: { metadata: { name: "registry-ca" }, data: { "ca.crt": registry.caPem ?? "" } },
+    });
+    for (const [name, password] of [
+      ["registry-creds", PASSWORD],
+      ["wrong-creds", "not-the-password"],
+    ] as const) {
+      await api.core.createNamespacedSecret({
+        namespace: userNs,
+        body: {
+          metadata: { name },
+          type: "kubernetes.io/dockerconfigjson",
+          data: dockerConfig(registry.host, USER, password),
+        },
+      });
+    }
+    controller = await startFastPathController(
+      api,
+      populatorNs,
+      imagePopulator(),
+      podStrategy,
+      { maxAttempts: 1 },
+      `${imageRegistry}/volpop/populator-image@${pushed.digest}`,
+    );
+  }, 600_000);
+  afterAll(async () => {
+    await controller?.stop();
+    if (userNs) await deleteNamespace(api, userNs);
+    if (populatorNs) await deleteNamespace(api, populatorNs);
+    await registry?.stop();
+  });
+
+  async function imageSource(name: string, spec: Record<string, unknown>) {
+    await api.config.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
+      group: GROUP,
+      version: "v1alpha1",
+      namespace: userNs,
+      plural: "imagesources",
+      body: {
+        apiVersion: `${GROUP}/v1alpha1`,
+        kind: "ImageSource",
+        metadata: { name },
+        spec: { pullSecrets: [{ name: "registry-creds" }], caBundle: { configMap: "registry-ca" }, ...spec },
+      },
+    });
+  }
+
+  async function populate(
+    name: string,
+    spec: Record<string, unknown>,
+    volumeMode: "Filesystem" | "Block" = "Filesystem",
+  ) {
+    await imageSource(name, spec);
+    await createPvc(api, userNs, name, {
+      storageClassName: e2eSettings.immediateStorageClass,
+      volumeMode,
+      dataSourceRef: { apiGroup: GROUP, kind: "ImageSource", name },
+    });
+  }
+
+  it("fills a volume from a multi-layer image over TLS with basic auth: whiteouts, opaque dirs, zstd, links, modes", async () => {
+    await populate("app", { image: `${registry.host}/e2e/app:1.0` });
+    await waitForBound(api, userNs, "app");
+    const log = await runJob(api, userNs, "read-app", {
+      script: `cd ${JOB_MOUNT_PATH} && find . -path ./lost+found -prune -o -print | sort && sha256sum srv/config.txt srv/cache/fresh && readlink srv/current && stat -c '%a %h %n' srv/run.sh srv/config.txt`,
+      pvc: { claimName: "app", volumeMode: "Filesystem" },
+    });
+    const lines = log.split("\n");
+    expect(lines.slice(0, 8)).toEqual([
+      ".",
+      "./srv",
+      "./srv/cache",
+      "./srv/cache/fresh",
+      "./srv/config-link.txt",
+      "./srv/config.txt",
+      "./srv/current",
+      "./srv/run.sh",
+    ]);
+    expect(lines[8]).toBe(`${sha256("listen 8080\n")}  srv/config.txt`);
+    expect(lines[9]).toBe(`${sha256("fresh\n")}  srv/cache/fresh`);
+    expect(lines[10]).toBe("config.txt");
+    expect(lines[11]).toMatch(/^7[57]5 1 srv\/run\.sh$/);
+    // Two links: the hard link shares the file.
+    expect(lines[12]).toMatch(/^6[46]4 2 srv\/config\.txt$/);
+    const reasons = (await eventsFor(api, userNs, "app")).map((e) => e.reason);
+    expect(reasons).toContain("PopulatorFinished");
+  });
+
+  it("picks the node's platform from an index, or the one the source names", async () => {
+    await populate("multi-default", { image: `${registry.host}/e2e/multi:1.0` });
+    await populate("multi-arm", {
+      image: `${registry.host}/e2e/multi:1.0`,
+      platform: { os: "linux", architecture: "arm64" },
+    });
+    for (const [name, arch] of [
+      ["multi-default", "amd64"],
+      ["multi-arm", "arm64"],
+    ] as const) {
+      await waitForBound(api, userNs, name);
+      const log = await runJob(api, userNs, `read-${name}`, {
+        script: `cat ${JOB_MOUNT_PATH}/arch.txt`,
+        pvc: { claimName: name, volumeMode: "Filesystem" },
+      });
+      expect(log).toBe(`${arch}\n`);
+    }
+  });
+
+  it("writes a disk image from the image raw onto a Block volume", async () => {
+    await populate("disk", { image: `${registry.host}/e2e/disk:1.0`, blockFile: "images/disk.img" }, "Block");
+    await waitForBound(api, userNs, "disk");
+    const log = await runJob(api, userNs, "read-disk", {
+      script: `dd if=${JOB_DEVICE_PATH} bs=1M count=2 2>/dev/null | sha256sum`,
+      pvc: { claimName: "disk", volumeMode: "Block" },
+      root: true,
+    });
+    expect(log.trim()).toBe(`${sha256(disk)}  -`);
+  });
+
+  async function expectRefused(name: string, message: RegExp) {
+    const event = await waitFor(
+      `a PopulatorFailed event on ${name}`,
+      async () => (await eventsFor(api, userNs, name)).find((e) => e.reason === "PopulatorFailed"),
+      180_000,
+    );
+    expect(event.message).toMatch(message);
+    const pvc = await api.core.readNamespacedPersistentVolumeClaim({ name, namespace: userNs });
+    // Nothing is handed over: the PVC stays Pending, PVC' is marked failed.
+    expect(pvc.status?.phase).toBe("Pending");
+    const prime = await api.core.readNamespacedPersistentVolumeClaim({
+      name: `prime-${pvc.metadata?.uid}`,
+      namespace: populatorNs,
+    });
+    expect(prime.metadata?.annotations?.[populateStateAnnotation(GROUP)]).toBe("failed");
+  }
+
+  it.each([
+    {
+      name: "bad-credentials",
+      spec: () => ({ image: `${registry.host}/e2e/app:1.0`, pullSecrets: [{ name: "wrong-creds" }] }),
+      message: /authentication failed for registry .* \(check the pull secret\)/,
+    },
+    {
+      name: "missing-tag",
+      spec: () => ({ image: `${registry.host}/e2e/app:2.0` }),
+      message: /manifest not found .*check the tag/,
+    },
+    {
+      name: "wrong-digest",
+      spec: () => ({ image: `${registry.host}/e2e/app@sha256:${"0".repeat(64)}` }),
+      message: /manifest not found .*check the digest/,
+    },
+    {
+      name: "traversal",
+      spec: () => ({ image: `${registry.host}/e2e/evil:1.0` }),
+      message: /entry "\.\.\/escape\.txt" rejected: escapes the volume/,
+    },
+  ])("refuses $name with a clear event and hands nothing over", async ({ name, spec, message }) => {
+    await populate(name, spec());
+    await expectRefused(name, message);
+  });
+});
