@@ -6,7 +6,13 @@ import {
   type V1CustomResourceDefinition,
 } from "@kubernetes/client-node";
 import { imagePopulator } from "@volpop/populator-image";
-import { type LocalRegistry, startLocalRegistry, writeImage } from "@volpop/populator-image/testing";
+import {
+  type FaultProxy,
+  type LocalRegistry,
+  startFaultProxy,
+  startLocalRegistry,
+  writeImage,
+} from "@volpop/populator-image/testing";
 import { podStrategy, populateStateAnnotation } from "@volpop/sdk";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { registry as embeddedRegistry, network } from "../cluster/config.ts";
@@ -51,6 +57,7 @@ const sha256 = (data: Buffer | string) => createHash("sha256").update(data).dige
 describe.skipIf(!registryAddress || !imageRegistry)("Image populator", () => {
   let api: Kube;
   let registry: LocalRegistry;
+  let proxy: FaultProxy;
   let populatorNs: string;
   let userNs: string;
   let controller: RunningController;
@@ -126,6 +133,32 @@ describe.skipIf(!registryAddress || !imageRegistry)("Image populator", () => {
       ],
     });
 
+    await writeImage(push, {
+      repository: "e2e/hostile",
+      tag: "symlink",
+      layers: [
+        { entries: [{ type: "symlink", path: "up", target: "../../../../../../" }] },
+        { entries: [{ type: "hardlink", path: "passwd", target: "up/etc/passwd" }] },
+      ],
+    });
+    await writeImage(push, {
+      repository: "e2e/hostile",
+      tag: "device",
+      layers: [
+        {
+          entries: [
+            { type: "raw", header: { name: "dev/sda", type: "block-device", devmajor: 8, devminor: 0 } },
+          ],
+        },
+      ],
+    });
+    await writeImage(push, {
+      repository: "e2e/big",
+      tag: "1.0",
+      layers: [{ entries: [{ type: "file", path: "blob.bin", content: { randomBytes: 24 * 1024 * 1024 } }] }],
+    });
+    proxy = await startFaultProxy({ host: registryAddress, port: registry.port }, registryAddress);
+
     const built = await buildPackageImage({
       name: "populator-image",
       entry: "packages/populator-image/src/main.ts",
@@ -137,16 +170,17 @@ describe.skipIf(!registryAddress || !imageRegistry)("Image populator", () => {
       namespace: userNs,
       body: { metadata: { name: "registry-ca" }, data: { "ca.crt": registry.caPem ?? "" } },
     });
-    for (const [name, password] of [
-      ["registry-creds", PASSWORD],
-      ["wrong-creds", "not-the-password"],
+    for (const [name, host, password] of [
+      ["registry-creds", registry.host, PASSWORD],
+      ["wrong-creds", registry.host, "not-the-password"],
+      ["proxy-creds", proxy.host, PASSWORD],
     ] as const) {
       await api.core.createNamespacedSecret({
         namespace: userNs,
         body: {
           metadata: { name },
           type: "kubernetes.io/dockerconfigjson",
-          data: dockerConfig(registry.host, USER, password),
+          data: dockerConfig(host, USER, password),
         },
       });
     }
@@ -163,6 +197,7 @@ describe.skipIf(!registryAddress || !imageRegistry)("Image populator", () => {
     await controller?.stop();
     if (userNs) await deleteNamespace(api, userNs);
     if (populatorNs) await deleteNamespace(api, populatorNs);
+    await proxy?.stop();
     await registry?.stop();
   });
 
@@ -286,6 +321,22 @@ describe.skipIf(!registryAddress || !imageRegistry)("Image populator", () => {
       message: /manifest not found .*check the digest/,
     },
     {
+      name: "hardlink-escape",
+      spec: () => ({ image: `${registry.host}/e2e/hostile:symlink` }),
+      // The planted symlink resolves inside the volume, where there is no etc/passwd to link to.
+      message: /entry "passwd": hard link target "up\/etc\/passwd" does not exist/,
+    },
+    {
+      name: "device-node",
+      spec: () => ({ image: `${registry.host}/e2e/hostile:device` }),
+      message: /entry "dev\/sda" rejected/,
+    },
+    {
+      name: "over-limit",
+      spec: () => ({ image: `${registry.host}/e2e/big:1.0`, limits: { maxBytes: "1Mi" } }),
+      message: /exceeds maxBytes/,
+    },
+    {
       name: "traversal",
       spec: () => ({ image: `${registry.host}/e2e/evil:1.0` }),
       message: /entry "\.\.\/escape\.txt" rejected: escapes the volume/,
@@ -293,5 +344,20 @@ describe.skipIf(!registryAddress || !imageRegistry)("Image populator", () => {
   ])("refuses $name with a clear event and hands nothing over", async ({ name, spec, message }) => {
     await populate(name, spec());
     await expectRefused(name, message);
+  });
+
+  it("retries a registry that goes down mid-pull, then reports it unavailable", async () => {
+    proxy.cutAfter(4 * 1024 * 1024);
+    await populate("registry-down", {
+      image: `${proxy.host}/e2e/big:1.0`,
+      pullSecrets: [{ name: "proxy-creds" }],
+    });
+    await waitFor("the pull to be cut mid-blob", async () => (proxy.cuts > 0 ? true : undefined), 120_000);
+    await proxy.down();
+    try {
+      await expectRefused("registry-down", /registry .* unavailable after \d+ attempts/);
+    } finally {
+      await proxy.up();
+    }
   });
 });

@@ -68,6 +68,53 @@ describe("imagePopulator", () => {
     expect(pod.volumeMounts).toBeUndefined();
   });
 
+  it("runs as the SDK's non-root user with no capabilities when spec.owner is not set", () => {
+    const pod = populator.populatorPod(source({ image: "busybox", fileMode: 0o2755 }), filesystem);
+    expect(pod).not.toHaveProperty("runAsRoot");
+    expect(pod).not.toHaveProperty("addCapabilities");
+  });
+
+  it.each([
+    {
+      what: "CHOWN, FOWNER and DAC_OVERRIDE",
+      modes: {},
+      capabilities: ["CHOWN", "FOWNER", "DAC_OVERRIDE"],
+    },
+    {
+      what: "CHOWN, FOWNER and DAC_OVERRIDE",
+      modes: { fileMode: 0o4755, dirMode: 0o1777 },
+      capabilities: ["CHOWN", "FOWNER", "DAC_OVERRIDE"],
+    },
+    {
+      what: "FSETID as well",
+      modes: { dirMode: 0o2775 },
+      capabilities: ["CHOWN", "FOWNER", "DAC_OVERRIDE", "FSETID"],
+    },
+    {
+      what: "FSETID as well",
+      modes: { fileMode: 0o2640 },
+      capabilities: ["CHOWN", "FOWNER", "DAC_OVERRIDE", "FSETID"],
+    },
+  ])(
+    "runs as root with $what for spec.owner on a Filesystem volume (modes $modes)",
+    ({ modes, capabilities }) => {
+      const spec = { image: "busybox", owner: { uid: 1000, gid: 1000 }, ...modes };
+      const pod = populator.populatorPod(source(spec), filesystem);
+      expect(pod.runAsRoot).toBe(true);
+      expect(pod.addCapabilities).toEqual(capabilities);
+    },
+  );
+
+  it("adds no capabilities for spec.owner on a Block volume, which ignores it", () => {
+    const pod = populator.populatorPod(source({ image: "busybox", owner: { uid: 1000, gid: 1000 } }), {
+      volumeMode: "Block",
+      targetPath: "/dev/block",
+      imageName: undefined,
+    });
+    expect(pod).not.toHaveProperty("runAsRoot");
+    expect(pod).not.toHaveProperty("addCapabilities");
+  });
+
   it("takes the resources it is given", () => {
     const resources = { requests: { memory: "1Gi" }, limits: { memory: "1Gi" } };
     expect(

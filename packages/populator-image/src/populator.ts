@@ -7,6 +7,7 @@ import {
   IMAGE_SOURCE_VERSION,
   type ImageSourceSpec,
 } from "./image-source.ts";
+import { ownerCapabilities } from "./owner-capabilities.ts";
 import { CA_BUNDLE_DIR, IMAGE_SOURCE_ENV, pullSecretDir } from "./pod-layout.ts";
 
 /** Kubernetes resource requirements, as the SDK's pod spec takes them. */
@@ -37,7 +38,9 @@ export interface ImagePopulatorOptions {
  * The ImageSource populator: a pod running this package's own image in populate mode pulls the
  * image named by the source and writes it into the new volume (see populate.ts). The checked spec
  * travels as JSON in one env var; pull secrets and the CA bundle, which live in the source's
- * namespace, are copied by the controller and mounted read-only (see pod-layout.ts).
+ * namespace, are copied by the controller and mounted read-only (see pod-layout.ts). The pod runs
+ * as uid 65532 without capabilities, except for a Filesystem volume with `spec.owner`: then as root
+ * with the few capabilities that giving files away takes (see owner-capabilities.ts).
  */
 export function imagePopulator(options: ImagePopulatorOptions = {}): Populator<ImageSourceSpec> {
   return {
@@ -63,6 +66,8 @@ export function imagePopulator(options: ImagePopulatorOptions = {}): Populator<I
           mountPath: CA_BUNDLE_DIR,
         });
       }
+      // Block volumes ignore spec.owner (and run as root anyway, see the SDK's runAsRoot).
+      const capabilities = context.volumeMode === "Filesystem" ? ownerCapabilities(spec) : [];
       return {
         image: context.imageName ?? DEFAULT_IMAGE,
         args: ["--mode=populate"],
@@ -71,6 +76,7 @@ export function imagePopulator(options: ImagePopulatorOptions = {}): Populator<I
           { name: "NODE_OPTIONS", value: NODE_OPTIONS },
         ],
         resources: options.resources ?? DEFAULT_RESOURCES,
+        ...(capabilities.length === 0 ? {} : { runAsRoot: true, addCapabilities: capabilities }),
         ...(fromSourceNamespace.length === 0 ? {} : { fromSourceNamespace }),
       };
     },

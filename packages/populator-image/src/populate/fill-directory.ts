@@ -19,7 +19,7 @@ export async function fillDirectory(
   spec: ImageSourceSpec,
   hooks: FillHooks,
 ): Promise<ApplyTotals> {
-  await checkOwnerApplicable(directory, spec.owner);
+  await checkOwnerApplicable(directory, spec);
   const applier = new LayerApplier({
     target: directory,
     limits: spec.limits,

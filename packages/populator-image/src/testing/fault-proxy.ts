@@ -6,7 +6,7 @@
 import net, { type AddressInfo } from "node:net";
 
 export interface FaultProxy {
-  /** `127.0.0.1:<port>`: use it as the registry in references. */
+  /** `<address>:<port>`: use it as the registry in references. */
   readonly host: string;
   readonly port: number;
   /**
@@ -25,10 +25,14 @@ export interface FaultProxy {
   stop(): Promise<void>;
 }
 
-export async function startFaultProxy(target: {
-  readonly host: string;
-  readonly port: number;
-}): Promise<FaultProxy> {
+export async function startFaultProxy(
+  target: {
+    readonly host: string;
+    readonly port: number;
+  },
+  /** Where to listen; default 127.0.0.1 (an e2e test whose pods connect gives the node's address). */
+  address = "127.0.0.1",
+): Promise<FaultProxy> {
   const sockets = new Set<net.Socket>();
   let budget: number | undefined;
   let cuts = 0;
@@ -71,7 +75,7 @@ export async function startFaultProxy(target: {
   const listen = (port: number): Promise<void> =>
     new Promise((resolve, reject) => {
       server.once("error", reject);
-      server.listen(port, "127.0.0.1", () => {
+      server.listen(port, address, () => {
         server.off("error", reject);
         resolve();
       });
@@ -90,7 +94,7 @@ export async function startFaultProxy(target: {
   await listen(0);
   const { port } = server.address() as AddressInfo;
   return {
-    host: `127.0.0.1:${port}`,
+    host: `${address}:${port}`,
     port,
     cutAfter(bytes) {
       budget = bytes;
