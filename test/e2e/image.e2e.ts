@@ -9,6 +9,8 @@ import { imagePopulator } from "@volpop/populator-image";
 import {
   type FaultProxy,
   type LocalRegistry,
+  randomBytesStream,
+  randomImage,
   startFaultProxy,
   startLocalRegistry,
   writeImage,
@@ -255,6 +257,34 @@ describe.skipIf(!registryAddress || !imageRegistry)("Image populator", () => {
     expect(lines[12]).toMatch(/^6[46]4 2 srv\/config\.txt$/);
     const reasons = (await eventsFor(api, userNs, "app")).map((e) => e.reason);
     expect(reasons).toContain("PopulatorFinished");
+  });
+
+  it("streams a 200 MB, 5-layer image into a volume", async () => {
+    const totalBytes = 200 * 1000 * 1000;
+    await writeImage(registry.pushTarget, randomImage({ repository: "e2e/large", tag: "1.0", totalBytes }));
+    await imageSource("large", { image: `${registry.host}/e2e/large:1.0` });
+    await createPvc(api, userNs, "large", {
+      storageClassName: e2eSettings.immediateStorageClass,
+      volumeMode: "Filesystem",
+      size: "512Mi",
+      dataSourceRef: { apiGroup: GROUP, kind: "ImageSource", name: "large" },
+    });
+    await waitForBound(api, userNs, "large", 300_000);
+    const log = await runJob(api, userNs, "read-large", {
+      script: `cd ${JOB_MOUNT_PATH} && sha256sum data/*.bin`,
+      pvc: { claimName: "large", volumeMode: "Filesystem" },
+    });
+    const base = Math.floor(totalBytes / 5);
+    const expected = await Promise.all(
+      [0, 1, 2, 3, 4].map(async (n) => {
+        const hash = createHash("sha256");
+        for await (const chunk of randomBytesStream(n === 4 ? totalBytes - base * 4 : base, `volpop/${n}`)) {
+          hash.update(chunk as Buffer);
+        }
+        return `${hash.digest("hex")}  data/part-${n}.bin`;
+      }),
+    );
+    expect(log.trim().split("\n")).toEqual(expected);
   });
 
   it("picks the node's platform from an index, or the one the source names", async () => {
