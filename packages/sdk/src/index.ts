@@ -1,3 +1,4 @@
+export { blockTargetSize, deviceNumbers } from "./block-size.ts";
 export type {
   CliParseResult,
   ExtraOption,

@@ -1,8 +1,8 @@
 import { constants } from "node:fs";
 import { type FileHandle, lstat, open } from "node:fs/promises";
 import path from "node:path";
+import { blockTargetSize } from "@volpop/sdk";
 import { DEFAULT_CHUNK_BYTES, writeFully } from "./copy-file.ts";
-import { blockTargetSize } from "./device-size.ts";
 import type { FillResult } from "./fill-result.ts";
 import { bandwidthPacer } from "./pacer.ts";
 import { isAbort, PopulationFailure, toPopulationFailure } from "./population-failure.ts";

@@ -4,13 +4,13 @@
  * (a whiteout there means it is gone), so a disk image in the last layer costs one layer's download.
  */
 import fs, { type FileHandle } from "node:fs/promises";
+import { blockTargetSize as deviceSize } from "@volpop/sdk";
 import type { ImageSourceSpec } from "../image-source.ts";
 import { readTarEntries } from "../layers/tar-entries.ts";
 import type { Descriptor } from "../registry/manifest.ts";
 import type { PulledImage } from "../registry/pulled-image.ts";
 import { blockFileComponents, blockFileEffect } from "./block-file.ts";
 import { shortDigest } from "./describe-failure.ts";
-import { deviceSize } from "./device-size.ts";
 import { drained } from "./drain.ts";
 import { PopulateError, PopulateErrorCode } from "./errors.ts";
 import type { FillHooks } from "./fill-hooks.ts";

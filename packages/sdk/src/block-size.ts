@@ -1,17 +1,13 @@
-/**
- * The size of the Block volume the pod writes to. The idea is the CSI fast-path populator's
- * (packages/populator-csi-fastpath/src/copy/device-size.ts), repeated rather than imported: one
- * populator never depends on another.
- */
+/** Populate mode: how big the target of a Block volume is (shared by every populator writing raw bytes). */
 import type { FileHandle } from "node:fs/promises";
 import { readFile } from "node:fs/promises";
 
 /**
- * A regular file's length (tests stand one in for the device), or a block device's, which stat
- * reports as 0, read from sysfs instead (read-only in containers, but readable). Undefined when it
- * cannot be known: the write then relies on the device refusing bytes past its end (ENOSPC).
+ * The size of a block volume: a regular file's length (the hostpath driver's `.img`), or a block
+ * device's (the populator pod's /dev/block), which stat reports as 0, read from sysfs instead.
+ * Undefined when it cannot be known; the copy then relies on the device refusing writes past its end.
  */
-export async function deviceSize(
+export async function blockTargetSize(
   handle: FileHandle,
   readSysfs: (file: string) => Promise<string> = (file) => readFile(file, "utf8"),
 ): Promise<number | undefined> {

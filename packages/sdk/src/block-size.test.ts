@@ -1,8 +1,9 @@
+import { mkdtempSync } from "node:fs";
 import fs from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { makeTempDir, removeTempDir } from "../layers/testing.ts";
-import { deviceNumbers, deviceSize } from "./device-size.ts";
+import { blockTargetSize, deviceNumbers } from "./block-size.ts";
 
 describe("deviceNumbers", () => {
   it.each([
@@ -14,19 +15,19 @@ describe("deviceNumbers", () => {
   });
 });
 
-describe("deviceSize", () => {
+describe("blockTargetSize", () => {
   let dir: string;
   beforeEach(() => {
-    dir = makeTempDir("volpop-device-");
+    dir = mkdtempSync(path.join(tmpdir(), "block-size-"));
   });
-  afterEach(() => removeTempDir(dir));
+  afterEach(() => fs.rm(dir, { recursive: true, force: true }));
 
-  it("is a regular file's length, for a file standing in for the device", async () => {
-    const file = path.join(dir, "device");
+  it("is a regular file's length (the hostpath driver's .img)", async () => {
+    const file = path.join(dir, "vol.img");
     await fs.writeFile(file, Buffer.alloc(12345));
     const handle = await fs.open(file, "r");
     try {
-      expect(await deviceSize(handle)).toBe(12345);
+      expect(await blockTargetSize(handle)).toBe(12345);
     } finally {
       await handle.close();
     }
@@ -35,7 +36,7 @@ describe("deviceSize", () => {
   it("is unknown for anything else", async () => {
     const handle = await fs.open("/dev/null", "r");
     try {
-      expect(await deviceSize(handle)).toBeUndefined();
+      expect(await blockTargetSize(handle)).toBeUndefined();
     } finally {
       await handle.close();
     }
