@@ -1,11 +1,12 @@
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { type V1Pod, Watch } from "@kubernetes/client-node";
+import { PatchStrategy, setHeaderOptions, type V1Pod, Watch } from "@kubernetes/client-node";
 import { goldenContentPopulator } from "@volpop/populator-csi-fastpath";
 import { populateProgressAnnotation, runConformance, targetProtectionFinalizer } from "@volpop/sdk";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { layout } from "../cluster/config.ts";
+import { registry as embeddedRegistry, layout } from "../cluster/config.ts";
+import { buildPackageImage, pushImage } from "../cluster/product-images.ts";
 import { TEST_GROUP, testPopulator } from "../support/test-populator.ts";
 import {
   type BackendProcess,
@@ -241,6 +242,29 @@ describe.skipIf(!stateDir)("CSI fast path with the reference hostpath backend", 
     expect(podsFor(uid)).toEqual([]);
   });
 
+  it("resumes the same operation after a controller restart, never populating twice", async () => {
+    const name = "big-restarted";
+    await createBig(name);
+    await copyUnderWay(name);
+    const uid = await uidOf(name);
+    await controller.stop();
+    controller = await startFastPathController(
+      api,
+      populatorNs,
+      goldenContentPopulator({ goldenHostDir: golden.dir }),
+      fastPath(backend.endpoint),
+    );
+    await waitForBound(api, userNs, name);
+    // The new controller asked again with the same operation id and attempt: the backend answered
+    // with the running operation instead of starting a second copy.
+    const started = backend
+      .output()
+      .split("\n")
+      .filter((line) => line.includes(`"operationId":"${uid}"`) && line.includes("population started"));
+    expect(started).toHaveLength(1);
+    await expectFastPathOnly(name);
+  });
+
   it("survives the backend being killed mid-copy: retried, completed once, no pod", async () => {
     const name = "big-killed";
     await createBig(name);
@@ -296,6 +320,63 @@ describe.skipIf(!stateDir)("CSI fast path with the reference hostpath backend", 
     });
     expect(results.filter((r) => r.outcome !== "passed")).toEqual([]);
     expect(results.length).toBeGreaterThanOrEqual(15);
+  });
+
+  it("falls back to its own pod, which copies the same golden content, when no backend serves the driver", async () => {
+    const target = inject("embeddedCluster") ? embeddedRegistry : process.env.VOLPOP_IMAGE_REGISTRY;
+    if (!target) throw new Error("set VOLPOP_IMAGE_REGISTRY: the fallback pod runs this repository's image");
+    const built = await buildPackageImage({
+      name: "populator-csi-fastpath",
+      entry: "packages/populator-csi-fastpath/src/main.ts",
+    });
+    const pushed = await pushImage(built.image, `${target}/${built.image}`);
+    const other = await startBackendProcess({
+      socket: path.join(work, "other/backend.sock"),
+      stateDir,
+      goldenDir: golden.dir,
+      driverName: "other.csi.example.com",
+    });
+    // The pod mounts the golden directory from the node: hostPath needs the privileged level, and
+    // the pod's non-root user must be able to reach it.
+    const fallbackNs = await createTestNamespace(api, "fastpath-fallback");
+    await api.core.patchNamespace(
+      {
+        name: fallbackNs,
+        body: { metadata: { labels: { "pod-security.kubernetes.io/enforce": "privileged" } } },
+      },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
+    await chmod(work, 0o755);
+    const fallback = await startFastPathController(
+      api,
+      fallbackNs,
+      goldenContentPopulator({ goldenHostDir: golden.dir }),
+      fastPath(other.endpoint),
+      {},
+      `${target}/volpop/populator-csi-fastpath@${pushed.digest}`,
+    );
+    try {
+      const name = "tree-by-pod";
+      await createGoldenContent(api, userNs, name, "tree");
+      await createPvc(api, userNs, name, {
+        storageClassName: e2eSettings.immediateStorageClass,
+        volumeMode: "Filesystem",
+        dataSourceRef: goldenContentRef(name),
+      });
+      await waitForBound(api, userNs, name);
+      const log = await runJob(api, userNs, `read-${name}`, {
+        script: treeScript,
+        pvc: { claimName: name, volumeMode: "Filesystem" },
+      });
+      expect(log.startsWith(`${await golden.checksums("tree")}link -> hello.txt\n`)).toBe(true);
+      const reasons = (await eventsFor(api, userNs, name)).map((e) => e.reason);
+      expect(reasons).toContain("PopulatorFastPathFallback");
+      expect(reasons).toContain("PopulatorCreated");
+    } finally {
+      await fallback.stop();
+      await other.kill();
+      await deleteNamespace(api, fallbackNs);
+    }
   });
 });
 
