@@ -45,12 +45,16 @@ function compressionOf(mediaType: string, what: string): LayerCompression {
   return compression;
 }
 
+// zlib's default 16 KiB output chunks cost a thread-pool round trip each (12,800 for 200 MB, measured
+// as ~40% of a pull); 256 KiB chunks keep memory small and the trips few.
+const CHUNK_BYTES = 256 * 1024;
+
 function decompressorFor(compression: LayerCompression): Transform {
   switch (compression) {
     case "gzip":
-      return zlib.createGunzip();
+      return zlib.createGunzip({ chunkSize: CHUNK_BYTES });
     case "zstd":
-      return zlib.createZstdDecompress();
+      return zlib.createZstdDecompress({ chunkSize: CHUNK_BYTES });
     case "none":
       return new PassThrough();
   }
