@@ -55,9 +55,15 @@ describe("strategyFor", () => {
     expect(strategy?.runtime).toBeInstanceOf(FastPathOperations);
   });
 
-  it("keeps the program's own strategy over the fast-path flags", () => {
+  it("keeps the program's own strategy when no fast-path flag is given", () => {
     const own = fakeStrategy();
-    expect(strategyFor(program(own), options("--fastpath-endpoint=unix:///run/b.sock"))).toBe(own);
+    expect(strategyFor(program(own), options())).toBe(own);
+  });
+
+  it("refuses fast-path flags for a program that brings its own strategy, rather than ignoring them", () => {
+    expect(() =>
+      strategyFor(program(fakeStrategy()), options("--fastpath-endpoint=unix:///run/b.sock")),
+    ).toThrow(/brings its own strategy .*--fastpath-endpoint cannot change it/);
   });
 
   it("refuses a TLS directory without the Secret's files before anything starts", () => {

@@ -10,6 +10,7 @@ import {
   parsePopulatorArgs,
 } from "./cli.ts";
 import { createPopulatorController } from "./controller.ts";
+import { ConfigError } from "./errors.ts";
 import { readMutualTls } from "./fastpath/endpoint.ts";
 import { startHttpEndpoint } from "./http-server.ts";
 import { runWithLeaderElection } from "./leader-election.ts";
@@ -108,8 +109,15 @@ export function strategyFor<Spec, E extends ExtraOptions>(
   program: PopulatorProgram<Spec, E>,
   options: PopulatorCliOptions<ExtraValues<E>>,
 ): Strategy | undefined {
-  if (program.strategy) return program.strategy;
   const { endpoints, tlsDir, fallback } = options.fastPath;
+  if (program.strategy) {
+    if (endpoints.length > 0) {
+      throw new ConfigError(
+        `${program.programName} brings its own strategy (${program.strategy.name}): --fastpath-endpoint cannot change it`,
+      );
+    }
+    return program.strategy;
+  }
   if (endpoints.length === 0) return undefined;
   const tls = tlsDir ? readMutualTls(tlsDir) : undefined;
   return csiFastPathStrategy({ backends: endpoints.map((endpoint) => ({ endpoint, tls })), fallback });
@@ -132,7 +140,15 @@ async function controllerMode<Spec, E extends ExtraOptions>(
       );
   }
   const registry = new Registry();
-  const strategy = strategyFor(program, options);
+  let strategy: Strategy | undefined;
+  try {
+    strategy = strategyFor(program, options);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    // Like a usage error: said once, plainly, before anything starts.
+    logger.error({ code: error.code }, error.message);
+    return 2;
+  }
   const controller = createPopulatorController({
     populator: program.populator,
     kubeConfig,

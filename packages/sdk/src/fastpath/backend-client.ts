@@ -77,9 +77,12 @@ export class BackendClient {
       // backend that came up in between.
       "grpc.initial_reconnect_backoff_ms": options.retryBaseDelayMs ?? DEFAULT_RETRY_BASE_DELAY_MS,
       "grpc.max_reconnect_backoff_ms": MAX_RETRY_DELAY_MS,
-      "grpc.keepalive_time_ms": 30_000,
-      "grpc.keepalive_timeout_ms": 10_000,
-      "grpc.keepalive_permit_without_calls": 1,
+      // grpc-go servers refuse pings more often than every 5 minutes by default (GOAWAY
+      // "too_many_pings"), and most backends will be Go: ping no faster, and only during calls,
+      // which have their own deadlines anyway.
+      "grpc.keepalive_time_ms": 300_000,
+      "grpc.keepalive_timeout_ms": 20_000,
+      "grpc.keepalive_permit_without_calls": 0,
       // Our own retry loop below; gRPC's transparent retries would hide attempts from the metric.
       "grpc.enable_retries": 0,
     };

@@ -83,6 +83,8 @@ export class FastPathOperations implements StrategyRuntime {
       );
     }
     await this.#refreshAll();
+    // A new term (leader election) keeps what the last one learnt: follow what was still running.
+    for (const [uid, view] of this.#operations) if (!isFinal(view.phase)) this.#follow(uid);
     void this.#refreshLoop(AbortSignal.any([context.signal, this.#stop.signal]));
   }
 
@@ -93,12 +95,20 @@ export class FastPathOperations implements StrategyRuntime {
   }
 
   observe(pvcUid: string): FastPathObservation {
-    return { backends: [...this.#backends.values()], operation: this.#operations.get(pvcUid) };
+    return { backends: this.#ordered(), operation: this.#operations.get(pvcUid) };
+  }
+
+  /** Backends in configured order (not the order they first answered), so output is stable. */
+  #ordered(): BackendView[] {
+    return [...this.#clients.keys()].flatMap((endpoint) => {
+      const view = this.#backends.get(endpoint);
+      return view ? [view] : [];
+    });
   }
 
   health(): HealthResult {
     // Informational: an unavailable backend means pods do the work, not that the controller is unready.
-    return [...this.#backends.values()].map((b) => ({
+    return this.#ordered().map((b) => ({
       name: `fastpath-backend ${b.endpoint}`,
       ok: true,
       ...(b.state === "ready" ? {} : { reason: `unavailable (populations fall back to pods): ${b.error}` }),

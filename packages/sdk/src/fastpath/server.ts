@@ -61,6 +61,7 @@ export interface ServingBackend {
 /**
  * Serves a backend implementation on a unix socket (created 0600 in a 0700 directory owned by this
  * process, so only the same user, typically root on the node, can connect) or on TCP with mutual TLS.
+ * Call it on the main thread: it narrows the process umask for the bind, which worker threads cannot.
  */
 export async function serveBackend(
   implementation: BackendImplementation,
