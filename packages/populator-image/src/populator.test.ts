@@ -48,6 +48,8 @@ describe("imagePopulator", () => {
     expect(pod.env).toContainEqual({ name: "NODE_OPTIONS", value: "--max-old-space-size=160" });
   });
 
+  const PULL = ["kubernetes.io/dockerconfigjson", "kubernetes.io/dockercfg"];
+
   it("copies each pull secret and the CA ConfigMap from the source's namespace, mounted where populate mode reads them", () => {
     const pod = populator.populatorPod(
       source({
@@ -59,8 +61,14 @@ describe("imagePopulator", () => {
     );
     expect(pod.image).toBe(DEFAULT_IMAGE);
     expect(pod.fromSourceNamespace).toEqual([
-      { kind: "Secret", name: "creds", mountPath: "/var/run/volpop/pull-secrets/0" },
-      { kind: "Secret", name: "mirror-creds", mountPath: "/var/run/volpop/pull-secrets/1" },
+      // Only registry credentials: the controller refuses to copy any other Secret type.
+      { kind: "Secret", name: "creds", mountPath: "/var/run/volpop/pull-secrets/0", secretTypes: PULL },
+      {
+        kind: "Secret",
+        name: "mirror-creds",
+        mountPath: "/var/run/volpop/pull-secrets/1",
+        secretTypes: PULL,
+      },
       { kind: "ConfigMap", name: "registry-ca", mountPath: "/var/run/volpop/ca" },
     ]);
     // Mounted by the SDK from fromSourceNamespace: the populator adds no volumes of its own.

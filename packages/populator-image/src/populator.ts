@@ -13,6 +13,9 @@ import { CA_BUNDLE_DIR, IMAGE_SOURCE_ENV, pullSecretDir } from "./pod-layout.ts"
 /** Kubernetes resource requirements, as the SDK's pod spec takes them. */
 export type ResourceRequirements = NonNullable<PopulatorPodSpec["resources"]>;
 
+/** Registry credentials only: the controller will not copy any other Secret for a source. */
+const PULL_SECRET_TYPES: readonly string[] = ["kubernetes.io/dockerconfigjson", "kubernetes.io/dockercfg"];
+
 /** Image used when the controller is started without `--image-name`. */
 export const DEFAULT_IMAGE = "volpop/populator-image:latest";
 
@@ -58,6 +61,7 @@ export function imagePopulator(options: ImagePopulatorOptions = {}): Populator<I
         kind: "Secret",
         name: secret.name,
         mountPath: pullSecretDir(index),
+        secretTypes: PULL_SECRET_TYPES,
       }));
       if (spec.caBundle !== undefined) {
         fromSourceNamespace.push({

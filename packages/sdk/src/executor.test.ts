@@ -276,10 +276,10 @@ describe("execute: copyObject", () => {
     ],
   };
 
-  function copyStep(kind: Kind, name: string): Step {
+  function copyStep(kind: Kind, name: string, secretTypes?: readonly string[]): Step {
     return {
       kind: "copyObject",
-      object: { kind, namespace: USER_NAMESPACE, name },
+      object: { kind, namespace: USER_NAMESPACE, name, ...(secretTypes ? { secretTypes } : {}) },
       copyName: COPY_NAME,
       ownerUid: PRIME_UID,
     };
@@ -383,5 +383,26 @@ describe("execute: copyObject", () => {
       },
     ]);
     expect(recorded.writes).toEqual([]);
+  });
+
+  it("refuses a Secret of a type the populator did not ask for, with a Warning, copying nothing", async () => {
+    const tls: StoredObject = { ...secret(), type: "kubernetes.io/tls", data: { "tls.key": "a2V5" } };
+    const { context, recorded } = setup({ objects: [tls] });
+    const failure = run([copyStep("Secret", "registry-creds", ["kubernetes.io/dockerconfigjson"])], context);
+    await expect(failure).rejects.toBeInstanceOf(TransientError);
+    expect(recorded.events).toMatchObject([
+      {
+        type: "Warning",
+        reason: EventReason.DataSourceInvalid,
+        message: `Secret ${USER_NAMESPACE}/registry-creds named by the data source is of type kubernetes.io/tls; only kubernetes.io/dockerconfigjson can be used`,
+      },
+    ]);
+    expect(recorded.writes).toEqual([]);
+  });
+
+  it("copies a Secret of an allowed type", async () => {
+    const { context, recorded } = setup({ objects: [secret()] });
+    await run([copyStep("Secret", "registry-creds", ["kubernetes.io/dockerconfigjson"])], context);
+    expect(recorded.writes).toMatchObject([{ verb: "create", kind: "Secret" }]);
   });
 });

@@ -240,6 +240,12 @@ async function copyObject(
   };
   if (object.kind === "Secret") {
     const secret = original as V1Secret;
+    const type = secret.type ?? "Opaque";
+    if (object.secretTypes && !object.secretTypes.includes(type)) {
+      const message = `Secret ${object.namespace}/${object.name} named by the data source is of type ${type}; only ${object.secretTypes.join(" or ")} can be used`;
+      await context.events.record(reference, "Warning", EventReason.DataSourceInvalid, message);
+      throw new TransientError(message);
+    }
     const body = {
       metadata,
       ...(secret.type ? { type: secret.type } : {}),

@@ -35,6 +35,7 @@ export type Step =
         readonly kind: "Secret" | "ConfigMap";
         readonly namespace: string;
         readonly name: string;
+        readonly secretTypes?: readonly string[];
       };
       readonly copyName: string;
       readonly ownerUid: string;

@@ -101,6 +101,12 @@ export interface SourceNamespaceObject {
   readonly name: string;
   /** Where the container sees its keys as files, read-only. */
   readonly mountPath: string;
+  /**
+   * Secrets only: the types it may have (e.g. `kubernetes.io/dockerconfigjson`). The controller reads
+   * Secrets with its own rights, so a populator should say what it needs: anything else is refused
+   * with an event rather than copied (a TLS key named by mistake, or on purpose).
+   */
+  readonly secretTypes?: readonly string[];
 }
 
 /** Upstream's paths inside the populator pod. */

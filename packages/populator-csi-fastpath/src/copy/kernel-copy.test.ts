@@ -35,7 +35,7 @@ describe("kernelCopy", () => {
     await mkdir(path.join(dir, "target"));
     await expect(
       kernelCopy("cp", path.join(dir, "source"), path.join(dir, "target"), 1, undefined, () => {}),
-    ).rejects.toThrow(/cp .* failed/);
+    ).rejects.toThrow(/the kernel copy failed \(cp exited with 1\)/);
     expect((await stat(path.join(dir, "target", "source")).catch(() => undefined)) ?? "absent").toBe(
       "absent",
     );

@@ -38,31 +38,57 @@ export async function kernelCopy(
     ["--reflink=auto", "--sparse=auto", "--no-dereference", "-T", "--", source, target],
     {
       stdio: ["ignore", "ignore", "pipe"],
-      signal,
     },
   );
   let stderr = "";
   child.stderr?.on("data", (chunk) => {
     stderr += chunk;
   });
+  // Killed, and only then settled: a cancel must not return while cp may still write to the volume.
+  const kill = () => child.kill("SIGKILL");
+  signal?.addEventListener("abort", kill, { once: true });
   let reported = 0;
+  let done = false;
   const report = async () => {
     const now = (await stat(target).catch(() => undefined))?.size ?? 0;
-    if (now > reported) {
-      onBytes(Math.min(now, size) - reported);
-      reported = Math.min(now, size);
+    if (done) return;
+    const capped = Math.min(now, size);
+    if (capped > reported) {
+      onBytes(capped - reported);
+      reported = capped;
     }
   };
   const timer = setInterval(() => void report(), 250);
   try {
-    await new Promise<void>((resolve, reject) => {
+    const code = await new Promise<number | null>((resolve, reject) => {
       child.on("error", reject);
-      child.on("close", (code) =>
-        code === 0 ? resolve() : reject(new Error(`cp ${source} failed (${code}): ${stderr.trim()}`)),
-      );
+      child.on("close", (exitCode) => resolve(exitCode));
     });
+    signal?.throwIfAborted();
+    if (code !== 0) throw copyError(code, stderr);
   } finally {
+    done = true;
     clearInterval(timer);
+    signal?.removeEventListener("abort", kill);
   }
   if (size > reported) onBytes(size - reported);
+  reported = size;
+}
+
+/**
+ * An error without host paths (messages reach users' PVC events), with the errno code the copy
+ * engine maps to a failure reason; cp's own words stay in `cause`, for the backend's log.
+ */
+function copyError(code: number | null, stderr: string): Error {
+  const errno = /No space left on device/.test(stderr)
+    ? "ENOSPC"
+    : /Disk quota exceeded/.test(stderr)
+      ? "EDQUOT"
+      : undefined;
+  const error = new Error(
+    errno ? `the volume is full (${errno})` : `the kernel copy failed (cp exited with ${code})`,
+    { cause: new Error(stderr.trim()) },
+  ) as NodeJS.ErrnoException;
+  if (errno) error.code = errno;
+  return error;
 }

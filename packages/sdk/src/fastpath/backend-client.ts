@@ -25,6 +25,8 @@ export class BackendCallError extends VolpopError {
   readonly reason: string | undefined;
   /** The request field at fault, if the backend named one. */
   readonly field: string | undefined;
+  /** What the backend said, without the call and endpoint around it: for users' events. */
+  readonly details: string;
 
   constructor(method: string, endpoint: string, error: ServiceError) {
     const detail = errorDetailOf(error);
@@ -34,6 +36,7 @@ export class BackendCallError extends VolpopError {
       { cause: error },
     );
     this.grpcCode = error.code;
+    this.details = error.details || error.message;
     this.reason = detail?.reason || undefined;
     this.field = detail?.field || undefined;
   }

@@ -28,8 +28,6 @@ export interface OperationView {
   readonly reason: string;
   /** rejected only: the gRPC status name, e.g. `UNAVAILABLE`, `INVALID_ARGUMENT`. */
   readonly grpcCode?: string | undefined;
-  /** True when the backend accepted an operation for this PVC before (in this controller's life). */
-  readonly acceptedBefore?: boolean | undefined;
   /** Set while the backend cannot be reached to follow the operation. */
   readonly unreachableSince?: number | undefined;
 }

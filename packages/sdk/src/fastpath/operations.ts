@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { status } from "@grpc/grpc-js";
+import { VolpopError } from "../errors.ts";
 import type { HealthResult } from "../http-server.ts";
 import type { Logger } from "../logger.ts";
 import type { PopulatorMetrics } from "../metrics.ts";
@@ -49,9 +50,6 @@ export class FastPathOperations implements StrategyRuntime {
   readonly #backends = new Map<string, BackendView>();
   readonly #operations = new Map<string, OperationView>();
   readonly #following = new Set<string>();
-  // PVCs whose operation a backend accepted: a later UNAVAILABLE is then an outage to wait out, not a
-  // reason to hand the volume to a pod while the backend may still hold it.
-  readonly #accepted = new Set<string>();
   #context: StrategyRuntimeContext | undefined;
   #stop = new AbortController();
 
@@ -119,8 +117,13 @@ export class FastPathOperations implements StrategyRuntime {
     const client = this.#clients.get(step.endpoint);
     if (step.kind === "fastPathCancel") {
       this.#operations.delete(pvcUid);
-      this.#accepted.delete(pvcUid);
-      if (!client) return;
+      if (!client) {
+        this.#logger?.warn(
+          { pvcUid, endpoint: step.endpoint },
+          "the fast-path backend recorded on PVC' is no longer configured: its operation cannot be cancelled",
+        );
+        return;
+      }
       try {
         await client.cancelOperation(pvcUid);
       } catch (error) {
@@ -141,16 +144,21 @@ export class FastPathOperations implements StrategyRuntime {
     }
     try {
       const operation = await client.populate(step.request);
-      this.#accepted.add(pvcUid);
       this.#record(pvcUid, viewOf(step.endpoint, operation));
       this.#follow(pvcUid);
     } catch (error) {
-      if (!(error instanceof BackendCallError)) throw error;
+      if (!(error instanceof BackendCallError)) {
+        // A reply that breaks the protocol (no operation): counted like any failed attempt, not a
+        // silent loop of reconcile errors.
+        if (!(error instanceof VolpopError)) throw error;
+        this.#record(pvcUid, rejected(step.endpoint, step.request.attempt, "PROTOCOL", "", error.message));
+        return;
+      }
       if (error.grpcCode === status.UNAVAILABLE) this.#markUnavailable(step.endpoint, error.message);
-      this.#record(pvcUid, {
-        ...rejected(step.endpoint, step.request.attempt, grpcName(error), error.reason ?? "", error.message),
-        acceptedBefore: this.#accepted.has(pvcUid),
-      });
+      this.#record(
+        pvcUid,
+        rejected(step.endpoint, step.request.attempt, grpcName(error), error.reason ?? "", error.details),
+      );
     }
   }
 

@@ -185,7 +185,7 @@ describe("csiFastPathStrategy.fill before the decision", () => {
           kind: "chooseStrategy",
           strategy: FAST_PATH,
           reason: "FastPath",
-          message: `Populating through fast-path backend hostpath-fastpath (${FASTPATH_ENDPOINT}), without a populator pod`,
+          message: "Populating through fast-path backend hostpath-fastpath, without a populator pod",
           endpoint: FASTPATH_ENDPOINT,
         },
         populate(1),
@@ -450,21 +450,34 @@ describe("csiFastPathStrategy.fill once the fast path was chosen", () => {
     });
   });
 
-  it.each<[string, string, string]>([
-    ["UNAVAILABLE", "BackendUnavailable", "connection refused"],
-    ["UNIMPLEMENTED", "BackendUnimplemented", "volume mode not served"],
-  ])("falls back to the Pod strategy when the first Populate is rejected %s", (grpcCode, reason, message) => {
-    const operation = operationView({ phase: "rejected", grpcCode, message });
+  it("falls back to the Pod strategy when the first Populate is rejected UNIMPLEMENTED", () => {
+    const operation = operationView({
+      phase: "rejected",
+      grpcCode: "UNIMPLEMENTED",
+      message: "volume mode not served",
+    });
     expect(plan({ prime: chosen(), operation })).toEqual(
-      fallbackPlan(reason, `backend ${FASTPATH_ENDPOINT} answered ${grpcCode}: ${message}`),
+      fallbackPlan("BackendUnimplemented", "the backend answered UNIMPLEMENTED: volume mode not served"),
     );
   });
 
-  it("fails instead of falling back after a rejected first Populate when fallback is disabled", () => {
-    const operation = operationView({ phase: "rejected", grpcCode: "UNAVAILABLE", message: "down" });
+  it("fails instead of falling back after a first Populate rejected UNIMPLEMENTED when fallback is disabled", () => {
+    const operation = operationView({ phase: "rejected", grpcCode: "UNIMPLEMENTED", message: "no" });
     expect(plan({ prime: chosen(), operation, options: { fallback: "fail" } })).toEqual(
-      failedPlan(`backend ${FASTPATH_ENDPOINT} answered UNAVAILABLE: down`),
+      failedPlan("the backend answered UNIMPLEMENTED: no"),
     );
+  });
+
+  it("follows the operation the backend already runs when it answers a newer attempt with an older one", () => {
+    const operation = operationView({ attempt: 1, phase: "running" });
+    expect(plan({ prime: chosen(1, 60_000), operation }).waitingFor).toBe(
+      "the fast-path operation (running)",
+    );
+    expect(
+      fill({ prime: chosen(1, 60_000), operation: operationView({ attempt: 1, phase: "succeeded" }) }),
+    ).toEqual({
+      state: "done",
+    });
   });
 
   it.each<[string, Scene]>([
@@ -476,15 +489,10 @@ describe("csiFastPathStrategy.fill once the fast path was chosen", () => {
       },
     ],
     [
-      "the backend had accepted the operation before",
+      "it is the first attempt (the reply may have been lost after the backend accepted)",
       {
         prime: chosen(),
-        operation: operationView({
-          phase: "rejected",
-          grpcCode: "UNAVAILABLE",
-          message: "down",
-          acceptedBefore: true,
-        }),
+        operation: operationView({ phase: "rejected", grpcCode: "UNAVAILABLE", message: "down" }),
       },
     ],
   ])("counts an UNAVAILABLE Populate as a failure instead of falling back when %s", (_, scene) => {

@@ -106,7 +106,7 @@ function fillFast(input: FillInput, options: Resolved): FillOutcome {
           kind: "chooseStrategy",
           strategy: FAST_PATH,
           reason: "FastPath",
-          message: `Populating through fast-path backend ${choice.backend.info?.name ?? ""} (${choice.backend.endpoint}), without a populator pod`,
+          message: `Populating through fast-path backend ${choice.backend.info?.name || "(unnamed)"}, without a populator pod`,
           endpoint: choice.backend.endpoint,
         },
         populateStep(input, options, choice.backend.endpoint, pv, 1),
@@ -269,7 +269,13 @@ function follow(input: FillInput, options: Resolved, endpoint: string): FillOutc
 
   // No operation known (not started, controller restarted, backend restarted), or one of an attempt
   // already counted as failed: ask (again) for this attempt once its retry delay has passed.
-  if (!operation || operation.endpoint !== endpoint || operation.attempt < attempt) {
+  // A backend answers a newer attempt with the operation it already runs or finished (the protocol's
+  // idempotency): an older attempt still pending, running or succeeded is the current one.
+  const stale =
+    operation !== undefined &&
+    operation.attempt < attempt &&
+    (operation.phase === "failed" || operation.phase === "cancelled" || operation.phase === "rejected");
+  if (!operation || operation.endpoint !== endpoint || stale) {
     const waiting = waitForRetry(input);
     if (waiting) return waiting;
     return {
@@ -303,19 +309,15 @@ function follow(input: FillInput, options: Resolved, endpoint: string): FillOutc
       break;
   }
 
-  // Rejected before it ever started, for a reason a pod can do better: fall back. Once the backend
-  // had accepted it, an outage is retried instead: the backend may still be writing to the volume.
-  if (
-    operation.phase === "rejected" &&
-    failures === 0 &&
-    !operation.acceptedBefore &&
-    (operation.grpcCode === "UNAVAILABLE" || operation.grpcCode === "UNIMPLEMENTED")
-  ) {
+  // The backend said it will not do this one (nothing was accepted): a pod can. Any other answer,
+  // UNAVAILABLE included, may hide an accepted operation (a reply lost with its connection), so it is
+  // retried as a failure and never handed to a pod that would write beside the backend.
+  if (operation.phase === "rejected" && failures === 0 && operation.grpcCode === "UNIMPLEMENTED") {
     return fallBack(
       input,
       options,
-      operation.grpcCode === "UNAVAILABLE" ? "BackendUnavailable" : "BackendUnimplemented",
-      `backend ${endpoint} answered ${operation.grpcCode}: ${operation.message}`,
+      "BackendUnimplemented",
+      `the backend answered UNIMPLEMENTED: ${operation.message}`,
     );
   }
 

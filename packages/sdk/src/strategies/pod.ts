@@ -55,7 +55,12 @@ function fillWithPod(input: FillInput): FillOutcome {
     const copies: Step[] =
       podSpecOf(input).fromSourceNamespace?.map((object, index) => ({
         kind: "copyObject",
-        object: { kind: object.kind, namespace: input.source.namespace, name: object.name },
+        object: {
+          kind: object.kind,
+          namespace: input.source.namespace,
+          name: object.name,
+          ...(object.secretTypes ? { secretTypes: object.secretTypes } : {}),
+        },
         copyName: copiedObjectName(uid, index),
         ownerUid: primePvc?.metadata?.uid ?? "",
       })) ?? [];

@@ -1,0 +1,319 @@
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { CustomObjectsApi } from "@kubernetes/client-node";
+import { type LocalRegistry, startLocalRegistry, writeImage } from "@volpop/populator-image/testing";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { registry as embeddedRegistry, layout, network } from "../cluster/config.ts";
+import { buildPackageImage, pushImage } from "../cluster/product-images.ts";
+import type { Kubectl } from "../support/walkthrough.ts";
+import {
+  createGoldenContent,
+  type GoldenStore,
+  goldenContentRef,
+  writeGoldenStore,
+} from "./support/fastpath-harness.ts";
+import {
+  createPvc,
+  createTestNamespace,
+  e2eSettings,
+  eventsFor,
+  JOB_MOUNT_PATH,
+  type Kube,
+  kube,
+  runJob,
+  waitFor,
+  waitForBound,
+} from "./support/kube.ts";
+
+/**
+ * The populators installed the way a cluster admin installs them: `kubectl apply` of what the
+ * package's deploy/kustomization.yaml lists, with images built from this repository and the few
+ * node paths that differ on the test node put in. What these suites catch is a shipped manifest that
+ * does not work: missing RBAC, a wrong flag, a pod the namespace's Pod Security level refuses, a path.
+ */
+
+const execFileAsync = promisify(execFile);
+const repoRoot = path.resolve(import.meta.dirname, "../..");
+const embedded = inject("embeddedCluster");
+// Where the cluster pulls this repository's images from.
+const imageRegistry = embedded ? embeddedRegistry : process.env.VOLPOP_IMAGE_REGISTRY;
+// The hostpath CSI driver's state directory on the node (the fast-path backend mounts it).
+const stateDir = process.env.VOLPOP_E2E_HOSTPATH_STATE_DIR ?? (embedded ? layout.csiStateDir : "");
+// Where pods reach a registry this test starts on this machine.
+const registryAddress = process.env.VOLPOP_E2E_REGISTRY_ADDRESS ?? (embedded ? network.nodeIP : "");
+// The VolumePopulator CRD comes with the data-source validator, which an admin installs first.
+const VOLUME_POPULATOR_CRD = path.join(repoRoot, "packages/validator/deploy/crd.yaml");
+
+/** kubectl as an admin runs it; `warnings` collects the `Warning: …` lines the API server sent it. */
+function pinnedKubectl(): Kubectl & { readonly warnings: string[] } {
+  const kubeconfig = inject("kubeconfig");
+  const bin = fs.existsSync(layout.bin("kubernetes", "kubectl"))
+    ? layout.bin("kubernetes", "kubectl")
+    : "kubectl";
+  const warnings: string[] = [];
+  const run = async (args: readonly string[], input?: string) => {
+    const child = execFileAsync(bin, [`--kubeconfig=${kubeconfig}`, ...args], {
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    if (input !== undefined) child.child.stdin?.end(input);
+    const { stdout, stderr } = await child;
+    warnings.push(
+      ...stderr
+        .split("\n")
+        // Objects other suites created without kubectl (the CRDs) get this once; it says nothing of ours.
+        .filter((line) => line.startsWith("Warning:") && !line.includes("last-applied-configuration")),
+    );
+    return stdout;
+  };
+  return Object.assign(run, { warnings });
+}
+
+/** Builds a package's image, pushes it where the cluster pulls from, and returns it pinned by digest. */
+async function publish(name: string, entry: string): Promise<string> {
+  const built = await buildPackageImage({ name, entry });
+  const pushed = await pushImage(built.image, `${imageRegistry}/${built.image}`);
+  return `${imageRegistry}/volpop/${name}@${pushed.digest}`;
+}
+
+/** A package's deploy/ as `kubectl kustomize` renders it, with `replacements` made in its text. */
+async function render(
+  kubectl: Kubectl,
+  pkg: string,
+  replacements: Readonly<Record<string, string>>,
+): Promise<string> {
+  let text = await kubectl(["kustomize", path.join(repoRoot, "packages", pkg, "deploy")]);
+  for (const [from, to] of Object.entries(replacements)) {
+    expect(text, `the manifests of ${pkg} contain ${from}`).toContain(from);
+    text = text.replaceAll(from, to);
+  }
+  return text;
+}
+
+/** The rendered objects other than CRDs, which other suites share: what the teardown deletes. */
+const withoutCrds = (rendered: string) =>
+  rendered
+    .split(/^---$/m)
+    .filter((doc) => !/^kind: CustomResourceDefinition$/m.test(doc))
+    .join("---");
+
+async function installPrerequisites(kubectl: Kubectl) {
+  await kubectl(["apply", "-f", VOLUME_POPULATOR_CRD]);
+  await kubectl([
+    "wait",
+    "--for=condition=Established",
+    "crd/volumepopulators.populator.storage.k8s.io",
+    "--timeout=60s",
+  ]);
+}
+
+/** Deletes a namespace and waits until it is gone, so that its PVCs are released while the populator still runs. */
+async function deleteNamespaceAndWait(api: Kube, name: string) {
+  await api.core.deleteNamespace({ name }).catch(() => undefined);
+  await waitFor(
+    `namespace ${name} to be gone`,
+    async () => ((await api.core.readNamespace({ name }).catch(() => undefined)) ? undefined : true),
+    180_000,
+  );
+}
+
+/** Fails on any refusal of the API server a workload logged: a right its RBAC forgot. */
+async function expectNoRefusals(kubectl: Kubectl, namespace: string, workload: string) {
+  const logs = await kubectl(["-n", namespace, "logs", workload, "--all-containers"]);
+  expect(logs, `${workload} logged a refusal`).not.toMatch(/forbidden|unauthorized/i);
+}
+
+/**
+ * Removes the objects the manifests created (CRDs aside, which other suites share), and the
+ * VolumePopulator the controller registers itself if it started before the manifests' one existed.
+ */
+async function uninstall(kubectl: Kubectl, manifests: string, ownVolumePopulator: string) {
+  await kubectl(
+    ["delete", "--ignore-not-found", "--wait=true", "--timeout=180s", "-f", "-"],
+    withoutCrds(manifests),
+  );
+  await kubectl(["delete", "--ignore-not-found", "volumepopulator", ownVolumePopulator]);
+}
+
+async function reasonsFor(api: Kube, namespace: string, name: string) {
+  return (await eventsFor(api, namespace, name)).map((e) => e.reason);
+}
+
+describe.skipIf(!imageRegistry || !stateDir)(
+  "the CSI fast-path populator installed from its manifests",
+  () => {
+    const NAMESPACE = "volpop-fastpath";
+    let api: Kube;
+    let kubectl: ReturnType<typeof pinnedKubectl>;
+    let work: string;
+    let golden: GoldenStore;
+    let manifests = "";
+    let userNs = "";
+
+    beforeAll(async () => {
+      api = kube();
+      kubectl = pinnedKubectl();
+      work = await mkdtemp(path.join(os.tmpdir(), "volpop-manifests-fastpath-"));
+      golden = await writeGoldenStore(path.join(work, "golden"), 1);
+      const image = await publish("populator-csi-fastpath", "packages/populator-csi-fastpath/src/main.ts");
+      await installPrerequisites(kubectl);
+      manifests = await render(kubectl, "populator-csi-fastpath", {
+        "volpop/populator-csi-fastpath:0.0.0": image,
+        "/var/lib/volpop/cluster/csi-hostpath": stateDir,
+        // The golden directory of the DaemonSet and of the controller's --golden-host-dir alike.
+        "/var/lib/volpop-fastpath/golden": golden.dir,
+        // The socket directory on the node, in our temporary directory so that nothing stays behind.
+        "path: /run/volpop-fastpath": `path: ${path.join(work, "run")}`,
+      });
+      await kubectl(["apply", "-f", "-"], manifests);
+      // The namespace warns at the baseline level, which its pods' hostPath volumes exceed; nothing else.
+      expect(kubectl.warnings.filter((w) => !/hostPath volumes/.test(w))).toEqual([]);
+      await kubectl([
+        "-n",
+        NAMESPACE,
+        "rollout",
+        "status",
+        "daemonset/csi-fastpath-backend",
+        "--timeout=180s",
+      ]);
+      await kubectl([
+        "-n",
+        NAMESPACE,
+        "rollout",
+        "status",
+        "deployment/csi-fastpath-populator",
+        "--timeout=180s",
+      ]);
+      userNs = await createTestNamespace(api, "manifests-fastpath");
+    }, 600_000);
+    afterAll(async () => {
+      if (userNs) await deleteNamespaceAndWait(api, userNs);
+      if (manifests) await uninstall(kubectl, manifests, "goldencontents.fastpath.volpop.dev");
+      if (work) await rm(work, { recursive: true, force: true });
+    }, 400_000);
+
+    it("fills a volume through the backend DaemonSet, with no populator pod", async () => {
+      const name = "golden-tree";
+      await createGoldenContent(api, userNs, name, "tree");
+      await createPvc(api, userNs, name, {
+        storageClassName: e2eSettings.immediateStorageClass,
+        volumeMode: "Filesystem",
+        dataSourceRef: goldenContentRef(name),
+      });
+      await waitForBound(api, userNs, name);
+      const log = await runJob(api, userNs, "read-golden-tree", {
+        script: `cd ${JOB_MOUNT_PATH} && find . -type f | sort | xargs sha256sum && readlink link`,
+        pvc: { claimName: name, volumeMode: "Filesystem" },
+      });
+      expect(log).toBe(`${await golden.checksums("tree")}hello.txt\n`);
+
+      const reasons = await reasonsFor(api, userNs, name);
+      expect(reasons).toContain("PopulatorFastPath");
+      expect(reasons).toContain("PopulatorFinished");
+      expect(reasons).not.toContain("PopulatorCreated");
+      expect(reasons).not.toContain("PopulatorFastPathFallback");
+      // Only the backend and the controller ever ran in the populator's namespace.
+      const pods = await api.core.listNamespacedPod({ namespace: NAMESPACE });
+      expect(pods.items.map((p) => p.metadata?.name).filter((n) => n?.startsWith("populate-"))).toEqual([]);
+      await expectNoRefusals(kubectl, NAMESPACE, "deployment/csi-fastpath-populator");
+      await expectNoRefusals(kubectl, NAMESPACE, "daemonset/csi-fastpath-backend");
+    });
+  },
+);
+
+describe.skipIf(!imageRegistry || !registryAddress)(
+  "the image populator installed from its manifests",
+  () => {
+    const NAMESPACE = "volpop-image";
+    const GROUP = "image.volpop.dev";
+    const USER = "puller";
+    const PASSWORD = randomBytes(9).toString("base64url");
+    const CONTENTS = "installed from deploy/\n";
+    let api: Kube;
+    let kubectl: ReturnType<typeof pinnedKubectl>;
+    let registry: LocalRegistry;
+    let manifests = "";
+    let userNs = "";
+
+    beforeAll(async () => {
+      api = kube();
+      kubectl = pinnedKubectl();
+      registry = await startLocalRegistry({
+        tls: true,
+        htpasswd: { user: USER, password: PASSWORD },
+        address: registryAddress,
+      });
+      await writeImage(registry.pushTarget, {
+        repository: "e2e/manifests",
+        tag: "1.0",
+        layers: [{ entries: [{ type: "file", path: "greeting.txt", content: CONTENTS, mode: 0o644 }] }],
+      });
+      const image = await publish("populator-image", "packages/populator-image/src/main.ts");
+      await installPrerequisites(kubectl);
+      manifests = await render(kubectl, "populator-image", { "volpop/populator-image:0.0.0": image });
+      await kubectl(["apply", "-f", "-"], manifests);
+      // The controller passes the restricted level the namespace warns at.
+      expect(kubectl.warnings).toEqual([]);
+      await kubectl(["-n", NAMESPACE, "rollout", "status", "deployment/image-populator", "--timeout=180s"]);
+
+      userNs = await createTestNamespace(api, "manifests-image");
+      await api.core.createNamespacedConfigMap({
+        namespace: userNs,
+        body: { metadata: { name: "registry-ca" }, data: { "ca.crt": registry.caPem ?? "" } },
+      });
+      const auth = Buffer.from(`${USER}:${PASSWORD}`).toString("base64");
+      await api.core.createNamespacedSecret({
+        namespace: userNs,
+        body: {
+          metadata: { name: "registry-creds" },
+          type: "kubernetes.io/dockerconfigjson",
+          stringData: { ".dockerconfigjson": JSON.stringify({ auths: { [registry.host]: { auth } } }) },
+        },
+      });
+    }, 600_000);
+    afterAll(async () => {
+      if (userNs) await deleteNamespaceAndWait(api, userNs);
+      if (manifests) await uninstall(kubectl, manifests, "imagesources.image.volpop.dev");
+      await registry?.stop();
+    }, 400_000);
+
+    it("fills a volume from an image in a private TLS registry", async () => {
+      const name = "from-image";
+      await api.config.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
+        group: GROUP,
+        version: "v1alpha1",
+        namespace: userNs,
+        plural: "imagesources",
+        body: {
+          apiVersion: `${GROUP}/v1alpha1`,
+          kind: "ImageSource",
+          metadata: { name },
+          spec: {
+            image: `${registry.host}/e2e/manifests:1.0`,
+            pullSecrets: [{ name: "registry-creds" }],
+            caBundle: { configMap: "registry-ca" },
+          },
+        },
+      });
+      await createPvc(api, userNs, name, {
+        storageClassName: e2eSettings.immediateStorageClass,
+        volumeMode: "Filesystem",
+        dataSourceRef: { apiGroup: GROUP, kind: "ImageSource", name },
+      });
+      await waitForBound(api, userNs, name);
+      const log = await runJob(api, userNs, "read-from-image", {
+        script: `cat ${JOB_MOUNT_PATH}/greeting.txt`,
+        pvc: { claimName: name, volumeMode: "Filesystem" },
+      });
+      expect(log).toBe(CONTENTS);
+      const reasons = await reasonsFor(api, userNs, name);
+      expect(reasons).toContain("PopulatorCreated");
+      expect(reasons).toContain("PopulatorFinished");
+      await expectNoRefusals(kubectl, NAMESPACE, "deployment/image-populator");
+    });
+  },
+);
