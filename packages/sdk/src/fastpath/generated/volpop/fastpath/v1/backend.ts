@@ -61,8 +61,9 @@ export const protobufFileName = "volpop/fastpath/v1/backend.proto";
  *     FAILED_PRECONDITION  the operation id is in use for another volume, or the volume is too small
  *     UNIMPLEMENTED        the driver, source kind or volume mode is not served (the controller falls
  *                          back to the Pod strategy)
- *     UNAVAILABLE          transient: the controller retries, then falls back (before an operation was
- *                          accepted) or retries the operation later (after)
+ *     UNAVAILABLE          transient: the controller retries the call, then counts a failed attempt and
+ *                          tries again later. Never a fallback: a reply lost with its connection may
+ *                          hide an accepted operation, and a pod must not write beside the backend.
  *   A population that was accepted and then fails is reported as an operation in state FAILED, not as
  *   an RPC error.
  */
