@@ -8,7 +8,7 @@ import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { goldenContentPopulator } from "@volpop/populator-csi-fastpath";
 import { podStrategy, type Strategy } from "@volpop/sdk";
 import { registry as embeddedRegistry, layout } from "../test/cluster/config.ts";
-import { buildPackageImage, pushImage } from "../test/cluster/product-images.ts";
+import { publishPackageImage } from "../test/cluster/product-images.ts";
 import {
   createGoldenContent,
   fastPath,
@@ -195,19 +195,11 @@ async function main(): Promise<void> {
     (m) => Number(m[1]),
   );
 
-  const image = await buildPackageImage({
-    name: "populator-csi-fastpath",
-    entry: "packages/populator-csi-fastpath/src/main.ts",
-  });
-  const target = process.env.VOLPOP_IMAGE_REGISTRY ?? embeddedRegistry;
-  const pushed = await pushImage(image.image, `${target}/${image.image}`);
-  const pod = await withController(
-    api,
-    "pod",
-    podStrategy,
-    `${target}/volpop/populator-csi-fastpath@${pushed.digest}`,
-    goldenDir,
+  const image = await publishPackageImage(
+    { name: "populator-csi-fastpath", entry: "packages/populator-csi-fastpath/src/main.ts" },
+    process.env.VOLPOP_IMAGE_REGISTRY ?? embeddedRegistry,
   );
+  const pod = await withController(api, "pod", podStrategy, image, goldenDir);
 
   const rows = [
     { method: "cp -a on the host", ...median(cp) },

@@ -733,3 +733,13 @@ export async function registryImageBytes(reference: string): Promise<number> {
     throw new Error(`${reference}: registry answered ${response.status} ${response.statusText}`);
   return manifestLayerBytes(await response.text());
 }
+
+/**
+ * Builds a package's image, pushes it to `registry` (where the cluster pulls from) and returns the
+ * reference pinned by digest, so a rebuilt image under the same tag is what pods actually run.
+ */
+export async function publishPackageImage(spec: PackageImageSpec, registry: string): Promise<string> {
+  const built = await buildPackageImage(spec);
+  const pushed = await pushImage(built.image, `${registry}/${built.image}`);
+  return `${registry}/volpop/${spec.name}@${pushed.digest}`;
+}

@@ -1,6 +1,6 @@
 import type { WalkthroughImages } from "../support/walkthrough.ts";
 import { registry as embeddedRegistry } from "./config.ts";
-import { buildPackageImage, pushImage } from "./product-images.ts";
+import { publishPackageImage } from "./product-images.ts";
 
 export class NoRegistryError extends Error {
   readonly code = "NO_IMAGE_REGISTRY";
@@ -17,12 +17,8 @@ export async function buildWalkthroughImages(embedded: boolean): Promise<Walkthr
       "KUBECONFIG points at your own cluster, which cannot pull images built on this machine: set VOLPOP_IMAGE_REGISTRY to a registry this machine can push to and the cluster can pull from (e.g. localhost:5001 for kind with a local registry)",
     );
   }
-  const publish = async (name: string, entry: string) => {
-    const built = await buildPackageImage({ name, entry });
-    const pushed = await pushImage(built.image, `${target}/${built.image}`);
-    // Pinned by digest, so a rebuilt image under the same version tag rolls the Deployment.
-    return `${target}/volpop/${name}@${pushed.digest}`;
-  };
+  // Pinned by digest, so a rebuilt image under the same version tag rolls the Deployment.
+  const publish = (name: string, entry: string) => publishPackageImage({ name, entry }, target);
   return {
     validator: await publish("validator", "packages/validator/src/main.ts"),
     hello: await publish("populator-hello", "packages/populator-hello/src/main.ts"),

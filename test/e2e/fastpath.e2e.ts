@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { PatchStrategy, setHeaderOptions, type V1Pod, Watch } from "@kubernetes/client-node";
@@ -6,7 +6,7 @@ import { goldenContentPopulator } from "@volpop/populator-csi-fastpath";
 import { populateProgressAnnotation, runConformance, targetProtectionFinalizer } from "@volpop/sdk";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { registry as embeddedRegistry, layout } from "../cluster/config.ts";
-import { buildPackageImage, pushImage } from "../cluster/product-images.ts";
+import { publishPackageImage } from "../cluster/product-images.ts";
 import { TEST_GROUP, testPopulator } from "../support/test-populator.ts";
 import {
   type BackendProcess,
@@ -15,6 +15,7 @@ import {
   type GoldenStore,
   goldenContentRef,
   installGoldenContentCrd,
+  sha256,
   startBackendProcess,
   startFastPathController,
   writeGoldenStore,
@@ -176,12 +177,7 @@ describe.skipIf(!stateDir)("CSI fast path with the reference hostpath backend", 
       pvc: { claimName: name, volumeMode: "Block" },
       root: true,
     });
-    const { createHash } = await import("node:crypto");
-    const { readFile } = await import("node:fs/promises");
-    const expected = createHash("sha256")
-      .update(await readFile(path.join(golden.dir, "disk.img")))
-      .digest("hex");
-    expect(log.trim()).toBe(`${expected}  -`);
+    expect(log.trim()).toBe(`${sha256(await readFile(path.join(golden.dir, "disk.img")))}  -`);
     await expectFastPathOnly(name);
   });
 
@@ -325,11 +321,10 @@ describe.skipIf(!stateDir)("CSI fast path with the reference hostpath backend", 
   it("falls back to its own pod, which copies the same golden content, when no backend serves the driver", async () => {
     const target = inject("embeddedCluster") ? embeddedRegistry : process.env.VOLPOP_IMAGE_REGISTRY;
     if (!target) throw new Error("set VOLPOP_IMAGE_REGISTRY: the fallback pod runs this repository's image");
-    const built = await buildPackageImage({
-      name: "populator-csi-fastpath",
-      entry: "packages/populator-csi-fastpath/src/main.ts",
-    });
-    const pushed = await pushImage(built.image, `${target}/${built.image}`);
+    const image = await publishPackageImage(
+      { name: "populator-csi-fastpath", entry: "packages/populator-csi-fastpath/src/main.ts" },
+      target,
+    );
     const other = await startBackendProcess({
       socket: path.join(work, "other/backend.sock"),
       stateDir,
@@ -353,7 +348,7 @@ describe.skipIf(!stateDir)("CSI fast path with the reference hostpath backend", 
       goldenContentPopulator({ goldenHostDir: golden.dir }),
       fastPath(other.endpoint),
       {},
-      `${target}/volpop/populator-csi-fastpath@${pushed.digest}`,
+      image,
     );
     try {
       const name = "tree-by-pod";

@@ -1,10 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
 import path from "node:path";
-import {
-  ApiextensionsV1Api,
-  CustomObjectsApi,
-  type V1CustomResourceDefinition,
-} from "@kubernetes/client-node";
 import { imagePopulator } from "@volpop/populator-image";
 import {
   type FaultProxy,
@@ -18,9 +13,10 @@ import {
 import { podStrategy, populateStateAnnotation } from "@volpop/sdk";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { registry as embeddedRegistry, network } from "../cluster/config.ts";
-import { buildPackageImage, pushImage } from "../cluster/product-images.ts";
+import { publishPackageImage } from "../cluster/product-images.ts";
 import { applyCrdFile } from "../support/crd.ts";
-import { startFastPathController } from "./support/fastpath-harness.ts";
+import { sha256, startFastPathController } from "./support/fastpath-harness.ts";
+import { createImageSource, IMAGE_GROUP as GROUP, prepareRegistryAccess } from "./support/image-harness.ts";
 import {
   createPvc,
   createTestNamespace,
@@ -37,7 +33,6 @@ import {
 } from "./support/kube.ts";
 import type { RunningController } from "./support/populator-harness.ts";
 
-const GROUP = "image.volpop.dev";
 const repoRoot = path.resolve(import.meta.dirname, "../..");
 // Populator pods pull from a registry this test starts: it must listen where pods reach this machine
 // (the node's address on the embedded cluster; say which on another cluster).
@@ -46,15 +41,6 @@ const registryAddress =
 const imageRegistry = inject("embeddedCluster") ? embeddedRegistry : process.env.VOLPOP_IMAGE_REGISTRY;
 const USER = "puller";
 const PASSWORD = randomBytes(9).toString("base64url");
-
-function dockerConfig(host: string, user: string, password: string): Record<string, string> {
-  const auth = Buffer.from(`${user}:${password}`).toString("base64");
-  return {
-    ".dockerconfigjson": Buffer.from(JSON.stringify({ auths: { [host]: { auth } } })).toString("base64"),
-  };
-}
-
-const sha256 = (data: Buffer | string) => createHash("sha256").update(data).digest("hex");
 
 describe.skipIf(!registryAddress || !imageRegistry)("Image populator", () => {
   let api: Kube;
@@ -161,38 +147,24 @@ describe.skipIf(!registryAddress || !imageRegistry)("Image populator", () => {
     });
     proxy = await startFaultProxy({ host: registryAddress, port: registry.port }, registryAddress);
 
-    const built = await buildPackageImage({
-      name: "populator-image",
-      entry: "packages/populator-image/src/main.ts",
-    });
-    const pushed = await pushImage(built.image, `${imageRegistry}/${built.image}`);
+    const image = await publishPackageImage(
+      { name: "populator-image", entry: "packages/populator-image/src/main.ts" },
+      imageRegistry ?? "",
+    );
     populatorNs = await createTestNamespace(api, "image");
     userNs = await createTestNamespace(api, "image-user");
-    await api.core.createNamespacedConfigMap({
-      namespace: userNs,
-      body: { metadata: { name: "registry-ca" }, data: { "ca.crt": registry.caPem ?? "" } },
-    });
-    for (const [name, host, password] of [
-      ["registry-creds", registry.host, PASSWORD],
-      ["wrong-creds", registry.host, "not-the-password"],
-      ["proxy-creds", proxy.host, PASSWORD],
-    ] as const) {
-      await api.core.createNamespacedSecret({
-        namespace: userNs,
-        body: {
-          metadata: { name },
-          type: "kubernetes.io/dockerconfigjson",
-          data: dockerConfig(host, USER, password),
-        },
-      });
-    }
+    await prepareRegistryAccess(api, userNs, registry.caPem ?? "", [
+      { name: "registry-creds", host: registry.host, user: USER, password: PASSWORD },
+      { name: "wrong-creds", host: registry.host, user: USER, password: "not-the-password" },
+      { name: "proxy-creds", host: proxy.host, user: USER, password: PASSWORD },
+    ]);
     controller = await startFastPathController(
       api,
       populatorNs,
       imagePopulator(),
       podStrategy,
       { maxAttempts: 1 },
-      `${imageRegistry}/volpop/populator-image@${pushed.digest}`,
+      image,
     );
   }, 600_000);
   afterAll(async () => {
@@ -203,20 +175,13 @@ describe.skipIf(!registryAddress || !imageRegistry)("Image populator", () => {
     await registry?.stop();
   });
 
-  async function imageSource(name: string, spec: Record<string, unknown>) {
-    await api.config.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
-      group: GROUP,
-      version: "v1alpha1",
-      namespace: userNs,
-      plural: "imagesources",
-      body: {
-        apiVersion: `${GROUP}/v1alpha1`,
-        kind: "ImageSource",
-        metadata: { name },
-        spec: { pullSecrets: [{ name: "registry-creds" }], caBundle: { configMap: "registry-ca" }, ...spec },
-      },
+  // Every source pulls with the test's credentials and CA unless a test says otherwise.
+  const imageSource = (name: string, spec: Record<string, unknown>) =>
+    createImageSource(api, userNs, name, {
+      pullSecrets: [{ name: "registry-creds" }],
+      caBundle: { configMap: "registry-ca" },
+      ...spec,
     });
-  }
 
   async function populate(
     name: string,

@@ -5,11 +5,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { CustomObjectsApi } from "@kubernetes/client-node";
 import { type LocalRegistry, startLocalRegistry, writeImage } from "@volpop/populator-image/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { registry as embeddedRegistry, layout, network } from "../cluster/config.ts";
-import { buildPackageImage, pushImage } from "../cluster/product-images.ts";
+import { publishPackageImage } from "../cluster/product-images.ts";
 import type { Kubectl } from "../support/walkthrough.ts";
 import {
   createGoldenContent,
@@ -17,6 +16,7 @@ import {
   goldenContentRef,
   writeGoldenStore,
 } from "./support/fastpath-harness.ts";
+import { createImageSource, IMAGE_GROUP, prepareRegistryAccess } from "./support/image-harness.ts";
 import {
   createPvc,
   createTestNamespace,
@@ -73,14 +73,8 @@ function pinnedKubectl(): Kubectl & { readonly warnings: string[] } {
   return Object.assign(run, { warnings });
 }
 
-/** Builds a package's image, pushes it where the cluster pulls from, and returns it pinned by digest. */
-async function publish(name: string, entry: string): Promise<string> {
-  const built = await buildPackageImage({ name, entry });
-  const pushed = await pushImage(built.image, `${imageRegistry}/${built.image}`);
-  return `${imageRegistry}/volpop/${name}@${pushed.digest}`;
-}
+const publish = (name: string, entry: string) => publishPackageImage({ name, entry }, imageRegistry ?? "");
 
-/** A package's deploy/ as `kubectl kustomize` renders it, with `replacements` made in its text. */
 async function render(
   kubectl: Kubectl,
   pkg: string,
@@ -229,7 +223,6 @@ describe.skipIf(!imageRegistry || !registryAddress)(
   "the image populator installed from its manifests",
   () => {
     const NAMESPACE = "volpop-image";
-    const GROUP = "image.volpop.dev";
     const USER = "puller";
     const PASSWORD = randomBytes(9).toString("base64url");
     const CONTENTS = "installed from deploy/\n";
@@ -261,19 +254,9 @@ describe.skipIf(!imageRegistry || !registryAddress)(
       await kubectl(["-n", NAMESPACE, "rollout", "status", "deployment/image-populator", "--timeout=180s"]);
 
       userNs = await createTestNamespace(api, "manifests-image");
-      await api.core.createNamespacedConfigMap({
-        namespace: userNs,
-        body: { metadata: { name: "registry-ca" }, data: { "ca.crt": registry.caPem ?? "" } },
-      });
-      const auth = Buffer.from(`${USER}:${PASSWORD}`).toString("base64");
-      await api.core.createNamespacedSecret({
-        namespace: userNs,
-        body: {
-          metadata: { name: "registry-creds" },
-          type: "kubernetes.io/dockerconfigjson",
-          stringData: { ".dockerconfigjson": JSON.stringify({ auths: { [registry.host]: { auth } } }) },
-        },
-      });
+      await prepareRegistryAccess(api, userNs, registry.caPem ?? "", [
+        { name: "registry-creds", host: registry.host, user: USER, password: PASSWORD },
+      ]);
     }, 600_000);
     afterAll(async () => {
       if (userNs) await deleteNamespaceAndWait(api, userNs);
@@ -283,26 +266,15 @@ describe.skipIf(!imageRegistry || !registryAddress)(
 
     it("fills a volume from an image in a private TLS registry", async () => {
       const name = "from-image";
-      await api.config.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
-        group: GROUP,
-        version: "v1alpha1",
-        namespace: userNs,
-        plural: "imagesources",
-        body: {
-          apiVersion: `${GROUP}/v1alpha1`,
-          kind: "ImageSource",
-          metadata: { name },
-          spec: {
-            image: `${registry.host}/e2e/manifests:1.0`,
-            pullSecrets: [{ name: "registry-creds" }],
-            caBundle: { configMap: "registry-ca" },
-          },
-        },
+      await createImageSource(api, userNs, name, {
+        image: `${registry.host}/e2e/manifests:1.0`,
+        pullSecrets: [{ name: "registry-creds" }],
+        caBundle: { configMap: "registry-ca" },
       });
       await createPvc(api, userNs, name, {
         storageClassName: e2eSettings.immediateStorageClass,
         volumeMode: "Filesystem",
-        dataSourceRef: { apiGroup: GROUP, kind: "ImageSource", name },
+        dataSourceRef: { apiGroup: IMAGE_GROUP, kind: "ImageSource", name },
       });
       await waitForBound(api, userNs, name);
       const log = await runJob(api, userNs, "read-from-image", {

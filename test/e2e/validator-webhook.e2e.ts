@@ -20,7 +20,7 @@ import {
 } from "@volpop/validator";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { registry as embeddedRegistry, layout } from "../cluster/config.ts";
-import { buildPackageImage, pushImage } from "../cluster/product-images.ts";
+import { publishPackageImage } from "../cluster/product-images.ts";
 import { createTestNamespace, deleteNamespace, type Kube, kube, waitFor } from "./support/kube.ts";
 
 const execFileAsync = promisify(execFile);
@@ -98,9 +98,10 @@ spec:
         "KUBECONFIG points at your own cluster, which cannot pull images built here: set VOLPOP_IMAGE_REGISTRY to a registry the cluster pulls from",
       );
     }
-    const built = await buildPackageImage({ name: "validator", entry: "packages/validator/src/main.ts" });
-    const { digest } = await pushImage(built.image, `${target}/${built.image}`);
-    const image = `${target}/volpop/validator@${digest}`;
+    const image = await publishPackageImage(
+      { name: "validator", entry: "packages/validator/src/main.ts" },
+      target,
+    );
 
     namespace = await createTestNamespace(api, "validator-webhook");
     const manifests = [

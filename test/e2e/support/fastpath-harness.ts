@@ -3,12 +3,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { once } from "node:events";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-import {
-  ApiextensionsV1Api,
-  CustomObjectsApi,
-  type V1CustomResourceDefinition,
-} from "@kubernetes/client-node";
+import { CustomObjectsApi } from "@kubernetes/client-node";
 import {
   createLogger,
   createPopulatorController,
@@ -122,7 +117,7 @@ export async function writeGoldenStore(dir: string, bigMiB: number): Promise<Gol
   };
 }
 
-export function sha256(data: Buffer): string {
+export function sha256(data: Buffer | string): string {
   return createHash("sha256").update(data).digest("hex");
 }
 
@@ -193,5 +188,3 @@ export async function startFastPathController<Spec>(
 export function fastPath(endpoint: string): Strategy {
   return csiFastPathStrategy({ backends: [{ endpoint }], pollIntervalMs: 200, infoRefreshMs: 1000 });
 }
-
-export { sleep };

@@ -1,4 +1,5 @@
 import { OperationState } from "@volpop/sdk";
+import { Gauge, Registry } from "prom-client";
 
 const STATE_LABELS: Readonly<Record<number, string>> = {
   [OperationState.OPERATION_STATE_PENDING]: "pending",
@@ -9,22 +10,23 @@ const STATE_LABELS: Readonly<Record<number, string>> = {
 };
 
 /**
- * The backend's one metric in Prometheus text format. Written by hand: one gauge does not justify
- * prom-client, and the SDK's HTTP endpoint takes anything with `metrics()` and `contentType`.
+ * The backend's metrics: `volpop_fastpath_backend_operations{state}`, the operations it remembers,
+ * read from the operation store at each scrape (nothing to keep in step), on a registry of its own.
  */
-export function operationsMetrics(counts: () => ReadonlyMap<OperationState, number>) {
-  return {
-    contentType: "text/plain; version=0.0.4; charset=utf-8",
-    async metrics(): Promise<string> {
-      const lines = [
-        "# HELP volpop_fastpath_backend_operations Operations the backend remembers, by state.",
-        "# TYPE volpop_fastpath_backend_operations gauge",
-      ];
+export function operationsMetrics(counts: () => ReadonlyMap<OperationState, number>): Registry {
+  const registry = new Registry();
+  new Gauge({
+    name: "volpop_fastpath_backend_operations",
+    help: "Operations the backend remembers, by state.",
+    labelNames: ["state"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
       for (const [state, count] of counts()) {
         const label = STATE_LABELS[state];
-        if (label) lines.push(`volpop_fastpath_backend_operations{state="${label}"} ${count}`);
+        if (label) this.set({ state: label }, count);
       }
-      return `${lines.join("\n")}\n`;
     },
-  };
+  });
+  return registry;
 }

@@ -267,10 +267,10 @@ function follow(input: FillInput, options: Resolved, endpoint: string): FillOutc
   if (!pv) return { state: "working", plan: { steps: [], waitingFor: "PVC''s PV" } };
   const operation: OperationView | undefined = observed.fastPath?.operation;
 
-  // No operation known (not started, controller restarted, backend restarted), or one of an attempt
-  // already counted as failed: ask (again) for this attempt once its retry delay has passed.
-  // A backend answers a newer attempt with the operation it already runs or finished (the protocol's
-  // idempotency): an older attempt still pending, running or succeeded is the current one.
+  // Ask (again) for this attempt, once its retry delay has passed, when no operation is known (not
+  // started, controller or backend restarted) or the known one is an attempt already counted as
+  // failed. An older attempt still pending, running or succeeded is the current one: the protocol has
+  // the backend answer a newer attempt with the operation it already runs or finished.
   const stale =
     operation !== undefined &&
     operation.attempt < attempt &&
