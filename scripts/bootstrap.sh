@@ -8,7 +8,7 @@ export VOLPOP_ROOT
 export VOLPOP_CACHE=${VOLPOP_CACHE:-$HOME/.cache/volpop}
 NODE_VERSION=24.21.0
 # Debian packages the embedded test cluster runs on (the Kubernetes components themselves are built from Go modules).
-APT_PACKAGES=(containerd runc containernetworking-plugins iptables conntrack socat ethtool iproute2 util-linux
+APT_PACKAGES=(runc containernetworking-plugins iptables conntrack socat ethtool iproute2 util-linux
   mount e2fsprogs xfsprogs openssl busybox-static buildah docker-registry git ca-certificates)
 
 log() { printf '\033[1m[volpop]\033[0m %s\n' "$*" >&2; }

@@ -1,20 +1,26 @@
 import fs from "node:fs";
 import path from "node:path";
-import { cacheDir, layout, versions } from "./config.ts";
+import { cacheDir, cacheName, layout, versions } from "./config.ts";
 import { runVisible } from "./exec.ts";
 import { step } from "./log.ts";
 
 /**
- * The Go recipes under test/cluster/go, each building one pinned component into
- * `<cache>/<component>-<version>/bin`. Each is skipped when its cache entry is complete.
+ * One pinned upstream component, built from the Go module recipe in `test/cluster/go/<recipe>` (a
+ * go.mod whose `tool` lines name the commands, and its go.sum) into `<cache>/<name>-<version>/bin`.
+ * The recipe is all there is: `go build` runs from here, so no helper script can go missing from git.
  */
-interface GoComponent {
-  readonly folder: string;
+export interface GoComponent {
+  /** Cache folder prefix, `<name>-<version>`. */
+  readonly name: string;
   readonly version: string;
-  readonly binaries: readonly (readonly [goPackage: string, binary: string])[];
+  /** Folder under test/cluster/go holding the recipe's go.mod and go.sum. */
+  readonly recipe: string;
+  /** Go packages to build; the binary takes the package's last path element. */
+  readonly packages: readonly string[];
   readonly tags?: string;
   readonly ldflags?: string;
-  readonly cgo?: readonly string[];
+  /** Binaries to rename after the build (go's name → ours). */
+  readonly renames?: Readonly<Record<string, string>>;
 }
 
 function stamp(pkg: string, version: string): string {
@@ -24,63 +30,139 @@ function stamp(pkg: string, version: string): string {
     .join(" ");
 }
 
-const goComponents: readonly GoComponent[] = [
+const minorOf = (version: string) => version.split(".").slice(0, 2).join(".");
+
+export const recipesDir = path.join(layout.clusterSource, "go");
+
+export const goComponents: readonly GoComponent[] = [
   {
-    folder: "kubernetes",
+    name: cacheName("kubernetes"),
     version: versions.kubernetes,
-    binaries: [
+    recipe: `kubernetes-${minorOf(versions.kubernetes)}`,
+    packages: [
       "kube-apiserver",
       "kube-controller-manager",
       "kube-scheduler",
       "kube-proxy",
       "kubectl",
       "kubelet",
-    ].map((name) => [`k8s.io/kubernetes/cmd/${name}`, name] as const),
+    ].map((name) => `k8s.io/kubernetes/cmd/${name}`),
     tags: "selinux,notest",
-    ldflags: `${stamp("k8s.io/component-base/version", versions.kubernetes)} ${stamp("k8s.io/client-go/pkg/version", versions.kubernetes)}`,
     // Upstream links the kubelet with cgo; a static one works the same here and reuses the compile
     // cache of the other five binaries instead of rebuilding every package a second time.
+    ldflags: `${stamp("k8s.io/component-base/version", versions.kubernetes)} ${stamp("k8s.io/client-go/pkg/version", versions.kubernetes)}`,
   },
-  { folder: "etcd", version: versions.etcd, binaries: [["go.etcd.io/etcd/server/v3", "etcd"]] },
   {
-    folder: "csi-provisioner",
+    name: cacheName("etcd"),
+    version: versions.etcd,
+    recipe: `etcd-${minorOf(versions.etcd)}`,
+    packages: ["go.etcd.io/etcd/server/v3"],
+    // go names a /v3 module's root package after "server"; the cluster runs it as etcd.
+    renames: { server: "etcd" },
+  },
+  {
+    name: cacheName("containerd"),
+    version: versions.containerd,
+    recipe: `containerd-${minorOf(versions.containerd)}`,
+    packages: [
+      "github.com/containerd/containerd/v2/cmd/containerd",
+      "github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2",
+    ],
+    // Static, without the snapshotters that need C libraries; overlayfs and native are pure Go.
+    tags: "no_btrfs,no_devmapper,no_zfs,urfave_cli_no_docs",
+    ldflags: `-X github.com/containerd/containerd/v2/version.Version=${versions.containerd}`,
+  },
+  {
+    name: cacheName("csiProvisioner"),
     version: versions.csiProvisioner,
-    binaries: [["github.com/kubernetes-csi/external-provisioner/v6/cmd/csi-provisioner", "csi-provisioner"]],
+    recipe: "csi-provisioner",
+    packages: ["github.com/kubernetes-csi/external-provisioner/v6/cmd/csi-provisioner"],
     ldflags: `-X main.version=${versions.csiProvisioner}`,
   },
   {
-    folder: "crictl",
+    name: cacheName("crictl"),
     version: versions.crictl,
-    binaries: [["sigs.k8s.io/cri-tools/cmd/crictl", "crictl"]],
+    recipe: "crictl",
+    packages: ["sigs.k8s.io/cri-tools/cmd/crictl"],
     ldflags: `-X sigs.k8s.io/cri-tools/pkg/version.Version=${versions.crictl}`,
   },
-  { folder: "pause", version: versions.pause, binaries: [[".", "pause"]] },
+  { name: cacheName("pause"), version: versions.pause, recipe: "pause", packages: ["."] },
 ];
 
-export function missingComponents(): string[] {
-  return goComponents
-    .filter((c) => !fs.existsSync(path.join(cacheDir, `${c.folder}-${c.version}`, ".complete")))
-    .map((c) => `${c.folder}-${c.version}`);
+const entryDir = (cache: string, c: GoComponent) => path.join(cache, `${c.name}-${c.version}`);
+const isComplete = (cache: string, c: GoComponent) =>
+  fs.existsSync(path.join(entryDir(cache, c), ".complete"));
+
+export function missingComponents(cache: string = cacheDir): string[] {
+  return goComponents.filter((c) => !isComplete(cache, c)).map((c) => `${c.name}-${c.version}`);
 }
 
-export async function buildGoComponents(): Promise<void> {
-  for (const component of goComponents) {
-    if (fs.existsSync(path.join(cacheDir, `${component.folder}-${component.version}`, ".complete"))) continue;
-    step(
-      `building ${component.folder} ${component.version} from Go modules (cold: minutes; cached afterwards)`,
+export interface BuildOptions {
+  /** Cache to build into (default: `$VOLPOP_CACHE`). */
+  readonly cache?: string;
+  /** Extra environment for `go`, e.g. an empty GOCACHE for a cold-path check. */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Builds one component into the cache unless its entry is complete. The binaries land in a temporary
+ * folder renamed into place, so an interrupted build never leaves an entry that looks complete.
+ */
+export async function buildGoComponent(component: GoComponent, options: BuildOptions = {}): Promise<string> {
+  const cache = options.cache ?? cacheDir;
+  const target = entryDir(cache, component);
+  if (isComplete(cache, component)) return target;
+  const recipe = path.join(recipesDir, component.recipe);
+  if (!fs.existsSync(path.join(recipe, "go.mod"))) {
+    throw new Error(
+      `build recipe ${path.relative(layout.repoRoot, recipe)}/go.mod is missing from the checkout`,
     );
-    const started = Date.now();
-    await runVisible(
-      path.join(layout.clusterSource, "build", "go-build.sh"),
-      [component.folder, component.version, ...component.binaries.map(([pkg, bin]) => `${pkg}:${bin}`)],
-      {
-        ...process.env,
-        VOLPOP_CACHE: cacheDir,
-        GO_TAGS: component.tags ?? "",
-        LDFLAGS: component.ldflags ?? "",
-        CGO_PACKAGES: (component.cgo ?? []).join(" "),
-      },
-    );
-    step(`built ${component.folder} in ${Math.round((Date.now() - started) / 1000)}s`);
   }
+  step(`building ${component.name} ${component.version} from Go modules (cold: minutes; cached afterwards)`);
+  const started = Date.now();
+  fs.mkdirSync(cache, { recursive: true });
+  const staging = fs.mkdtempSync(path.join(cache, `.${component.name}-${component.version}-`));
+  try {
+    const bin = path.join(staging, "bin");
+    fs.mkdirSync(bin);
+    const args = ["build", "-trimpath", "-o", `${bin}${path.sep}`];
+    if (component.tags) args.push("-tags", component.tags);
+    if (component.ldflags) args.push("-ldflags", component.ldflags);
+    args.push(...component.packages);
+    await runVisible(
+      "go",
+      args,
+      { ...process.env, CGO_ENABLED: "0", GOFLAGS: "-mod=readonly", ...options.env },
+      recipe,
+    );
+    for (const [built, wanted] of Object.entries(component.renames ?? {})) {
+      fs.renameSync(path.join(bin, built), path.join(bin, wanted));
+    }
+    fs.writeFileSync(path.join(staging, ".complete"), `${new Date().toISOString()}\n`);
+    fs.rmSync(target, { recursive: true, force: true });
+    fs.renameSync(staging, target);
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
+  step(`built ${component.name} in ${Math.round((Date.now() - started) / 1000)}s`);
+  return target;
+}
+
+export async function buildGoComponents(options: BuildOptions = {}): Promise<void> {
+  for (const component of goComponents) await buildGoComponent(component, options);
+}
+
+/**
+ * The cold path, proven cheaply: builds the smallest recipe (pause) into an empty cache under
+ * `scratch` with an empty Go build cache, through the same function `up` uses. CI runs it every time,
+ * so a recipe or build step that exists only on a warm machine fails there, not on a new user's.
+ */
+export async function checkColdBuild(scratch: string): Promise<string> {
+  const pause = goComponents.find((c) => c.name === "pause");
+  if (pause === undefined) throw new Error("no pause recipe");
+  const built = await buildGoComponent(pause, {
+    cache: path.join(scratch, "cache"),
+    env: { GOCACHE: path.join(scratch, "gocache") },
+  });
+  return path.join(built, "bin", "pause");
 }

@@ -135,8 +135,13 @@ export function containerd(): ProcessSpec {
   return {
     name: "containerd",
     prepare: writeContainerdConfig,
-    command: "containerd",
+    command: layout.bin("containerd", "containerd"),
     args: ["--config", layout.containerdConfig],
+    // containerd finds its runc shim on PATH: ours (v2), not a Debian containerd 1.x's.
+    env: {
+      ...process.env,
+      PATH: `${path.dirname(layout.bin("containerd", "containerd"))}:${process.env.PATH ?? ""}`,
+    },
     ready: () => socketAccepts(layout.containerdSocket),
   };
 }
@@ -179,7 +184,9 @@ function writeContainerdConfig(): void {
       2,
     ),
   );
-  const toml = `version = 2
+  // containerd v2's own config schema (version 3): image settings and runtime settings are
+  // separate CRI plugins; the streaming server stays with the grpc CRI plugin.
+  const toml = `version = 3
 root = ${JSON.stringify(layout.containerdRoot)}
 state = ${JSON.stringify(layout.containerdState)}
 
@@ -187,23 +194,28 @@ state = ${JSON.stringify(layout.containerdState)}
   address = ${JSON.stringify(layout.containerdSocket)}
 
 [plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = ${JSON.stringify(images.pause)}
   stream_server_address = "127.0.0.1"
+
+[plugins."io.containerd.cri.v1.images"]
+  snapshotter = "overlayfs"
+  [plugins."io.containerd.cri.v1.images".pinned_images]
+    sandbox = ${JSON.stringify(images.pause)}
+  [plugins."io.containerd.cri.v1.images".registry]
+    config_path = ${JSON.stringify(layout.containerdHosts)}
+
+[plugins."io.containerd.cri.v1.runtime"]
   # Sandboxed machines may deny CAP_SYS_RESOURCE, without which runc cannot lower a container's OOM
   # score below containerd's own (the kubelet asks -998 for pause containers).
   restrict_oom_score_adj = ${!hasCapability(CAP_SYS_RESOURCE)}
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "overlayfs"
+  [plugins."io.containerd.cri.v1.runtime".containerd]
     default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+    [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+      [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]
         SystemdCgroup = false
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = ${JSON.stringify(cniBinDir())}
+  [plugins."io.containerd.cri.v1.runtime".cni]
+    bin_dirs = [${JSON.stringify(cniBinDir())}]
     conf_dir = ${JSON.stringify(layout.cniConfDir)}
-  [plugins."io.containerd.grpc.v1.cri".registry]
-    config_path = ${JSON.stringify(layout.containerdHosts)}
 `;
   fs.writeFileSync(layout.containerdConfig, toml);
 }

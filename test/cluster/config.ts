@@ -8,12 +8,51 @@ import path from "node:path";
 
 const repoRoot = path.resolve(import.meta.dirname, "../..");
 
+/**
+ * Kubernetes releases the cluster can run, newest first. Each pins the components that release
+ * supports; its recipe is `go/kubernetes-<minor>` (written by `go/new-kubernetes-recipe.sh`).
+ */
+export const kubernetesReleases = {
+  "v1.37": { kubernetes: "v1.37.2", etcd: "v3.7.3" },
+  /** The oldest minor upstream still supports: `VOLPOP_KUBERNETES_VERSION=1.35 ./scripts/test`. */
+  "v1.35": { kubernetes: "v1.35.4", etcd: "v3.6.16" },
+} as const;
+
+export type KubernetesRelease = (typeof kubernetesReleases)[keyof typeof kubernetesReleases];
+
+/**
+ * The release `VOLPOP_KUBERNETES_VERSION` names (`1.35`, `v1.35.4`), or the newest. A version without
+ * a recipe is refused with the list of those that have one, rather than built half-way.
+ */
+export function selectKubernetesRelease(requested: string | undefined): KubernetesRelease {
+  const newest = Object.values(kubernetesReleases)[0] as KubernetesRelease;
+  if (requested === undefined || requested.trim() === "") return newest;
+  const wanted = requested.trim().startsWith("v") ? requested.trim() : `v${requested.trim()}`;
+  const release = Object.values(kubernetesReleases).find(
+    (r) => r.kubernetes === wanted || r.kubernetes.startsWith(`${wanted}.`),
+  );
+  if (release === undefined) {
+    const known = Object.values(kubernetesReleases)
+      .map((r) => r.kubernetes)
+      .join(", ");
+    throw new Error(
+      `VOLPOP_KUBERNETES_VERSION=${requested}: no build recipe for it; supported: ${known} ` +
+        "(add one with test/cluster/go/new-kubernetes-recipe.sh)",
+    );
+  }
+  return release;
+}
+
+const release = selectKubernetesRelease(process.env.VOLPOP_KUBERNETES_VERSION);
+
 /** Pinned versions; each keys a cache folder `<cache>/<component>-<version>`. */
 export const versions = {
-  kubernetes: "v1.34.4",
-  etcd: "v3.6.16",
+  kubernetes: release.kubernetes,
+  etcd: release.etcd,
   csiProvisioner: "v6.4.0",
   crictl: "v1.34.0",
+  /** Kubernetes 1.37's kubelet refuses containerd 1.x (Debian's is 1.6), so containerd is built too. */
+  containerd: "v2.4.2",
   /** Our own pod sandbox program (test/cluster/go/pause); bump when its source changes. */
   pause: "1",
 } as const;
@@ -53,7 +92,7 @@ export const layout = {
   netns: "/run/netns",
 } as const;
 
-function cacheName(component: keyof typeof versions): string {
+export function cacheName(component: keyof typeof versions): string {
   return component === "csiProvisioner" ? "csi-provisioner" : component;
 }
 

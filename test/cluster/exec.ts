@@ -56,9 +56,10 @@ export function runVisible(
   file: string,
   args: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
+  cwd?: string,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ["ignore", "inherit", "inherit"], env });
+    const child = spawn(file, args, { stdio: ["ignore", "inherit", "inherit"], env, cwd });
     child.on("error", reject);
     child.on("exit", (code, signal) => {
       if (code === 0) resolve();
