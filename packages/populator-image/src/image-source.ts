@@ -216,6 +216,13 @@ function checkCaBundle(value: unknown, problems: string[]): ImageSourceSpec["caB
   return ok ? { configMap: configMap as string, key: key as string } : undefined;
 }
 
+/** Whether `text` is a registry host as image references write one: `host`, `host:port`, `[v6]:port`. */
+export function isRegistryHost(text: string): boolean {
+  const match = text.length <= 253 ? REGISTRY_HOST.exec(text) : null;
+  const port = match?.[6] === undefined ? undefined : Number(match[6]);
+  return match !== null && (port === undefined || (port >= 1 && port <= 65535));
+}
+
 function checkInsecureRegistries(value: unknown, problems: string[]): string[] | undefined {
   if (!Array.isArray(value)) {
     problems.push("spec.insecureRegistries must be a list of host or host:port");
@@ -230,9 +237,7 @@ function checkInsecureRegistries(value: unknown, problems: string[]): string[] |
   const hosts: string[] = [];
   value.forEach((item: unknown, index) => {
     const field = `spec.insecureRegistries[${index}]`;
-    const match = typeof item === "string" && item.length <= 253 ? REGISTRY_HOST.exec(item) : null;
-    const port = match?.[6] === undefined ? undefined : Number(match[6]);
-    if (match === null || (port !== undefined && (port < 1 || port > 65535))) {
+    if (typeof item !== "string" || !isRegistryHost(item)) {
       problems.push(
         `${field} must be a registry host or host:port as in image references, e.g. registry.local:5000`,
       );

@@ -4,6 +4,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import zlib from "node:zlib";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { shortDigest } from "./populate/describe-failure.ts";
 import type { ImagePopulateError } from "./populate/errors.ts";
@@ -11,6 +12,7 @@ import { failureOf, type Pod, scratchPod } from "./populate/testing.ts";
 import { type LayerSpec, type WrittenImage, writeImage } from "./testing/image-writer.ts";
 import { type LocalRegistry, startLocalRegistry } from "./testing/local-registry.ts";
 import { randomBytes } from "./testing/random-bytes.ts";
+import { tarBytes } from "./testing/tree.ts";
 
 const DEVICE_BYTES = 1024 * 1024;
 // What the device holds before: never zero, so that what was written or cleared shows.
@@ -146,6 +148,29 @@ describe("populating a Block volume", () => {
     const zeroed = bytes.findIndex((byte) => byte !== 0);
     expect(zeroed).toBeGreaterThan(0);
     expect(bytes.subarray(zeroed).equals(Buffer.alloc(DEVICE_BYTES - zeroed, FILL))).toBe(true);
+  });
+
+  it("fails with a digest mismatch, leaving none of it on the device, when a pinned layer is swapped for other gzip bytes padded with zeros", async () => {
+    // Large enough to arrive in many chunks: the blob stream holds back only the last one.
+    const image = await push([disk(randomBytes(1024 * 1024 - 4096, "honest disk"))]);
+    const layer = image.manifests[0]?.layers[0];
+    if (layer === undefined) throw new Error("no layer");
+    const planted = zlib.gzipSync(
+      await tarBytes([{ type: "file", path: "images/disk.img", content: "planted disk image" }]),
+    );
+    fs.writeFileSync(
+      registry.blobPath(layer.digest),
+      Buffer.concat([planted, Buffer.alloc(layer.size - planted.length)]),
+    );
+    const error = await failureOf(
+      pod.populate(
+        { image: image.pinnedReference, insecureRegistries: [registry.host], blockFile: "images/disk.img" },
+        { target: { kind: "device", path: device } },
+      ),
+    );
+    expect(error.message).toMatch(/: digest mismatch for layer sha256:[0-9a-f]{12}…: expected /);
+    expect((error as ImagePopulateError).code).toBe("DIGEST_MISMATCH");
+    expect(deviceBytes().includes("planted")).toBe(false);
   });
 
   it("needs spec.blockFile", async () => {

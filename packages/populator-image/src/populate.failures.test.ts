@@ -6,6 +6,7 @@
 import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import zlib from "node:zlib";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type GuardedVolume, guardedVolume, snapshotTree } from "./layers/testing.ts";
 import { shortDigest } from "./populate/describe-failure.ts";
@@ -15,6 +16,7 @@ import { type FaultProxy, startFaultProxy } from "./testing/fault-proxy.ts";
 import { type LayerSpec, type WrittenImage, writeImage } from "./testing/image-writer.ts";
 import { type LocalRegistry, startLocalRegistry } from "./testing/local-registry.ts";
 import { randomBytes } from "./testing/random-bytes.ts";
+import { tarBytes } from "./testing/tree.ts";
 
 let volume: GuardedVolume;
 let before: Record<string, string>;
@@ -106,8 +108,23 @@ describe("a hostile layer", () => {
       { entries: [{ type: "file", path: "bomb", content: { randomBytes: 64 * 1024 } }] },
       { limits: { maxBytes: 4096 } },
     );
+    // The base layer takes 2560 bytes once decompressed (4 blocks and the end-of-archive marker), the
+    // bomb's header 512.
     expect(error.message).toBe(
-      `image ${image.reference}: layer ${bad} entry "bomb" rejected: exceeds maxBytes (4096): it declares 65536 bytes and only 4068 remain`,
+      `image ${image.reference}: layer ${bad} entry "bomb" rejected: exceeds maxBytes (4096): it declares 65536 bytes and only 1024 remain`,
+    );
+    expect((error as ImagePopulateError).code).toBe("EXTRACT_LIMIT_EXCEEDED");
+  });
+
+  it("is refused when it decompresses to more than spec.limits.maxBytes, whatever the bytes are (a zero bomb)", async () => {
+    // 8 MiB of zeros after the end of the archive: a few KiB of gzip, and no entry at all.
+    const tar = Buffer.concat([
+      await tarBytes([{ type: "file", path: "small", content: "x" }]),
+      Buffer.alloc(8 << 20),
+    ]);
+    const { error, image, bad } = await populateWith({ tar }, { limits: { maxBytes: "1Mi" } });
+    expect(error.message).toBe(
+      `image ${image.reference}: layer ${bad} rejected: exceeds maxBytes (1048576): the layers hold more than 1048576 bytes once decompressed`,
     );
     expect((error as ImagePopulateError).code).toBe("EXTRACT_LIMIT_EXCEEDED");
   });
@@ -144,6 +161,43 @@ describe("a hostile layer", () => {
     });
     // afterEach checks that the real sentinel beside the volume is untouched.
   });
+
+  it.each([
+    {
+      what: "files written into lost+found",
+      entries: [
+        { type: "dir" as const, path: "lost+found/nested" },
+        { type: "file" as const, path: "lost+found/nested/planted", content: "from the image" },
+        { type: "file" as const, path: "lost+found/#12", content: "from the image" },
+      ],
+    },
+    {
+      what: "lost+found replaced by a symlink to outside the volume",
+      entries: [
+        { type: "whiteout" as const, path: "lost+found" },
+        { type: "symlink" as const, path: "lost+found", target: "../.." },
+      ],
+    },
+  ])(
+    "leaves an empty lost+found with mkfs's mode after a failure, whatever the image did with it: $what",
+    async ({ entries }) => {
+      fs.mkdirSync(`${volume.target}/lost+found`, { mode: 0o700 });
+      const image = await writeImage(registry.pushTarget, {
+        repository: `lost-and-found-${Math.random().toString(36).slice(2, 8)}`,
+        layers: [
+          { entries },
+          {
+            entries: [
+              { type: "raw", header: { name: "dev/sda", type: "block-device", devmajor: 8, devminor: 0 } },
+            ],
+          },
+        ],
+      });
+      await failureOf(pod.populate({ image: image.reference, insecureRegistries: [registry.host] }));
+      expect(snapshotTree(volume.target)).toEqual({ "lost+found": "dir 700" });
+      // afterEach checks that nothing outside the volume changed.
+    },
+  );
 
   it("is refused when its media type is one no layer unpacker knows", async () => {
     const image = await writeImage(registry.pushTarget, {
@@ -203,6 +257,43 @@ describe("a reference or blob the registry cannot serve as asked", () => {
     expect(error.message).toMatch(
       new RegExp(
         `^image ${image.reference}: digest mismatch for layer ${shortDigest(layer)}: expected ${layer}, got sha256:[0-9a-f]{64} \\(the registry served corrupt or tampered content\\)$`,
+      ),
+    );
+    expect((error as ImagePopulateError).code).toBe("DIGEST_MISMATCH");
+    expect(snapshotTree(volume.target)).toEqual({});
+  });
+});
+
+describe("a pinned layer swapped for other gzip bytes padded with zeros to its size", () => {
+  let registry: LocalRegistry;
+  beforeAll(async () => {
+    registry = await startLocalRegistry();
+  });
+  afterAll(() => registry.stop());
+
+  it("fails with a digest mismatch, and none of the swapped-in files stay in the volume", async () => {
+    const image = await writeImage(registry.pushTarget, {
+      repository: "swapped",
+      layers: [
+        base,
+        { entries: [{ type: "file", path: "data.bin", content: randomBytes(1024 * 1024, "swap") }] },
+      ],
+    });
+    const layer = image.manifests[0]?.layers[1];
+    if (layer === undefined) throw new Error("no layer");
+    const planted = zlib.gzipSync(
+      await tarBytes([{ type: "file", path: "planted.txt", content: "planted" }]),
+    );
+    fs.writeFileSync(
+      registry.blobPath(layer.digest),
+      Buffer.concat([planted, Buffer.alloc(layer.size - planted.length)]),
+    );
+    const error = await failureOf(
+      pod.populate({ image: image.pinnedReference, insecureRegistries: [registry.host] }),
+    );
+    expect(error.message).toMatch(
+      new RegExp(
+        `^image ${image.pinnedReference}: digest mismatch for layer ${shortDigest(layer.digest)}: expected ${layer.digest}, got sha256:[0-9a-f]{64} \\(the registry served corrupt or tampered content\\)$`,
       ),
     );
     expect((error as ImagePopulateError).code).toBe("DIGEST_MISMATCH");

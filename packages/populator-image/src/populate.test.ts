@@ -10,6 +10,7 @@ import { ImagePopulateError } from "./populate/errors.ts";
 import { dockerConfigSecret, entriesOf, failureOf, type Pod, scratchPod } from "./populate/testing.ts";
 import { writeImage } from "./testing/image-writer.ts";
 import { type LocalRegistry, startLocalRegistry } from "./testing/local-registry.ts";
+import { type RecordingServer, startRecordingServer } from "./testing/recording-server.ts";
 import type { TreeEntry } from "./testing/tree.ts";
 
 const AMD64 = { os: "linux", architecture: "amd64" };
@@ -26,9 +27,12 @@ beforeEach(() => {
 });
 afterEach(() => pod.remove());
 
-/** What a failed attempt must leave: nothing but lost+found, if the volume had one. */
+/** What a failed attempt must leave: nothing but an empty lost+found, if the volume had one. */
 function expectEmptied(volume: string): void {
-  expect(entriesOf(volume).filter((name) => name !== "lost+found")).toEqual([]);
+  expect(snapshotTree(volume, { exclude: ["lost+found"] })).toEqual({});
+  if (fs.existsSync(path.join(volume, "lost+found"))) {
+    expect(snapshotTree(volume)).toEqual({ "lost+found": "dir 700" });
+  }
 }
 
 describe("populating a Filesystem volume from a plain HTTP registry", () => {
@@ -63,10 +67,10 @@ describe("populating a Filesystem volume from a plain HTTP registry", () => {
         },
       ],
     });
-    // A previous attempt's leftovers go; lost+found stays, whatever it holds.
+    // A previous attempt's leftovers go, in lost+found too, which stays as mkfs.ext4 makes it.
     fs.writeFileSync(path.join(pod.volume, "half-written"), "stale");
     fs.mkdirSync(path.join(pod.volume, "lost+found"));
-    fs.writeFileSync(path.join(pod.volume, "lost+found", "#1234"), "fsck's");
+    fs.writeFileSync(path.join(pod.volume, "lost+found", "#1234"), "stale");
 
     const { result, reports } = await pod.populate(plain(written.reference));
 
@@ -78,7 +82,8 @@ describe("populating a Filesystem volume from a plain HTTP registry", () => {
       "etc/keep2": 'file 644 "kept"',
       "etc/link": "symlink -> keep",
     });
-    expect(fs.readFileSync(path.join(pod.volume, "lost+found", "#1234"), "utf8")).toBe("fsck's");
+    expect(snapshotTree(path.join(pod.volume, "lost+found"))).toEqual({});
+    expect(fs.statSync(path.join(pod.volume, "lost+found")).mode & 0o7777).toBe(0o700);
     expect(result).toEqual({
       pinnedReference: written.pinnedReference,
       layers: 2,
@@ -121,6 +126,29 @@ describe("populating a Filesystem volume from a plain HTTP registry", () => {
     await pod.populate(plain(written.reference));
     expect(entriesOf(pod.volume)).toEqual(["gzip.txt", "none.txt", "zstd.txt"]);
     expect(fs.readFileSync(path.join(pod.volume, "zstd.txt"), "utf8")).toBe("zstd".repeat(1000));
+  });
+
+  it("unpacks whole a zstd layer of several frames (pzstd) and a gzip layer of several members (pigz -i)", async () => {
+    const files = (prefix: string): TreeEntry[] =>
+      Array.from({ length: 12 }, (_, i) => ({
+        type: "file" as const,
+        path: `${prefix}/${i}.txt`,
+        content: `${prefix} ${i} `.repeat(300),
+      }));
+    const written = await writeImage(registry.pushTarget, {
+      repository: "frames",
+      layers: [
+        { compression: "zstd", frames: 4, entries: files("zstd") },
+        { compression: "gzip", frames: 4, entries: files("gzip") },
+      ],
+    });
+    await pod.populate(plain(written.reference));
+    for (const prefix of ["zstd", "gzip"]) {
+      expect(entriesOf(path.join(pod.volume, prefix))).toHaveLength(12);
+      expect(fs.readFileSync(path.join(pod.volume, prefix, "11.txt"), "utf8")).toBe(
+        `${prefix} 11 `.repeat(300),
+      );
+    }
   });
 
   it("picks the platform the source asks for from an index of two", async () => {
@@ -266,11 +294,13 @@ describe("populating from a registry with Basic auth", () => {
   });
   afterAll(() => registry.stop());
   const withSecret = { pullSecrets: [{ name: "unrelated" }, { name: "registry-creds" }] };
+  // The registry is on plain HTTP: the cluster admin lets its credentials go there (the flags).
+  const admin = () => ({ credentialPolicy: registry.clientOptions.credentialPolicy ?? {} });
 
   it("pulls with the credentials of the mounted pull secret", async () => {
     pod.mountSecret(0, dockerConfigSecret("elsewhere.example.com", "x", "y"));
     pod.mountSecret(1, dockerConfigSecret(registry.host, user.user, user.password));
-    await pod.populate({ image: reference, insecureRegistries: [registry.host], ...withSecret });
+    await pod.populate({ image: reference, insecureRegistries: [registry.host], ...withSecret }, admin());
     expect(entriesOf(pod.volume)).toEqual(["etc"]);
   });
 
@@ -279,7 +309,7 @@ describe("populating from a registry with Basic auth", () => {
     pod.mountSecret(1, dockerConfigSecret(registry.host, user.user, "wrong"));
     fs.writeFileSync(path.join(pod.volume, "stale"), "from a previous attempt");
     const error = await failureOf(
-      pod.populate({ image: reference, insecureRegistries: [registry.host], ...withSecret }),
+      pod.populate({ image: reference, insecureRegistries: [registry.host], ...withSecret }, admin()),
     );
     expect(error.message).toBe(
       `image ${reference}: authentication failed for registry ${registry.host} (check the pull secret)`,
@@ -322,5 +352,36 @@ describe("populating from a registry with Basic auth", () => {
       `image ${reference}: pull secret opaque has no .dockerconfigjson key: it must be a Secret of type kubernetes.io/dockerconfigjson`,
     );
     expect((error as ImagePopulateError).code).toBe("PULL_SECRET_INVALID");
+  });
+});
+
+describe("where the pull secret's credentials go", () => {
+  let attacker: RecordingServer;
+  beforeAll(async () => {
+    attacker = await startRecordingServer((_request, response) => {
+      response.writeHead(401, { "www-authenticate": 'Basic realm="give me"' });
+      response.end();
+    });
+  });
+  afterAll(() => attacker.stop());
+
+  it("never over plain HTTP to a registry the ImageSource lists as insecure, unless the admin allows it", async () => {
+    // The source's author may name the Secret, not read it: they point it at a host they listen on.
+    pod.mountSecret(0, dockerConfigSecret(attacker.host, "robot", "s3cret-password"));
+    const image = `${attacker.host}/app:v1`;
+    const error = await failureOf(
+      pod.populate({ image, insecureRegistries: [attacker.host], pullSecrets: [{ name: "registry-creds" }] }),
+    );
+    expect(error.message).toBe(
+      `image ${image}: authentication failed for registry ${attacker.host} (the pull secret's credentials were not sent: it is reached over plain HTTP, which only a cluster admin may allow)`,
+    );
+    expect((error as ImagePopulateError).code).toBe("REGISTRY_AUTH");
+    expect(attacker.requests.length).toBeGreaterThan(0);
+    expect(attacker.requests.map((r) => r.headers.authorization)).toEqual(
+      attacker.requests.map(() => undefined),
+    );
+    expect(JSON.stringify(attacker.requests)).not.toContain(
+      Buffer.from("robot:s3cret-password").toString("base64"),
+    );
   });
 });

@@ -7,7 +7,12 @@ import { checkImageSourceSpec, type ImageSourceSpec } from "./image-source.ts";
 import { CA_BUNDLE_DIR, IMAGE_SOURCE_ENV, PULL_SECRETS_DIR } from "./pod-layout.ts";
 import { clearDirectory } from "./populate/clear-directory.ts";
 import { describeFailure, type FailureContext, shortDigest } from "./populate/describe-failure.ts";
-import { ImagePopulateError, PopulateError, PopulateErrorCode } from "./populate/errors.ts";
+import {
+  ImagePopulateError,
+  PopulateError,
+  PopulateErrorCode,
+  PopulationDeadlineError,
+} from "./populate/errors.ts";
 import { fillDevice } from "./populate/fill-device.ts";
 import { fillDirectory } from "./populate/fill-directory.ts";
 import type { FillHooks } from "./populate/fill-hooks.ts";
@@ -16,14 +21,25 @@ import { formatBytes, PopulateProgress } from "./populate/progress.ts";
 import { parseImageReference } from "./reference.ts";
 import { RegistryClient } from "./registry/client.ts";
 import { parseDockerConfig } from "./registry/docker-config.ts";
-import type { RegistryClientOptions, RegistryLogFn } from "./registry/options.ts";
+import type { CredentialPolicy, RegistryClientOptions, RegistryLogFn } from "./registry/options.ts";
 import type { RetryPolicy } from "./registry/retry.ts";
 
 /** What populate mode needs of the SDK's context: where to write, and where progress goes. */
 export type ImagePopulateContext = Pick<PopulateContext<unknown>, "target" | "reportProgress">;
 
+/** How long one population may take by default: an hour (`--population-deadline`). */
+export const DEFAULT_POPULATION_DEADLINE_MS = 60 * 60 * 1000;
+
 /** Where populate mode finds its inputs, and what tests replace. Every field has the pod's default. */
 export interface PopulateImageOptions {
+  /**
+   * How long the whole population may take, manifest, tokens, every blob and the extraction
+   * included, in milliseconds. The registry client's timeouts bound each exchange's silences, not its
+   * length: a server that sends one byte a minute passes them forever. Past the deadline every
+   * request and download is aborted and the attempt fails, naming the deadline, with the volume
+   * emptied. Default: {@link DEFAULT_POPULATION_DEADLINE_MS}.
+   */
+  readonly deadlineMs?: number;
   /** The checked ImageSource spec as JSON. Default: the `VOLPOP_IMAGE_SOURCE` env var, set by the pod spec. */
   readonly sourceJson?: string | undefined;
   /** Where pull secret `i` is mounted, as `<dir>/<i>`. Default: `/var/run/volpop/pull-secrets`. */
@@ -32,6 +48,11 @@ export interface PopulateImageOptions {
   readonly caBundleDir?: string;
   /** Overrides of the registry client's retry policy. Default: its own (5 tries, 0.5 s doubling). */
   readonly retry?: Partial<RetryPolicy>;
+  /**
+   * Where the pull secrets' credentials may go beyond the registry's own host over TLS: the cluster
+   * admin's setting (the populator's flags), never the ImageSource's. Default: nowhere.
+   */
+  readonly credentialPolicy?: CredentialPolicy;
   /** The registry client's timeouts. Default: its own. */
   readonly timeouts?: RegistryClientOptions["timeouts"];
   /** Receives the registry client's log lines (retries, resumed downloads). Default: none. */
@@ -54,9 +75,10 @@ export interface PopulateImageResult {
 }
 
 /**
- * Pulls the image and writes it into `context.target`. A Filesystem volume is emptied first (but for
- * `lost+found`), so that a retry never builds on a failed attempt, and emptied again if this attempt
- * fails. Progress goes to `context.reportProgress`, at most once a second.
+ * Pulls the image and writes it into `context.target`. A Filesystem volume is emptied first, so that
+ * a retry never builds on a failed attempt, and emptied again if this attempt fails; a `lost+found`
+ * is emptied too and left as mkfs.ext4 makes it (see clearDirectory). The whole attempt is bounded by
+ * `deadlineMs`. Progress goes to `context.reportProgress`, at most once a second.
  * @throws ImagePopulateError, whose message is one sentence naming the image, for the PVC's event
  */
 export async function populateImage(
@@ -81,9 +103,14 @@ export async function populateImage(
     written: (bytes) => progress.written(bytes),
   };
   const { target } = context;
+  const deadlineMs = options.deadlineMs ?? DEFAULT_POPULATION_DEADLINE_MS;
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(new PopulationDeadlineError(deadlineMs)), deadlineMs);
   let client: RegistryClient | undefined;
+  // Whether the volume had a lost+found: the clean-up after a failure puts it back if a layer removed it.
+  let lostAndFound = false;
   try {
-    if (target.kind === "directory") await emptied(target.path);
+    if (target.kind === "directory") lostAndFound = await emptied(target.path);
     const pullSecrets = await readPullSecrets(spec, options.pullSecretsDir ?? PULL_SECRETS_DIR);
     failure.credentialHosts = new Set(
       pullSecrets.flatMap((payload) => [...parseDockerConfig(payload).keys()]),
@@ -93,10 +120,12 @@ export async function populateImage(
       pullSecrets,
       ...(ca === undefined ? {} : { caCertificates: ca }),
       insecureRegistries: spec.insecureRegistries,
+      ...(options.credentialPolicy === undefined ? {} : { credentialPolicy: options.credentialPolicy }),
       ...(spec.platform === undefined ? {} : { platform: spec.platform }),
       ...(options.retry === undefined ? {} : { retry: options.retry }),
       ...(options.timeouts === undefined ? {} : { timeouts: options.timeouts }),
       ...(options.log === undefined ? {} : { log: options.log }),
+      signal: deadline.signal,
     });
     const image = await client.resolve(spec.image, {
       onProgress: ({ completedBytes, totalBytes }) => progress.downloaded(completedBytes, totalBytes),
@@ -117,10 +146,13 @@ export async function populateImage(
     progress.finished(`done: ${formatBytes(written.bytes)} of ${spec.blockFile} from ${pinned}`);
     return { pinnedReference: image.pinnedReference, layers: image.layers.length, bytes: written.bytes };
   } catch (error) {
+    // Past the deadline, whatever broke first (an aborted request, a destroyed stream) is its doing.
+    const cause: unknown = deadline.signal.aborted ? deadline.signal.reason : error;
     // Best effort: the error being reported matters more than one about cleaning up after it.
-    if (target.kind === "directory") await clearDirectory(target.path).catch(() => undefined);
-    throw describeFailure(error, failure);
+    if (target.kind === "directory") await clearDirectory(target.path, { lostAndFound }).catch(() => false);
+    throw describeFailure(cause, failure);
   } finally {
+    clearTimeout(timer);
     client?.close();
   }
 }
@@ -144,9 +176,10 @@ function readSpec(json: string | undefined): ImageSourceSpec {
   return checked.ok ? checked.spec : refuse(checked.problems);
 }
 
-async function emptied(directory: string): Promise<void> {
+/** Empties the volume before writing; resolves to whether it has a `lost+found`. */
+async function emptied(directory: string): Promise<boolean> {
   try {
-    await clearDirectory(directory);
+    return await clearDirectory(directory);
   } catch (error) {
     throw new PopulateError(
       PopulateErrorCode.ClearFailed,

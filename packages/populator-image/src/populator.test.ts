@@ -41,6 +41,25 @@ describe("imagePopulator", () => {
     expect(pod.fromSourceNamespace).toBeUndefined();
   });
 
+  it("gives its pods the population deadline and ten minutes more to start as activeDeadlineSeconds", () => {
+    const pod = populator.populatorPod(source({ image: "busybox" }), filesystem);
+    expect(pod.activeDeadlineSeconds).toBe(3600 + 600);
+  });
+
+  it("hands the admin's settings on to populate mode as flags, never through the spec", () => {
+    const configured = imagePopulator({
+      populationDeadlineMs: 30 * 60_000,
+      credentialPolicy: { plainHttpHosts: ["registry.local:5000"] },
+    });
+    const pod = configured.populatorPod(source({ image: "registry.local:5000/app:v1" }), filesystem);
+    expect(pod.args).toEqual([
+      "--mode=populate",
+      "--population-deadline=30m0s",
+      "--allow-credentials-over-http=registry.local:5000",
+    ]);
+    expect(pod.activeDeadlineSeconds).toBe(1800 + 600);
+  });
+
   it("bounds memory: the request equals the limit", () => {
     const pod = populator.populatorPod(source({ image: "busybox" }), filesystem);
     expect(pod.resources).toEqual(DEFAULT_RESOURCES);

@@ -9,6 +9,8 @@ import {
 } from "./image-source.ts";
 import { ownerCapabilities } from "./owner-capabilities.ts";
 import { CA_BUNDLE_DIR, IMAGE_SOURCE_ENV, pullSecretDir } from "./pod-layout.ts";
+import type { CredentialPolicy } from "./registry/options.ts";
+import { DEFAULT_SETTINGS, type ImagePopulatorSettings, settingsArgs } from "./settings.ts";
 
 /** Kubernetes resource requirements, as the SDK's pod spec takes them. */
 export type ResourceRequirements = NonNullable<PopulatorPodSpec["resources"]>;
@@ -32,9 +34,26 @@ export const DEFAULT_RESOURCES: ResourceRequirements = {
 /** V8's heap, kept well under the memory limit: the rest is zlib's and the sockets' buffers. */
 const NODE_OPTIONS = "--max-old-space-size=160";
 
+/**
+ * Time a populator pod gets beyond the population deadline, for what comes before populate mode
+ * starts (pulling the populator's image, attaching and mounting the volume) and the clean-up after.
+ */
+export const POD_DEADLINE_MARGIN_SECONDS = 10 * 60;
+
 export interface ImagePopulatorOptions {
   /** The populator pod's resources. Default: {@link DEFAULT_RESOURCES}. */
   readonly resources?: ResourceRequirements;
+  /**
+   * How long one population may take (`--population-deadline`), in milliseconds: handed on to
+   * populate mode, and with {@link POD_DEADLINE_MARGIN_SECONDS} more the pod's
+   * `activeDeadlineSeconds`. Default: one hour.
+   */
+  readonly populationDeadlineMs?: number;
+  /**
+   * Where pull secrets' credentials may go beyond the registry's own host over TLS
+   * (`--allow-credentials-over-http`, `--allow-token-realm`), handed on to populate mode. Default: nowhere.
+   */
+  readonly credentialPolicy?: CredentialPolicy;
 }
 
 /**
@@ -43,7 +62,8 @@ export interface ImagePopulatorOptions {
  * travels as JSON in one env var; pull secrets and the CA bundle, which live in the source's
  * namespace, are copied by the controller and mounted read-only (see pod-layout.ts). The pod runs
  * as uid 65532 without capabilities, except for a Filesystem volume with `spec.owner`: then as root
- * with the few capabilities that giving files away takes (see owner-capabilities.ts).
+ * with the few capabilities that giving files away takes (see owner-capabilities.ts). The admin's
+ * settings (the deadline, where credentials may go) are handed on as flags (see settings.ts).
  */
 export function imagePopulator(options: ImagePopulatorOptions = {}): Populator<ImageSourceSpec> {
   return {
@@ -72,9 +92,15 @@ export function imagePopulator(options: ImagePopulatorOptions = {}): Populator<I
       }
       // Block volumes ignore spec.owner (and run as root anyway, see the SDK's runAsRoot).
       const capabilities = context.volumeMode === "Filesystem" ? ownerCapabilities(spec) : [];
+      const settings: ImagePopulatorSettings = {
+        populationDeadlineMs: options.populationDeadlineMs ?? DEFAULT_SETTINGS.populationDeadlineMs,
+        credentialPolicy: options.credentialPolicy ?? DEFAULT_SETTINGS.credentialPolicy,
+      };
       return {
         image: context.imageName ?? DEFAULT_IMAGE,
-        args: ["--mode=populate"],
+        // The admin's settings travel as flags; nothing of the spec is ever parsed as one.
+        args: ["--mode=populate", ...settingsArgs(settings)],
+        activeDeadlineSeconds: Math.ceil(settings.populationDeadlineMs / 1000) + POD_DEADLINE_MARGIN_SECONDS,
         env: [
           { name: IMAGE_SOURCE_ENV, value: JSON.stringify(spec) },
           { name: "NODE_OPTIONS", value: NODE_OPTIONS },

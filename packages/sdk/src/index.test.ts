@@ -17,6 +17,7 @@ describe("@volpop/sdk public API", () => {
         "DEFAULT_LEASE_DURATION_MS",
         "DEFAULT_MAX_DELAY_MS",
         "DEFAULT_MOUNT_PATH",
+        "DEFAULT_POD_DEADLINE_SECONDS",
         "DEFAULT_RENEW_DEADLINE_MS",
         "DEFAULT_RETRY_PERIOD_MS",
         "DEFAULT_WORKERS",

@@ -144,6 +144,7 @@ export { detectTarget, type PopulateContext, type PopulateTarget, progressReport
 export {
   DEFAULT_DEVICE_PATH,
   DEFAULT_MOUNT_PATH,
+  DEFAULT_POD_DEADLINE_SECONDS,
   type PodContext,
   type Populator,
   type PopulatorPodSpec,

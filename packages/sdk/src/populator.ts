@@ -86,6 +86,14 @@ export interface PopulatorPodSpec {
    */
   readonly addCapabilities?: readonly string[];
   /**
+   * How long the pod may run, in seconds from when its node took it (image pull and volume mount
+   * included), before Kubernetes stops it and the attempt counts as failed (`activeDeadlineSeconds`).
+   * A pod that hangs, on a server that trickles one byte a minute say, would otherwise hold its node's
+   * resources and the user's PVC forever. Default: {@link DEFAULT_POD_DEADLINE_SECONDS}; a populator
+   * that may legitimately take longer, or that knows its own bound, says so.
+   */
+  readonly activeDeadlineSeconds?: number;
+  /**
    * Secrets and ConfigMaps of the source's namespace the pod needs (registry credentials, CA bundles).
    * A pod can only mount objects of its own namespace, so the controller copies each into the
    * populator namespace just before creating the pod, owned by PVC' so that they go away with it,
@@ -108,6 +116,9 @@ export interface SourceNamespaceObject {
    */
   readonly secretTypes?: readonly string[];
 }
+
+/** A populator pod's {@link PopulatorPodSpec.activeDeadlineSeconds} unless the populator sets one: six hours. */
+export const DEFAULT_POD_DEADLINE_SECONDS = 6 * 60 * 60;
 
 /** Upstream's paths inside the populator pod. */
 export const DEFAULT_MOUNT_PATH = "/mnt";

@@ -63,7 +63,6 @@ export async function copyTree(
   // filled, and adding entries would change its mtime.
   const directories: TreeEntry[] = [];
   for await (const entry of walkTree(sourceRoot, options.signal)) {
-    const source = path.join(sourceRoot, entry.relative);
     const target = path.join(targetRoot, entry.relative);
     try {
       switch (entry.kind) {
@@ -72,14 +71,14 @@ export async function copyTree(
           directories.push(entry);
           break;
         case "file": {
-          const how = await copyRegularFile(source, target, entry.stats.size, run);
+          const how = await copyRegularFile(entry, target, run);
           if (how === "clone") clonedBytes += entry.stats.size;
           else copiedBytes += entry.stats.size;
           await applyMetadata(target, entry.stats, "file", options.preserveOwnership);
           break;
         }
         case "symlink":
-          await symlink(await readlink(source), target);
+          await symlink(await readlink(entry.path), target);
           await applyMetadata(target, entry.stats, "symlink", options.preserveOwnership);
           break;
         case "other":

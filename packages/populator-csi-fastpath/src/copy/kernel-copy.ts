@@ -20,7 +20,9 @@ export function kernelCopyTool(): Promise<string | undefined> {
 
 /**
  * Copies `source` to `target` (which must not exist) with `cp`, reporting progress from the target's
- * growing size and killing the copy on abort.
+ * growing size and killing the copy on abort. `source` is a regular file, typically a descriptor the
+ * caller opened without following symlinks and checked (`/proc/<pid>/fd/<n>`): cp follows that link
+ * to the very file opened.
  */
 export async function kernelCopy(
   tool: string,
@@ -31,11 +33,11 @@ export async function kernelCopy(
   onBytes: (bytes: number) => void,
 ): Promise<void> {
   signal?.throwIfAborted();
-  // -T: the target is the file itself, never "into a directory" someone planted; --no-dereference: a
-  // symlinked source is not followed (callers only pass regular files anyway).
+  // -T: the target is the file itself, never "into a directory" someone planted; --dereference: the
+  // source is the caller's descriptor, whose /proc link leads to the file it checked.
   const child = spawn(
     tool,
-    ["--reflink=auto", "--sparse=auto", "--no-dereference", "-T", "--", source, target],
+    ["--reflink=auto", "--sparse=auto", "--dereference", "-T", "--", source, target],
     {
       stdio: ["ignore", "ignore", "pipe"],
     },

@@ -28,7 +28,7 @@ export async function treeMatches(
     if (copy === undefined || kindOf(copy) !== entry.kind) return false;
     if (entry.kind === "symlink") {
       const [want, have] = await Promise.all([
-        readlink(path.join(goldenRoot, entry.relative)),
+        readlink(entry.path),
         readlink(path.join(volumeRoot, entry.relative)),
       ]);
       if (want !== have) return false;

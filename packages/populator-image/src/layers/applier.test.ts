@@ -1,8 +1,9 @@
 import fs from "node:fs";
+import fsPromises from "node:fs/promises";
 import path from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { pack } from "tar-stream";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { LayerApplier } from "./applier.ts";
 import { MalformedLayerError } from "./errors.ts";
 import {
@@ -139,6 +140,9 @@ describe("LayerApplier", () => {
     const second = await applier.applyLayer(tarOf([file("d/.wh.f", ""), file("g", "12345")]));
     expect(first).toEqual({
       entries: 4,
+      implicitDirectories: 0,
+      // Four header blocks, one data block, the end-of-archive marker.
+      layerBytes: 4 * 512 + 512 + 1024,
       files: 1,
       directories: 1,
       symlinks: 1,
@@ -566,13 +570,13 @@ describe("LayerApplier", () => {
       await expect(applier.applyLayer(garbage)).rejects.toThrow(MalformedLayerError);
     });
 
-    it("says a truncated tar is malformed", async () => {
+    it("says a tar truncated inside an entry's data is malformed, naming the entry", async () => {
       const whole: Buffer[] = [];
       for await (const chunk of tarOf([file("f", "x".repeat(2000))])) whole.push(chunk as Buffer);
       const truncated = new PassThrough();
       truncated.end(Buffer.concat(whole).subarray(0, 1024));
       await expect(new LayerApplier({ target }).applyLayer(truncated)).rejects.toThrow(
-        /malformed layer: not a valid tar stream/,
+        'layer entry "f": the archive ends inside its data',
       );
     });
 
@@ -610,6 +614,29 @@ describe("LayerApplier", () => {
       const first = applier.applyLayer(tarOf([file("a", "1")]));
       await expect(applier.applyLayer(tarOf([]))).rejects.toThrow("while the applier is applying");
       await first;
+    });
+
+    it("fails with the stream's error, without crashing the process, when it fails before reading begins", async () => {
+      // A slow stat() of the target, as on network storage, and a download that fails at once.
+      const stat = fsPromises.stat;
+      const slowStat = vi
+        .spyOn(fsPromises, "stat")
+        .mockImplementation(async (...args: Parameters<typeof stat>) => {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          return stat(...args);
+        });
+      try {
+        const tar = new PassThrough();
+        let handled: boolean | undefined;
+        setImmediate(() => {
+          handled = tar.listenerCount("error") > 0;
+          tar.destroy(new Error("blob download failed"));
+        });
+        await expect(new LayerApplier({ target }).applyLayer(tar)).rejects.toThrow("blob download failed");
+        expect(handled).toBe(true);
+      } finally {
+        slowStat.mockRestore();
+      }
     });
 
     it("refuses a target that is not a directory", async () => {

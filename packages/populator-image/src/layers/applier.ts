@@ -76,25 +76,32 @@ export class LayerApplier {
     this.#subPath = checked.subPath;
     this.#policy = checked.policy;
     this.#root = new ScopedRoot(checked.target, {
+      creatingDirectory: (entry) => this.#countImplicitDirectory(entry),
       directoryCreated: (physical) => this.#implicitDirectory(physical),
       directoryRemoved: (key) => this.#deferred.forgetBelow(key),
     });
   }
 
   /**
-   * Applies one uncompressed layer tar (decompress and verify its digest first). Resolves with
-   * what this layer did once the stream is fully read; rejects with the first problem, an
-   * {@link UnsafeEntryError}, {@link ExtractLimitError} or {@link MalformedLayerError}, or the
-   * stream's own error. `tar` is destroyed if applying stops early.
+   * Applies one uncompressed layer tar, as it is decompressed from a blob that is verified as it
+   * streams. Resolves with what this layer did once the stream has ended, never before: what
+   * follows the end of the archive is read too (and counts against maxBytes), so a stream that
+   * fails at its end, as a blob whose digest does not match does, fails the layer. Rejects with
+   * the first problem, an {@link UnsafeEntryError}, {@link ExtractLimitError} or
+   * {@link MalformedLayerError}, or the stream's own error. `tar` is destroyed if applying stops early.
    */
   async applyLayer(tar: LayerStream): Promise<ApplyStats> {
     this.#enter("applyLayer");
     this.#layer = { ...EMPTY_STATS };
+    // Reading starts here, before any await: a stream that fails at once fails this call, and
+    // never goes unheard (an unhandled 'error' would end the process).
+    const entries = readTarEntries(tar, { onBytes: (bytes, entry) => this.#countRead(bytes, entry) });
     try {
       if (this.#layers === 0) await this.#checkTarget();
-      for await (const entry of readTarEntries(tar)) await this.#applyEntry(entry);
+      for await (const entry of entries) await this.#applyEntry(entry);
     } catch (error) {
       this.#state = "failed";
+      await entries.return();
       throw error;
     } finally {
       this.#layerPaths.clear();
@@ -134,8 +141,36 @@ export class LayerApplier {
     this.#totals[counter] += amount;
   }
 
-  #limitError(entry: string, limit: ExtractLimitName, detail: string): ExtractLimitError {
+  #limitError(entry: string | undefined, limit: ExtractLimitName, detail: string): ExtractLimitError {
     return new ExtractLimitError(entry, limit, this.#limits[limit], detail);
+  }
+
+  /** Every byte of the uncompressed layers counts, whatever it belongs to: a bomb of zeros too. */
+  #countRead(bytes: number, entry: string | undefined): void {
+    this.#count("layerBytes", bytes);
+    if (this.#totals.layerBytes > this.#limits.maxBytes) {
+      throw this.#limitError(
+        entry,
+        "maxBytes",
+        `the layers hold more than ${this.#limits.maxBytes} bytes once decompressed`,
+      );
+    }
+  }
+
+  /** Entries and the directories made for them: together they bound the inodes a volume gets. */
+  #inodes(): number {
+    return this.#totals.entries + this.#totals.implicitDirectories;
+  }
+
+  #countImplicitDirectory(entry: string): void {
+    if (this.#inodes() + 1 > this.#limits.maxEntries) {
+      throw this.#limitError(
+        entry,
+        "maxEntries",
+        `the directories it needs take the layers past ${this.#limits.maxEntries} entries`,
+      );
+    }
+    this.#count("implicitDirectories");
   }
 
   #checkPathLength(entry: string, value: string, what: string): void {
@@ -148,13 +183,15 @@ export class LayerApplier {
   async #applyEntry({ header, body }: TarEntry): Promise<void> {
     const name = header.name;
     this.#count("entries");
-    if (this.#totals.entries > this.#limits.maxEntries) {
+    if (this.#inodes() > this.#limits.maxEntries) {
       throw this.#limitError(
         name,
         "maxEntries",
         `the layers hold more than ${this.#limits.maxEntries} entries`,
       );
     }
+    // Go's reader hands a global PAX header over as an entry; it applies to nothing.
+    if (header.type === "pax-global-header") return this.#count("skipped");
     this.#checkPathLength(name, name, "name");
     switch (header.type) {
       case "character-device":
@@ -187,7 +224,10 @@ export class LayerApplier {
       case "link":
         return this.#writeHardLink(name, header, relative);
       default:
-        throw new MalformedLayerError(name, `has an unsupported entry type (${header.type ?? "unknown"})`);
+        throw new MalformedLayerError(
+          name,
+          `has an unsupported entry type (${header.type ?? `typeflag ${JSON.stringify(header.typeflag ?? "")}`})`,
+        );
     }
   }
 
@@ -238,7 +278,7 @@ export class LayerApplier {
   ): Promise<void> {
     // Checked against the header before anything is written: a tar bomb fails at once.
     const size = header.size ?? 0;
-    const remaining = this.#limits.maxBytes - this.#totals.bytes;
+    const remaining = this.#limits.maxBytes - this.#totals.layerBytes;
     if (size > remaining) {
       throw this.#limitError(name, "maxBytes", `it declares ${size} bytes and only ${remaining} remain`);
     }

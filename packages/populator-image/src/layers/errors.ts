@@ -54,17 +54,20 @@ export class UnsafeEntryError extends LayerError {
 /** Which limit an {@link ExtractLimitError} hit: a key of `ExtractLimits`. */
 export type ExtractLimitName = "maxBytes" | "maxEntries" | "maxPathLength" | "maxDepth";
 
-/** An entry that would take the extraction past one of its limits (size, count, path length, depth). */
+/**
+ * An entry that would take the extraction past one of its limits (size, count, path length,
+ * depth); `entry` is undefined for bytes that belong to no entry (after the end of the archive).
+ */
 export class ExtractLimitError extends LayerError {
   override name = "ExtractLimitError";
 
-  readonly entry: string;
+  readonly entry: string | undefined;
   readonly limit: ExtractLimitName;
   /** The limit's configured value. */
   readonly max: number;
 
   constructor(
-    entry: string,
+    entry: string | undefined,
     limit: ExtractLimitName,
     max: number,
     detail: string,
@@ -72,7 +75,7 @@ export class ExtractLimitError extends LayerError {
   ) {
     super(
       LayerErrorCode.LimitExceeded,
-      `layer entry ${JSON.stringify(entry)} rejected: exceeds ${limit} (${max}): ${detail}`,
+      `layer ${entry === undefined ? "" : `entry ${JSON.stringify(entry)} `}rejected: exceeds ${limit} (${max}): ${detail}`,
       options,
     );
     this.entry = entry;

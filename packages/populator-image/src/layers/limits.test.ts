@@ -1,10 +1,19 @@
 import fs from "node:fs";
 import path from "node:path";
+import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { LayerApplier } from "./applier.ts";
 import { ExtractLimitError } from "./errors.ts";
 import { DEFAULT_LIMITS, resolveLimits } from "./limits.ts";
-import { applyLayers, bombOf, makeTempDir, removeTempDir, snapshotTree, type TestEntry } from "./testing.ts";
+import {
+  applyLayers,
+  bombOf,
+  makeTempDir,
+  removeTempDir,
+  snapshotTree,
+  type TestEntry,
+  tarOf,
+} from "./testing.ts";
 
 let target: string;
 beforeEach(() => {
@@ -25,14 +34,21 @@ describe("resolveLimits", () => {
 });
 
 describe("extract limits", () => {
-  it("count bytes across layers and name the entry that goes over", async () => {
+  it("count every byte of the uncompressed layers and name the entry that goes over", async () => {
+    // Layer 1: a's header, data block and the end-of-archive marker; layer 2: b, then c's header.
+    const maxBytes = 512 + 512 + 1024 + (512 + 512) + 512;
     const error = await applyLayers(target, [[file("a", "12345")], [file("b", "678"), file("c", "9")]], {
-      limits: { maxBytes: 8 },
+      limits: { maxBytes },
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ExtractLimitError);
-    expect(error).toMatchObject({ code: "EXTRACT_LIMIT_EXCEEDED", entry: "c", limit: "maxBytes", max: 8 });
+    expect(error).toMatchObject({
+      code: "EXTRACT_LIMIT_EXCEEDED",
+      entry: "c",
+      limit: "maxBytes",
+      max: maxBytes,
+    });
     expect((error as Error).message).toBe(
-      'layer entry "c" rejected: exceeds maxBytes (8): it declares 1 bytes and only 0 remain',
+      `layer entry "c" rejected: exceeds maxBytes (${maxBytes}): it declares 1 bytes and only 0 remain`,
     );
     expect(snapshotTree(target)).toEqual({ a: 'file 644 "12345"', b: 'file 644 "678"' });
   });
@@ -40,7 +56,7 @@ describe("extract limits", () => {
   it("refuse a tar bomb from its header, before writing a byte", async () => {
     const applier = new LayerApplier({ target, limits: { maxBytes: 1024 ** 3 } });
     await expect(applier.applyLayer(bombOf("bomb", 1024 ** 4))).rejects.toThrow(
-      'layer entry "bomb" rejected: exceeds maxBytes (1073741824): it declares 1099511627776 bytes and only 1073741824 remain',
+      'layer entry "bomb" rejected: exceeds maxBytes (1073741824): it declares 1099511627776 bytes and only 1073741312 remain',
     );
     expect(fs.readdirSync(target)).toEqual([]);
   });
@@ -78,11 +94,64 @@ describe("extract limits", () => {
   });
 
   it("accept a layer exactly at every limit", async () => {
+    // One entry and the directory made for it; its header, its data's block, the end-of-archive marker.
     const totals = await applyLayers(target, [[file("a/b", "1234")]], {
-      limits: { maxBytes: 4, maxEntries: 1, maxPathLength: 3, maxDepth: 2 },
+      limits: { maxBytes: 512 + 512 + 1024, maxEntries: 2, maxPathLength: 3, maxDepth: 2 },
     });
-    expect(totals).toMatchObject({ entries: 1, bytes: 4 });
+    expect(totals).toMatchObject({ entries: 1, implicitDirectories: 1, layerBytes: 2048, bytes: 4 });
     expect(fs.readFileSync(path.join(target, "a/b"), "utf8")).toBe("1234");
+  });
+});
+
+describe("extract limits against a decompression bomb", () => {
+  const MAX_BYTES = 16 * 1024;
+  const bulk = "z".repeat(64 * 1024);
+
+  /** The layer's bytes as one stream, read by an applier with maxBytes 16 KiB. */
+  function apply(layer: Buffer, options: { subPath?: string } = {}): Promise<unknown> {
+    const applier = new LayerApplier({ target, limits: { maxBytes: MAX_BYTES }, ...options });
+    return applier.applyLayer(Readable.from([layer]));
+  }
+
+  async function bytesOf(entries: readonly TestEntry[]): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of tarOf(entries)) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  it.each([
+    [
+      "zero blocks after the end of the archive",
+      async () => Buffer.concat([await bytesOf([file("a", "x")]), Buffer.alloc(bulk.length)]),
+    ],
+    [
+      "anything after the end of the archive",
+      async () => Buffer.concat([await bytesOf([file("a", "x")]), Buffer.from(bulk)]),
+    ],
+    ["an entry outside subPath", async () => bytesOf([file("elsewhere/big", bulk), file("keep/small", "x")])],
+    ["AUFS metadata", async () => bytesOf([file(".wh..wh.aufs", bulk)])],
+    ["a whiteout with data", async () => bytesOf([file(".wh.gone", bulk)])],
+  ])("count the bytes of %s", async (_name, layer) => {
+    const error = await apply(await layer(), { subPath: "keep" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ExtractLimitError);
+    expect(error).toMatchObject({ limit: "maxBytes", max: MAX_BYTES });
+  });
+
+  it("counts directories made implicitly for a name toward maxEntries", async () => {
+    await expect(applyLayers(target, [[file("a/b/c/d/e/f")]], { limits: { maxEntries: 3 } })).rejects.toThrow(
+      ExtractLimitError,
+    );
+  });
+
+  it("counts directories made along a symlink's target toward maxEntries", async () => {
+    const deep = Array.from({ length: 40 }, (_, i) => `d${i}`).join("/");
+    const error = await applyLayers(
+      target,
+      [[{ name: "l", type: "symlink", linkname: deep }, file("l/f", "x")]],
+      { limits: { maxEntries: 10 } },
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ExtractLimitError);
+    expect(error).toMatchObject({ limit: "maxEntries", max: 10 });
   });
 });
 

@@ -5,9 +5,16 @@
 import { ApplyOptionsError } from "./errors.ts";
 
 export interface ExtractLimits {
-  /** Regular-file bytes written across all layers; size it from the volume's capacity. */
+  /**
+   * Bytes of the layers once decompressed, across all layers: file data, headers, padding, entries
+   * skipped or outside `subPath`, and whatever follows the end of an archive all count. A file
+   * that would take the count past it is refused from its header, before a byte is written.
+   */
   readonly maxBytes: number;
-  /** Tar entries read across all layers, whiteouts and skipped entries included. */
+  /**
+   * Tar entries read across all layers (whiteouts, skipped entries and global PAX headers
+   * included) plus the directories made implicitly for them: it bounds the inodes an image makes.
+   */
   readonly maxEntries: number;
   /** Bytes in an entry's name or link target as the header gives it (Linux's PATH_MAX is 4096). */
   readonly maxPathLength: number;

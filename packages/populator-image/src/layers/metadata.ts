@@ -2,18 +2,43 @@
  * What a tar header says about an entry's mode, owner and times, filtered through the caller's
  * policy. Pure: the writers in nodes.ts apply the result.
  */
-import type { Header } from "tar-stream";
 import { MalformedLayerError } from "./errors.ts";
 
-/**
- * A header as tar-stream emits it, which its types do not quite say: `type` is null for typeflags
- * it does not know, `linkname` null when empty, and `pax` the entry's PAX records.
- */
-export type EntryHeader = Omit<Header, "type" | "linkname" | "pax"> & {
-  readonly type: Header["type"] | null;
+/** An entry's type as tar-entries.ts names it. */
+export type EntryType =
+  | "file"
+  | "contiguous-file"
+  | "directory"
+  | "symlink"
+  | "link"
+  | "character-device"
+  | "block-device"
+  | "fifo"
+  /** A global PAX header: Go's reader hands it over as an entry, and it changes nothing. */
+  | "pax-global-header";
+
+/** A tar entry's header as tar-entries.ts reads it: PAX records and GNU long names applied. */
+export interface EntryHeader {
+  readonly name: string;
+  /** Null for a typeflag volpop does not know. */
+  readonly type: EntryType | null;
+  /** The typeflag as written, e.g. `0`, `5` or `Z`. */
+  readonly typeflag?: string;
+  /** Null when empty. */
   readonly linkname: string | null;
+  /** Bytes of data: 0 for the types that have none, whatever the header declared. */
+  readonly size?: number;
+  readonly mode?: number;
+  readonly uid?: number;
+  readonly gid?: number;
+  readonly mtime?: Date;
+  readonly uname?: string;
+  readonly gname?: string;
+  readonly devmajor?: number;
+  readonly devminor?: number;
+  /** The entry's PAX records, values decoded as UTF-8. */
   readonly pax?: Readonly<Record<string, string>> | null;
-};
+}
 
 export interface Ownership {
   readonly uid: number;

@@ -13,7 +13,7 @@ import type { XattrWriter } from "./xattrs.ts";
 export interface ApplyOptions {
   /** The volume root: an existing directory. Nothing outside it is ever created, changed or removed. */
   readonly target: string;
-  /** Overrides of {@link DEFAULT_LIMITS}; they count across all layers. */
+  /** Overrides of {@link DEFAULT_LIMITS}; they count across all layers, after decompression. */
   readonly limits?: ExtractLimitOverrides | undefined;
   /**
    * Extract only this directory of the image (e.g. `/models`), re-rooted at `target`. Matched
@@ -42,8 +42,18 @@ export interface ApplyOptions {
 
 /** What applying one layer, or all of them so far, did. */
 export interface ApplyStats {
-  /** Tar entries read, whiteouts and skipped entries included. */
+  /** Tar entries read, whiteouts, skipped entries and global PAX headers included. */
   readonly entries: number;
+  /**
+   * Directories made because an entry needed them: its missing parents, or the missing
+   * directories along a symlink it is written through. With `entries`, bounded by maxEntries.
+   */
+  readonly implicitDirectories: number;
+  /**
+   * Bytes of the uncompressed layers read: headers, data, padding, and whatever follows the end of
+   * the archive, for entries written and skipped alike. Bounded by maxBytes.
+   */
+  readonly layerBytes: number;
   readonly files: number;
   readonly directories: number;
   readonly symlinks: number;
@@ -67,6 +77,8 @@ export interface ApplyTotals extends ApplyStats {
 
 export const EMPTY_STATS: ApplyStats = Object.freeze({
   entries: 0,
+  implicitDirectories: 0,
+  layerBytes: 0,
   files: 0,
   directories: 0,
   symlinks: 0,

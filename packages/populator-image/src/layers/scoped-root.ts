@@ -18,6 +18,8 @@ import { MalformedLayerError } from "./errors.ts";
 const MAX_SYMLINKS = 40;
 
 export interface ScopedRootHooks {
+  /** A directory is about to be created as an implicit parent for `entry`: throw to refuse it. */
+  readonly creatingDirectory: (entry: string) => void;
   /** A directory was created as an implicit parent: the applier gives it an owner and a mode. */
   readonly directoryCreated: (physical: readonly string[]) => Promise<void>;
   /** A directory and all it held were removed: forget what was recorded about paths below `key`. */
@@ -68,6 +70,7 @@ export class ScopedRoot {
       const stats = await this.lstat(resolved);
       if (stats === undefined) {
         if (!create) return undefined;
+        this.#hooks.creatingDirectory(entry);
         await fs.mkdir(this.absolute(resolved), { mode: 0o755 });
         await this.#hooks.directoryCreated([...resolved]);
       } else if (stats.isSymbolicLink()) {

@@ -3,7 +3,7 @@
  * and `LIBARCHIVE.xattr.<url-encoded name>` (base64 value, bsdtar).
  *
  * Node has no xattr system calls, so writing them goes through an injected {@link XattrWriter};
- * without one, every xattr is counted as skipped. tar-stream decodes PAX values as UTF-8, so a
+ * without one, every xattr is counted as skipped. The tar reader hands PAX values over as UTF-8, so a
  * binary `SCHILY.xattr` value (a capability set, an ACL) arrives mangled: such values are
  * recognised by the replacement character they gained and skipped rather than written wrong.
  */

@@ -14,16 +14,59 @@ describe("clearDirectory", () => {
   });
   afterEach(() => removeTempDir(root));
 
-  it("removes everything but lost+found, read-only directories included", async () => {
-    fs.mkdirSync(path.join(volume, "lost+found"));
-    fs.writeFileSync(path.join(volume, "lost+found", "#12"), "kept");
+  it("removes everything, read-only directories included, and keeps lost+found as an empty directory", async () => {
+    fs.mkdirSync(path.join(volume, "lost+found"), { mode: 0o700 });
     fs.mkdirSync(path.join(volume, "a/b"), { recursive: true });
     fs.writeFileSync(path.join(volume, "a/b/f"), "x", { mode: 0o000 });
     fs.chmodSync(path.join(volume, "a/b"), 0o500);
     fs.chmodSync(path.join(volume, "a"), 0o000);
     fs.writeFileSync(path.join(volume, ".hidden"), "x");
     await clearDirectory(volume);
-    expect(snapshotTree(volume)).toEqual({ "lost+found": "dir 755", "lost+found/#12": 'file 644 "kept"' });
+    expect(snapshotTree(volume)).toEqual({ "lost+found": "dir 700" });
+  });
+
+  it("empties lost+found: files and nested directories a failed attempt wrote there go", async () => {
+    fs.mkdirSync(path.join(volume, "lost+found/deep/er"), { recursive: true });
+    fs.writeFileSync(path.join(volume, "lost+found/#12"), "from a failed attempt");
+    fs.writeFileSync(path.join(volume, "lost+found/deep/er/f"), "x", { mode: 0o000 });
+    fs.chmodSync(path.join(volume, "lost+found/deep"), 0o500);
+    fs.symlinkSync("/", path.join(volume, "lost+found/root"));
+    fs.chmodSync(path.join(volume, "lost+found"), 0o700);
+    await clearDirectory(volume);
+    expect(snapshotTree(volume)).toEqual({ "lost+found": "dir 700" });
+  });
+
+  it("replaces a lost+found symlink to outside the volume by an empty directory, never following it", async () => {
+    const outside = path.join(root, "outside");
+    fs.mkdirSync(outside, { mode: 0o755 });
+    fs.chmodSync(outside, 0o755);
+    fs.writeFileSync(path.join(outside, "precious"), "x");
+    fs.symlinkSync(outside, path.join(volume, "lost+found"));
+    await clearDirectory(volume);
+    expect(snapshotTree(volume)).toEqual({ "lost+found": "dir 700" });
+    expect(snapshotTree(outside)).toEqual({ precious: 'file 644 "x"' });
+    expect(fs.statSync(outside).mode & 0o7777).toBe(0o755);
+  });
+
+  it("replaces a lost+found that is a file by an empty directory", async () => {
+    fs.writeFileSync(path.join(volume, "lost+found"), "not a directory");
+    await clearDirectory(volume);
+    expect(snapshotTree(volume)).toEqual({ "lost+found": "dir 700" });
+  });
+
+  it("gives lost+found back the mode mkfs.ext4 makes it with, 0700", async () => {
+    fs.mkdirSync(path.join(volume, "lost+found"));
+    fs.chmodSync(path.join(volume, "lost+found"), 0o2777);
+    await clearDirectory(volume);
+    expect(snapshotTree(volume)).toEqual({ "lost+found": "dir 700" });
+  });
+
+  it.runIf(process.getuid?.() === 0)("gives lost+found back to root, as mkfs.ext4 makes it", async () => {
+    fs.mkdirSync(path.join(volume, "lost+found"));
+    fs.chownSync(path.join(volume, "lost+found"), 65532, 65532);
+    await clearDirectory(volume);
+    const stats = fs.lstatSync(path.join(volume, "lost+found"));
+    expect([stats.uid, stats.gid]).toEqual([0, 0]);
   });
 
   it("removes symlinks without following them", async () => {
@@ -37,8 +80,14 @@ describe("clearDirectory", () => {
     expect(fs.readFileSync(path.join(outside, "precious"), "utf8")).toBe("x");
   });
 
-  it("leaves an empty volume as it is", async () => {
-    await clearDirectory(volume);
+  it("leaves an empty volume as it is, and says it has no lost+found", async () => {
+    expect(await clearDirectory(volume)).toBe(false);
     expect(fs.readdirSync(volume)).toEqual([]);
+  });
+
+  it("makes a lost+found where there is none when asked to: one a failed attempt removed", async () => {
+    fs.writeFileSync(path.join(volume, "f"), "x");
+    expect(await clearDirectory(volume, { lostAndFound: true })).toBe(true);
+    expect(snapshotTree(volume)).toEqual({ "lost+found": "dir 700" });
   });
 });

@@ -2,23 +2,90 @@
  * Empties the volume before and after a population, so that an attempt never builds on a previous
  * attempt's half-written tree and a failed one leaves nothing a consumer could mistake for data.
  */
+import { constants } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 
-/** Kept: mkfs.ext4 creates it, fsck needs it, and the populator pod may not be able to make it again. */
+/** mkfs.ext4 creates it and e2fsck needs it: emptied, never removed, and re-created if it was replaced. */
 export const LOST_AND_FOUND = "lost+found";
 
+/** The mode mkfs.ext4 gives `lost+found` (owned by root:root). */
+export const LOST_AND_FOUND_MODE = 0o700;
+
+export interface ClearOptions {
+  /**
+   * Make sure the volume ends with a `lost+found`, making one if it has none: populate mode asks for
+   * this after a failed attempt on a volume that had one, which a layer may have removed. Default: only
+   * a `lost+found` that is there is kept (a hostpath volume, a directory on the node, has none).
+   */
+  readonly lostAndFound?: boolean;
+}
+
 /**
- * Removes everything in `directory` but `lost+found`, which stays whatever it holds. Symlinks are
- * removed, never followed. Directories are made writable before their entries are removed: an image
- * may leave read-only directories (modes are applied last), and a non-root pod without
- * CAP_DAC_OVERRIDE could not empty them otherwise.
+ * Removes everything in `directory`, inside `lost+found` too, and leaves `lost+found` as mkfs.ext4
+ * makes it: an empty directory, mode 0700, owned by root. One that is not a directory (a symlink, a
+ * file…) is removed, never followed, and a directory made in its place; where there is none, one is
+ * made only if {@link ClearOptions.lostAndFound} asks for it. Resolves to whether the volume has a
+ * `lost+found` now.
+ *
+ * Symlinks are removed, never followed. Directories are made writable before their entries are
+ * removed: an image may leave read-only directories (modes are applied last), and a non-root pod
+ * without CAP_DAC_OVERRIDE could not empty them otherwise. Giving `lost+found` to root and setting its
+ * mode take root (or CAP_CHOWN and CAP_FOWNER): a non-root pod leaves them as they are, and a
+ * `lost+found` it may not write into (root's 0700, say) holds nothing it could have put there, so it
+ * is left alone.
  */
-export async function clearDirectory(directory: string): Promise<void> {
+export async function clearDirectory(directory: string, options: ClearOptions = {}): Promise<boolean> {
   for (const name of await fs.readdir(directory)) {
     if (name === LOST_AND_FOUND) continue;
     await removeTree(path.join(directory, name));
   }
+  return resetLostAndFound(directory, options.lostAndFound ?? false);
+}
+
+async function resetLostAndFound(directory: string, required: boolean): Promise<boolean> {
+  const absolute = path.join(directory, LOST_AND_FOUND);
+  const stats = await fs.lstat(absolute).catch(ignoreMissing);
+  if (stats?.isDirectory()) {
+    // Entries the pod may not remove are entries it could not have created.
+    if (!(await writable(absolute))) return true;
+    for (const name of await fs.readdir(absolute)) await removeTree(path.join(absolute, name));
+  } else {
+    if (stats === undefined && !required) return false;
+    if (stats !== undefined) await fs.unlink(absolute).catch(ignoreMissing);
+    await fs.mkdir(absolute, { mode: LOST_AND_FOUND_MODE });
+  }
+  await settleLostAndFound(absolute);
+  return true;
+}
+
+// Through a descriptor opened without following symlinks: mode and owner land on this directory.
+async function settleLostAndFound(absolute: string): Promise<void> {
+  const handle = await fs
+    .open(absolute, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW)
+    .catch((error: NodeJS.ErrnoException) => {
+      // Emptied, but not ours to read: then it is not ours to change either.
+      if (error.code === "EACCES") return undefined;
+      throw error;
+    });
+  if (handle === undefined) return;
+  try {
+    const stats = await handle.stat();
+    // Best effort, as a non-root pod cannot (see clearDirectory).
+    if (stats.uid !== 0 || stats.gid !== 0) await handle.chown(0, 0).catch(() => undefined);
+    if ((stats.mode & 0o7777) !== LOST_AND_FOUND_MODE) {
+      await handle.chmod(LOST_AND_FOUND_MODE).catch(() => undefined);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+async function writable(absolute: string): Promise<boolean> {
+  return fs.access(absolute, constants.W_OK | constants.X_OK).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function removeTree(absolute: string): Promise<void> {

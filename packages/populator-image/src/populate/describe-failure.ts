@@ -14,7 +14,7 @@ import {
   RegistryAuthError,
   RegistryTlsError,
 } from "../registry/errors.ts";
-import { ImagePopulateError, PopulateErrorCode } from "./errors.ts";
+import { ImagePopulateError, PopulateErrorCode, PopulationDeadlineError } from "./errors.ts";
 
 /** Where the population was when it failed. */
 export interface FailureContext {
@@ -53,6 +53,9 @@ function failureDetail(error: unknown, context: FailureContext): string {
     // "layer entry "x" rejected: …" becomes "layer sha256:…: entry "x" rejected: …".
     return layer === undefined ? error.message : `${layer} ${error.message.replace(/^layer /, "")}`;
   }
+  if (error instanceof PopulationDeadlineError) {
+    return layer === undefined ? error.message : `${error.message}, while reading ${layer}`;
+  }
   if (error instanceof MalformedLayerError) {
     if (layer === undefined) return error.message;
     return error.entry === undefined
@@ -66,11 +69,14 @@ function failureDetail(error: unknown, context: FailureContext): string {
   }
   if (error instanceof RegistryAuthError) {
     const covered = context.credentialHosts?.has(normaliseRegistryHost(error.registry)) ?? true;
-    const hint = !context.hasPullSecrets
-      ? "no pull secret given: name one in spec.pullSecrets"
-      : covered
-        ? "check the pull secret"
-        : `none of spec.pullSecrets has credentials for ${error.registry}`;
+    const hint =
+      error.withheld !== undefined
+        ? `the pull secret's credentials were not sent: ${error.withheld}, which only a cluster admin may allow`
+        : !context.hasPullSecrets
+          ? "no pull secret given: name one in spec.pullSecrets"
+          : covered
+            ? "check the pull secret"
+            : `none of spec.pullSecrets has credentials for ${error.registry}`;
     return error.status === 403
       ? `registry ${error.registry} denied access (${hint} and that its account may pull ${context.reference.repository})`
       : `authentication failed for registry ${error.registry} (${hint})`;

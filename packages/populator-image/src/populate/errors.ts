@@ -19,6 +19,7 @@ export const PopulateErrorCode = {
   BlockFileTooLarge: "BLOCK_FILE_TOO_LARGE",
   VolumeFull: "VOLUME_FULL",
   ClearFailed: "CLEAR_FAILED",
+  DeadlineExceeded: "POPULATION_DEADLINE_EXCEEDED",
   Failed: "POPULATE_FAILED",
 } as const;
 
@@ -42,4 +43,31 @@ export class ImagePopulateError extends VolpopError {
   constructor(code: string, message: string, options: ErrorOptions = {}) {
     super(code, message, options);
   }
+}
+
+/** The population did not finish within its deadline (see `PopulateImageOptions.deadlineMs`). */
+export class PopulationDeadlineError extends PopulateError {
+  override name = "PopulationDeadlineError";
+  /** The deadline, in milliseconds. */
+  readonly deadlineMs: number;
+
+  constructor(deadlineMs: number) {
+    super(
+      PopulateErrorCode.DeadlineExceeded,
+      `did not finish within the population deadline of ${formatDuration(deadlineMs)} (the image populator's --population-deadline)`,
+    );
+    this.deadlineMs = deadlineMs;
+  }
+}
+
+/** Milliseconds as Go writes a duration, the way the flag takes it: `1h0m0s`, `90s` as `1m30s`, `400ms`. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  const seconds = ms / 1000;
+  const hours = Math.floor(seconds / 3600);
+  const minutes = Math.floor((seconds % 3600) / 60);
+  const rest = Number((seconds % 60).toFixed(3));
+  if (hours > 0) return `${hours}h${minutes}m${rest}s`;
+  if (minutes > 0) return `${minutes}m${rest}s`;
+  return `${rest}s`;
 }

@@ -11,7 +11,6 @@ import type { Descriptor } from "../registry/manifest.ts";
 import type { PulledImage } from "../registry/pulled-image.ts";
 import { blockFileComponents, blockFileEffect } from "./block-file.ts";
 import { shortDigest } from "./describe-failure.ts";
-import { drained } from "./drain.ts";
 import { PopulateError, PopulateErrorCode } from "./errors.ts";
 import type { FillHooks } from "./fill-hooks.ts";
 
@@ -59,7 +58,9 @@ export async function fillDevice(
       let fileBytes: number | undefined;
       let replacedBy: string | undefined;
       let hidesLower = false;
+      // The loop ends only once the layer's blob has ended, its digest and size verified.
       for await (const { header, body } of readTarEntries(tar)) {
+        if (header.type === "pax-global-header") continue;
         const effect = blockFileEffect(header.name, header.type, wanted);
         if (effect.kind === "file") {
           const size = header.size ?? 0;
@@ -81,7 +82,6 @@ export async function fillDevice(
           hidesLower = true;
         }
       }
-      await drained(tar);
       if (fileBytes !== undefined) {
         // An earlier, longer copy of the file in this same layer: its tail is not the file's.
         if (dirty > fileBytes) await zero(device, fileBytes, dirty);

@@ -7,7 +7,6 @@ import type { ImageSourceSpec } from "../image-source.ts";
 import { LayerApplier } from "../layers/applier.ts";
 import type { ApplyTotals } from "../layers/options.ts";
 import type { PulledImage } from "../registry/pulled-image.ts";
-import { drained } from "./drain.ts";
 import { PopulateError, PopulateErrorCode } from "./errors.ts";
 import type { FillHooks } from "./fill-hooks.ts";
 import { checkOwnerApplicable } from "./owner-check.ts";
@@ -31,9 +30,8 @@ export async function fillDirectory(
   });
   for (const [index, layer] of image.layers.entries()) {
     hooks.layer(index, image.layers.length, layer);
-    const tar = image.openLayer(layer);
-    await applier.applyLayer(tar);
-    await drained(tar);
+    // Resolves only once the layer's blob has ended, its digest and size verified.
+    await applier.applyLayer(image.openLayer(layer));
   }
   const totals = await applier.finish();
   const written = totals.files + totals.directories + totals.symlinks + totals.hardLinks;

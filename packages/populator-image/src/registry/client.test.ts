@@ -40,6 +40,10 @@ const bearerChallenge = {
   headers: { "www-authenticate": `Bearer realm="https://auth.test/token",service="registry.test"` },
 };
 const fast = { retry: { attempts: 3, initialDelayMs: 1, maxDelayMs: 5 } } satisfies RegistryClientOptions;
+/** The admin's leave for registry.test's credentials to go to its token service on another host. */
+const authTest = {
+  credentialPolicy: { tokenRealmHosts: { [REGISTRY]: ["auth.test"] } },
+} satisfies RegistryClientOptions;
 
 function client(
   transport: ReturnType<typeof scriptedTransport>,
@@ -110,7 +114,7 @@ describe("RegistryClient authentication", () => {
       if (req.url.host === "auth.test") return { status: 200, body: JSON.stringify({ token: "T" }) };
       return req.headers.authorization === "Bearer T" ? serveManifest() : bearerChallenge;
     });
-    await client(transport, { pullSecrets: [secret] }).resolve(`${REGISTRY}/app:v1`);
+    await client(transport, { pullSecrets: [secret], ...authTest }).resolve(`${REGISTRY}/app:v1`);
     const tokenRequest = transport.requests.find((r) => r.url.host === "auth.test");
     expect(tokenRequest?.headers.authorization).toBe(`Basic ${Buffer.from("ann:pw").toString("base64")}`);
   });
@@ -161,7 +165,10 @@ describe("RegistryClient authentication", () => {
     const transport = scriptedTransport((req) =>
       req.url.host === "auth.test" ? { status: 401, body: "" } : bearerChallenge,
     );
-    const registry = client(transport, { credentials: { [REGISTRY]: { username: "u", password: "wrong" } } });
+    const registry = client(transport, {
+      credentials: { [REGISTRY]: { username: "u", password: "wrong" } },
+      ...authTest,
+    });
     await expect(registry.resolve(`${REGISTRY}/app:v1`)).rejects.toThrow(
       /the token server refused the credentials/,
     );
@@ -172,9 +179,10 @@ describe("RegistryClient authentication", () => {
       if (req.url.host === "auth.test") return { status: 200, body: JSON.stringify({ access_token: "A" }) };
       return req.headers.authorization === "Bearer A" ? serveManifest() : bearerChallenge;
     });
-    await client(transport, { credentials: { [REGISTRY]: { identityToken: "refresh-me" } } }).resolve(
-      `${REGISTRY}/app:v1`,
-    );
+    await client(transport, {
+      credentials: { [REGISTRY]: { identityToken: "refresh-me" } },
+      ...authTest,
+    }).resolve(`${REGISTRY}/app:v1`);
     expect(transport.requests.find((r) => r.url.host === "auth.test")?.method).toBe("POST");
   });
 });

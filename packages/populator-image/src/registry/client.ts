@@ -91,6 +91,7 @@ export class RegistryClient {
   readonly #maxManifestBytes: number;
   readonly #retry: RetryPolicy;
   readonly #log: RegistryLogFn;
+  readonly #signal: AbortSignal | undefined;
 
   /** @throws RegistryConfigError when a pull secret cannot be read */
   constructor(options: RegistryClientOptions = {}) {
@@ -114,12 +115,15 @@ export class RegistryClient {
     const retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.#retry = { ...retry, attempts: Math.max(1, Math.floor(retry.attempts)) };
     this.#log = options.log ?? (() => {});
+    this.#signal = options.signal;
     this.#platform = options.platform ?? nodePlatform();
     this.#maxManifestBytes = options.maxManifestBytes ?? DEFAULT_MAX_MANIFEST_BYTES;
     this.#http = new RegistryHttp({
       transport: this.#transport,
       credentials: (registry) => credentialsFor(credentials, registry),
       insecureRegistries: new Set((options.insecureRegistries ?? []).map(normaliseRegistryHost)),
+      credentialPolicy: options.credentialPolicy,
+      signal: options.signal,
       retry: this.#retry,
       log: this.#log,
     });
@@ -228,7 +232,9 @@ export class RegistryClient {
    */
   openBlob(location: RepositoryLocation, descriptor: Descriptor, options: OpenBlobOptions = {}): Readable {
     const what = `blob ${descriptor.digest} of ${location.registry}/${location.repository}`;
-    const { signal, onBytes } = options;
+    const { onBytes } = options;
+    const signals = [this.#signal, options.signal].filter((s): s is AbortSignal => s !== undefined);
+    const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
     return new VerifiedBlobStream({
       descriptor,
       what,

@@ -44,23 +44,32 @@ export class RegistryAuthError extends RegistryError {
   readonly scope: string | undefined;
   /** HTTP status that ended the attempt (401 or 403). */
   readonly status: number;
+  /**
+   * Why the credentials were not sent, when there were some and the credential policy kept them back
+   * (see `CredentialPolicy`), e.g. `it is reached over plain HTTP`.
+   */
+  readonly withheld: string | undefined;
 
   constructor(
     registry: string,
     scope: string | undefined,
     status: number,
     detail: string,
-    options: ErrorOptions = {},
+    options: ErrorOptions & { readonly withheld?: string | undefined } = {},
   ) {
     const what = scope === undefined ? "" : ` for ${scope}`;
+    const { withheld, ...errorOptions } = options;
+    const why =
+      withheld === undefined ? detail : `the credentials for ${registry} were not sent: ${withheld}`;
     super(
       RegistryErrorCode.Auth,
-      `registry ${registry} refused access${what} (HTTP ${status}): ${detail}; check the pull secret`,
-      options,
+      `registry ${registry} refused access${what} (HTTP ${status}): ${why}; check the pull secret`,
+      errorOptions,
     );
     this.registry = registry;
     this.scope = scope;
     this.status = status;
+    this.withheld = withheld;
   }
 }
 

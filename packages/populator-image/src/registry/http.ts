@@ -14,7 +14,7 @@ import {
   RegistryTlsError,
   RegistryUnavailableError,
 } from "./errors.ts";
-import type { RegistryLogFn } from "./options.ts";
+import type { CredentialPolicy, RegistryLogFn } from "./options.ts";
 import {
   backoffDelay,
   isRetryableNetworkError,
@@ -34,8 +34,12 @@ export interface RegistryHttpConfig {
   readonly credentials: (registry: string) => RegistryCredentials | undefined;
   /** Registries spoken to over plain HTTP, as {@link normaliseRegistryHost} writes them. */
   readonly insecureRegistries: ReadonlySet<string>;
+  /** Where credentials may go beyond the registry's own host over TLS (see {@link CredentialPolicy}). */
+  readonly credentialPolicy?: CredentialPolicy | undefined;
   readonly retry: RetryPolicy;
   readonly log: RegistryLogFn;
+  /** Aborts every call, on top of each call's own signal. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** One logical request to a registry; {@link RegistryHttp.send} may make several HTTP exchanges for it. */
@@ -58,16 +62,44 @@ export interface RegistryCall {
 /** The host Docker Hub's registry API answers on: `docker.io` itself only redirects to the website. */
 const DOCKER_HUB_API = "registry-1.docker.io";
 const MAX_REDIRECTS = 5;
+/** Docker Hub's token service: the one realm on another host trusted without being told. */
+const DOCKER_HUB_AUTH = "auth.docker.io";
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+/** An Authorization header for a call, and why the credentials were kept back if they were. */
+interface Authorization {
+  readonly header: string | undefined;
+  readonly withheld: string | undefined;
+}
+
+/** A token, and why the credentials were kept back from the request for it if they were. */
+interface FetchedToken {
+  readonly token: BearerToken;
+  readonly withheld: string | undefined;
+}
 
 export class RegistryHttp {
   readonly #config: RegistryHttpConfig;
   /** The challenge each registry answered with last: lets later requests authenticate up front. */
   readonly #challenges = new Map<string, AuthChallenge>();
-  readonly #tokens = new Map<string, Promise<BearerToken>>();
+  readonly #tokens = new Map<string, Promise<FetchedToken>>();
+  /** {@link CredentialPolicy.plainHttpHosts}, normalised. */
+  readonly #plainHttpHosts: ReadonlySet<string>;
+  /** {@link CredentialPolicy.tokenRealmHosts} by normalised registry, with Docker Hub's own. */
+  readonly #tokenRealmHosts: ReadonlyMap<string, ReadonlySet<string>>;
 
   constructor(config: RegistryHttpConfig) {
     this.#config = config;
+    const policy = config.credentialPolicy ?? {};
+    this.#plainHttpHosts = new Set((policy.plainHttpHosts ?? []).map((host) => host.toLowerCase()));
+    const realms = new Map<string, Set<string>>([[DOCKER_HUB, new Set([DOCKER_HUB_AUTH])]]);
+    for (const [registry, hosts] of Object.entries(policy.tokenRealmHosts ?? {})) {
+      const name = normaliseRegistryHost(registry);
+      const known = realms.get(name) ?? new Set<string>();
+      for (const host of hosts) known.add(host.toLowerCase());
+      realms.set(name, known);
+    }
+    this.#tokenRealmHosts = realms;
   }
 
   /** Where a registry's API lives: scheme by the insecure list, Docker Hub's API host for `docker.io`. */
@@ -82,7 +114,8 @@ export class RegistryHttp {
    * response, after redirects and authentication; its body must be consumed or discarded.
    * @throws RegistryAuthError, RegistryTlsError, RegistryUnavailableError
    */
-  async send(call: RegistryCall): Promise<HttpResponse> {
+  async send(given: RegistryCall): Promise<HttpResponse> {
+    const call = this.#withClientSignal(given);
     const policy = this.#config.retry;
     const retriable = !(call.body instanceof Readable);
     for (let attempt = 1; ; attempt++) {
@@ -106,6 +139,13 @@ export class RegistryHttp {
     }
   }
 
+  /** `call` with the client's signal joined to its own. */
+  #withClientSignal(call: RegistryCall): RegistryCall {
+    const client = this.#config.signal;
+    if (client === undefined) return call;
+    return { ...call, signal: call.signal === undefined ? client : AbortSignal.any([client, call.signal]) };
+  }
+
   async #pause(
     call: RegistryCall,
     attempt: number,
@@ -126,25 +166,28 @@ export class RegistryHttp {
   async #authenticated(call: RegistryCall): Promise<HttpResponse> {
     let authorization = await this.#authorization(call, undefined);
     for (let pass = 1; ; pass++) {
-      const { response, fromRegistry } = await this.#followRedirects(call, authorization);
+      const { response, fromRegistry } = await this.#followRedirects(call, authorization.header);
       if (!fromRegistry || (response.status !== 401 && response.status !== 403)) return response;
       const header = response.headers["www-authenticate"];
       const detail = await errorDetail(response, "");
       if (response.status === 401 && pass === 1 && header !== undefined) {
         const challenge = this.#learn(call.registry, header);
         const fresh = challenge === undefined ? undefined : await this.#authorization(call, challenge);
-        if (fresh !== undefined) {
+        // Try again with a header; without one, keep why the credentials were kept back, to say so.
+        if (fresh !== undefined && (fresh.header !== undefined || fresh.withheld !== undefined)) {
           authorization = fresh;
-          continue;
+          if (fresh.header !== undefined) continue;
         }
       }
       const why =
         detail !== ""
           ? detail
-          : authorization === undefined
+          : authorization.header === undefined
             ? "no credentials for this registry"
             : "credentials not accepted";
-      throw new RegistryAuthError(call.registry, call.scope, response.status, why);
+      throw new RegistryAuthError(call.registry, call.scope, response.status, why, {
+        withheld: authorization.withheld,
+      });
     }
   }
 
@@ -193,44 +236,86 @@ export class RegistryHttp {
 
   // The Authorization header for a call. `fresh` is the challenge the call was just refused with:
   // then a new token is fetched even if one is cached, for the scopes that challenge names.
-  async #authorization(call: RegistryCall, fresh: AuthChallenge | undefined): Promise<string | undefined> {
-    const credentials = this.#config.credentials(call.registry);
-    if (credentials?.registryToken !== undefined) return `Bearer ${credentials.registryToken}`;
+  async #authorization(call: RegistryCall, fresh: AuthChallenge | undefined): Promise<Authorization> {
+    const found = this.#config.credentials(call.registry);
+    const withheld = found === undefined ? undefined : this.#withheldFromRegistry(call.registry);
+    const credentials = withheld === undefined ? found : undefined;
+    if (credentials?.registryToken !== undefined) {
+      return { header: `Bearer ${credentials.registryToken}`, withheld };
+    }
     const challenge = fresh ?? this.#challenges.get(normaliseRegistryHost(call.registry));
-    if (challenge === undefined) return undefined;
+    if (challenge === undefined) return { header: undefined, withheld };
     if (challenge.scheme === "basic") {
       const { username, password } = credentials ?? {};
-      return username === undefined ? undefined : basicAuthorization(username, password ?? "");
+      return {
+        header: username === undefined ? undefined : basicAuthorization(username, password ?? ""),
+        withheld,
+      };
     }
     const key = `${normaliseRegistryHost(call.registry)} ${call.scope ?? ""}`;
     let token = this.#tokens.get(key);
-    if (fresh !== undefined || token === undefined || (await token).expiresAt <= Date.now()) {
+    if (fresh !== undefined || token === undefined || (await token).token.expiresAt <= Date.now()) {
       const scopes =
         fresh === undefined
           ? call.scope === undefined
             ? []
             : [call.scope]
           : challengeScopes(fresh, call.scope);
-      token = this.#fetchToken(call, challenge, scopes, credentials);
+      token = this.#fetchToken(call, challenge, scopes, found, withheld);
       this.#tokens.set(key, token);
       token.catch(() => {
         if (this.#tokens.get(key) === token) this.#tokens.delete(key);
       });
     }
-    return `Bearer ${(await token).token}`;
+    const fetched = await token;
+    return { header: `Bearer ${fetched.token.token}`, withheld: fetched.withheld };
   }
 
+  /** Why a registry's credentials may not go to it, or undefined when they may (see {@link CredentialPolicy}). */
+  #withheldFromRegistry(registry: string): string | undefined {
+    if (this.baseUrl(registry).protocol === "https:") return undefined;
+    return this.#plainHttpHosts.has(normaliseRegistryHost(registry))
+      ? undefined
+      : "it is reached over plain HTTP";
+  }
+
+  /** Why a registry's credentials may not go to this token realm, or undefined when they may. */
+  #withheldFromRealm(registry: string, realm: URL): string | undefined {
+    const name = `${realm.origin}${realm.pathname}`;
+    const host = realm.host.toLowerCase();
+    const own = realm.hostname.toLowerCase() === this.baseUrl(registry).hostname;
+    if (!own && !this.#tokenRealmHosts.get(normaliseRegistryHost(registry))?.has(host)) {
+      return `the token realm ${name} is on another host than the registry`;
+    }
+    if (realm.protocol !== "https:" && !this.#plainHttpHosts.has(host)) {
+      return `the token realm ${name} is reached over plain HTTP`;
+    }
+    return undefined;
+  }
+
+  // `found` are the registry's credentials; `withheld` says why they may not go even to the registry.
   async #fetchToken(
     call: RegistryCall,
     challenge: AuthChallenge,
     scopes: readonly string[],
-    credentials: RegistryCredentials | undefined,
-  ): Promise<BearerToken> {
+    found: RegistryCredentials | undefined,
+    registryWithheld: string | undefined,
+  ): Promise<FetchedToken> {
     let url: URL;
     try {
       url = tokenRequestUrl(challenge, scopes);
     } catch (error) {
       throw new RegistryResponseError(call.what, 401, (error as Error).message, { cause: error });
+    }
+    const withheld =
+      found === undefined ? undefined : (registryWithheld ?? this.#withheldFromRealm(call.registry, url));
+    const credentials = withheld === undefined ? found : undefined;
+    if (withheld !== undefined) {
+      this.#config.log(
+        "warn",
+        { registry: call.registry, realm: `${url.origin}${url.pathname}`, withheld },
+        "asking for a token without the pull secret's credentials",
+      );
     }
     const what = `token for ${scopes.join(" ") || call.registry} from ${url.origin}${url.pathname}`;
     this.#config.log(
@@ -274,6 +359,7 @@ export class RegistryHttp {
         scopes.join(" ") || call.scope,
         response.status,
         detail || who,
+        { withheld },
       );
     }
     if (response.status !== 200) {
@@ -285,7 +371,7 @@ export class RegistryHttp {
       () => new RegistryResponseError(what, 200, "token response too large"),
     );
     try {
-      return parseTokenResponse(JSON.parse(body.toString("utf8")));
+      return { token: parseTokenResponse(JSON.parse(body.toString("utf8"))), withheld };
     } catch (error) {
       throw new RegistryResponseError(what, 200, (error as Error).message, { cause: error });
     }

@@ -9,7 +9,7 @@ export {
   RegistryClient,
   type ResolveOptions,
 } from "./client.ts";
-export { decompressLayer, layerDecompressor } from "./decompress.ts";
+export { decompressLayer } from "./decompress.ts";
 export { type DigestAlgorithm, Digester, digestOf, type ParsedDigest, parseDigest } from "./digest.ts";
 export {
   type CredentialStore,

@@ -20,6 +20,32 @@ export type RegistryLogFn = (
   message: string,
 ) => void;
 
+/**
+ * Where credentials may go beyond the default: the registry's own host, over TLS. By default a
+ * registry's credentials (Basic auth, a registry token) go only to its API host over HTTPS, and a
+ * token request carries them (Basic auth, or an identity token to exchange) only to a realm on the
+ * registry's host name over HTTPS (for Docker Hub, also `auth.docker.io`, its token service). A realm
+ * elsewhere, or on plain HTTP, still gets the request, without them: public images pull all the same.
+ *
+ * This is the cluster admin's to set (the image populator takes it from its flags), never the author
+ * of an ImageSource's: whoever may name a pull Secret without reading it must not be able to send it,
+ * through `insecureRegistries` or a registry of their choosing, to where they can read it.
+ */
+export interface CredentialPolicy {
+  /**
+   * Hosts that may get credentials over plain HTTP: a registry as in image references
+   * (`registry.local:5000`; it must also be in {@link RegistryClientOptions.insecureRegistries} to
+   * be reached over HTTP at all), or a token realm's `host[:port]`. Default: none.
+   */
+  readonly plainHttpHosts?: readonly string[];
+  /**
+   * Token realm hosts (`host[:port]` as in the realm's URL) that may get a registry's credentials
+   * though they are not the registry's host, by registry: `{ "registry.example.com": ["sso.example.com"] }`.
+   * Default: none, besides `auth.docker.io` for `docker.io`.
+   */
+  readonly tokenRealmHosts?: Readonly<Record<string, readonly string[]>>;
+}
+
 export interface RegistryClientOptions {
   /**
    * Pull secrets: each the payload of a `kubernetes.io/dockerconfigjson` Secret (the decoded
@@ -44,6 +70,8 @@ export interface RegistryClientOptions {
    * {@link caCertificates} instead, which keeps the connection authenticated. Default: none.
    */
   readonly insecureRegistries?: readonly string[];
+  /** Where credentials may go beyond the registry's own host over TLS. Default: nowhere. */
+  readonly credentialPolicy?: CredentialPolicy;
   /** Timeouts for each HTTP exchange. */
   readonly timeouts?: {
     /** Give up on a request whose response headers have not arrived after this long. Default: 30 s. */
@@ -67,6 +95,13 @@ export interface RegistryClientOptions {
   readonly transport?: Transport;
   /** Receives log lines. Default: none. */
   readonly log?: RegistryLogFn;
+  /**
+   * Stops everything the client does when it aborts: requests, token fetches, waits between
+   * retries, blob downloads under way (which fail with the signal's reason). For an overall
+   * deadline, which the per-exchange timeouts are not: a server that trickles one byte at a time
+   * never trips them. Default: none.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export const DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024;

@@ -23,6 +23,12 @@ export interface LayerSpec {
   readonly tar?: Uint8Array;
   /** Default: gzip. */
   readonly compression?: Compression;
+  /**
+   * Compress the tar as this many independent gzip members or zstd frames, in order, as `pigz
+   * --independent`, `pzstd` and seekable writers do (each zstd frame after a skippable frame
+   * holding its size, as pzstd writes them). Default 1: one member or frame.
+   */
+  readonly frames?: number;
   /** Written in the manifest instead of the one the format and compression call for. */
   readonly mediaType?: string;
 }
@@ -202,6 +208,15 @@ async function pushLayer(
     layer.tar?.byteLength ??
     (layer.entries ?? []).reduce((sum, e) => sum + (e.type === "file" ? contentBytes(e.content) : 0), 0);
   let digest: string;
+  if ((layer.frames ?? 1) > 1) {
+    const tar: Buffer[] = [];
+    for await (const chunk of layerTar(layer)) tar.push(chunk as Buffer);
+    const bytes = inFrames(Buffer.concat(tar), compression, layer.frames ?? 1);
+    diff.update(Buffer.concat(tar));
+    digest = digestOf(bytes);
+    await pusher.pushBlob(repository, digest, bytes);
+    return { mediaType, digest, size: bytes.length, diffId: diff.digest() };
+  }
   if (estimated <= streamAbove) {
     const chunks: Buffer[] = [];
     await pipeline(...stages, async (source: AsyncIterable<Buffer>) => {
@@ -244,6 +259,25 @@ function layerTar(layer: LayerSpec): Readable {
     return stream;
   }
   return tarStream(layer.entries ?? []);
+}
+
+/** `tar` in `frames` pieces of about the same size, each compressed on its own. */
+function inFrames(tar: Buffer, compression: Compression, frames: number): Buffer {
+  const pieces: Buffer[] = [];
+  const step = Math.ceil(tar.length / frames);
+  for (let start = 0; start < tar.length; start += step) {
+    const piece = tar.subarray(start, start + step);
+    if (compression === "gzip") pieces.push(zlib.gzipSync(piece, { level: 1 }));
+    else if (compression === "zstd") {
+      const frame = zlib.zstdCompressSync(piece);
+      const sizeFrame = Buffer.alloc(12);
+      sizeFrame.writeUInt32LE(0x184d2a50, 0);
+      sizeFrame.writeUInt32LE(4, 4);
+      sizeFrame.writeUInt32LE(frame.length, 8);
+      pieces.push(sizeFrame, frame);
+    } else pieces.push(piece);
+  }
+  return Buffer.concat(pieces);
 }
 
 function compressor(compression: Compression): Transform {

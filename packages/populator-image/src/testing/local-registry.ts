@@ -12,6 +12,7 @@ import net, { type AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { parseDigest } from "../registry/digest.ts";
+import type { CredentialPolicy } from "../registry/options.ts";
 import { createServerCertificates, createSigningCertificate } from "./certificates.ts";
 import { htpasswdLine } from "./htpasswd.ts";
 import type { PushTarget } from "./push.ts";
@@ -45,10 +46,14 @@ export interface LocalRegistry {
   readonly storageDir: string;
   /** Everything {@link writeImage} needs to push here, credentials included. */
   readonly pushTarget: PushTarget;
-  /** `caCertificates` or `insecureRegistries` for a `RegistryClient` (no credentials). */
+  /**
+   * `caCertificates` or `insecureRegistries` for a `RegistryClient` (no credentials), and the
+   * `credentialPolicy` that lets credentials go to it and its token server over plain HTTP.
+   */
   readonly clientOptions: {
     readonly caCertificates?: readonly string[];
     readonly insecureRegistries?: readonly string[];
+    readonly credentialPolicy?: CredentialPolicy;
   };
   /** With `token`: the token server. */
   readonly tokenServer?: TokenServer;
@@ -146,6 +151,13 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
       const host = `${address}:${port}`;
       const credentials = options.htpasswd ?? options.token;
       const server = tokenServer;
+      // What a cluster admin would allow for a registry of their own on plain HTTP: credentials to it,
+      // and to its token server (plain HTTP too, on the same address).
+      const plainHttpHosts = [
+        ...(certificates === undefined ? [host] : []),
+        ...(server === undefined ? [] : [new URL(server.url).host]),
+      ];
+      const credentialPolicy = plainHttpHosts.length === 0 ? {} : { credentialPolicy: { plainHttpHosts } };
       return {
         host,
         port,
@@ -158,11 +170,14 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
           ...(credentials === undefined
             ? {}
             : { username: credentials.user, password: credentials.password }),
+          ...credentialPolicy,
         },
-        clientOptions:
-          certificates === undefined
+        clientOptions: {
+          ...(certificates === undefined
             ? { insecureRegistries: [host] }
-            : { caCertificates: [certificates.caPem] },
+            : { caCertificates: [certificates.caPem] }),
+          ...credentialPolicy,
+        },
         ...(server === undefined ? {} : { tokenServer: server }),
         blobPath(digest) {
           const { algorithm, hex } = parseDigest(digest);

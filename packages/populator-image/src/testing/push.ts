@@ -7,6 +7,7 @@
 import type { Readable } from "node:stream";
 import { RegistryResponseError } from "../registry/errors.ts";
 import { errorDetail, RegistryHttp } from "../registry/http.ts";
+import type { CredentialPolicy } from "../registry/options.ts";
 import {
   createNodeTransport,
   discardBody,
@@ -24,6 +25,8 @@ export interface PushTarget {
   readonly caPem?: string;
   readonly username?: string;
   readonly password?: string;
+  /** Where the credentials may go beyond the registry over TLS (plain HTTP, a token server). */
+  readonly credentialPolicy?: CredentialPolicy;
 }
 
 export class RegistryPusher {
@@ -43,6 +46,7 @@ export class RegistryPusher {
       transport: this.#transport,
       credentials: () => (username === undefined ? undefined : { username, password: password ?? "" }),
       insecureRegistries: new Set(target.insecure ? [target.registry] : []),
+      credentialPolicy: target.credentialPolicy,
       retry: { attempts: 3, initialDelayMs: 100, maxDelayMs: 1000 },
       log: () => {},
     });

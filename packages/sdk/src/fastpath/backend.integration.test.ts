@@ -1,5 +1,17 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -113,6 +125,70 @@ describe("serveBackend on a unix socket", () => {
     writeFileSync(socketPath, "");
     await serve(new MemoryBackend(), endpoint);
     expect(statSync(socketPath).isSocket()).toBe(true);
+  });
+});
+
+describe("serveBackend on a unix socket someone else prepared", () => {
+  const socketPathOf = (endpoint: BackendEndpoint) => (endpoint as { path: string }).path;
+  const refusal = (endpoint: BackendEndpoint) =>
+    serveBackend(new MemoryBackend(), { endpoint }).then(
+      async (serving) => {
+        await serving.stop(100);
+        return undefined;
+      },
+      (error: unknown) => error as Error,
+    );
+
+  it("takes back a socket directory others may write into: 0700 before the socket is made", async () => {
+    const endpoint = socket();
+    const directory = path.dirname(socketPathOf(endpoint));
+    mkdirSync(directory);
+    chmodSync(directory, 0o777);
+    await serve(new MemoryBackend(), endpoint);
+    expect(statSync(directory).mode & 0o7777).toBe(0o700);
+    expect(statSync(socketPathOf(endpoint)).mode & 0o777).toBe(0o600);
+  });
+
+  it("refuses a symlink at the socket path, leaving where it points untouched", async () => {
+    const endpoint = socket();
+    const target = path.join(dir, `precious-${socketCount}`);
+    writeFileSync(target, "precious");
+    chmodSync(target, 0o644);
+    mkdirSync(path.dirname(socketPathOf(endpoint)), { mode: 0o700 });
+    symlinkSync(target, socketPathOf(endpoint));
+    const error = await refusal(endpoint);
+    expect(error?.message).toBe(
+      `cannot listen on unix://${socketPathOf(endpoint)}: it is a symlink, which is never followed or removed`,
+    );
+    expect(lstatSync(socketPathOf(endpoint)).isSymbolicLink()).toBe(true);
+    expect(statSync(target).mode & 0o7777).toBe(0o644);
+    expect(readFileSync(target, "utf8")).toBe("precious");
+  });
+
+  it("refuses a socket directory that is a symlink", async () => {
+    const endpoint = socket();
+    const elsewhere = path.join(dir, `elsewhere-${socketCount}`);
+    mkdirSync(elsewhere, { mode: 0o777 });
+    chmodSync(elsewhere, 0o777);
+    symlinkSync(elsewhere, path.dirname(socketPathOf(endpoint)));
+    const error = await refusal(endpoint);
+    expect(error?.message).toBe(
+      `cannot listen on unix://${socketPathOf(endpoint)}: its directory is a symlink, which is never followed`,
+    );
+    expect(readdirSync(elsewhere)).toEqual([]);
+    expect(statSync(elsewhere).mode & 0o7777).toBe(0o777);
+  });
+
+  it.runIf(process.getuid?.() === 0)("refuses a socket directory another user owns", async () => {
+    const endpoint = socket();
+    const directory = path.dirname(socketPathOf(endpoint));
+    mkdirSync(directory, { mode: 0o700 });
+    chownSync(directory, 65532, 65532);
+    const error = await refusal(endpoint);
+    expect(error?.message).toBe(
+      `cannot listen on unix://${socketPathOf(endpoint)}: its directory belongs to uid 65532, not to this process (uid 0)`,
+    );
+    expect(readdirSync(directory)).toEqual([]);
   });
 });
 

@@ -1,4 +1,5 @@
-import { chmod, mkdir, rm } from "node:fs/promises";
+import { constants } from "node:fs";
+import { type FileHandle, lstat, mkdir, open, rm, unlink } from "node:fs/promises";
 import path from "node:path";
 import { Server, type ServerUnaryCall, type ServiceError, type sendUnaryData, status } from "@grpc/grpc-js";
 import { backendError, type GrpcCode } from "./backend-error.ts";
@@ -62,6 +63,12 @@ export interface ServingBackend {
  * Serves a backend implementation on a unix socket (created 0600 in a 0700 directory owned by this
  * process, so only the same user, typically root on the node, can connect) or on TCP with mutual TLS.
  * Call it on the main thread: it narrows the process umask for the bind, which worker threads cannot.
+ *
+ * Nothing about the socket follows a symlink. Its directory is made 0700 if missing; an existing one
+ * must be a real directory owned by this process's user (a symlink or another user's is refused) and
+ * is given mode 0700 through a descriptor, before anything is created in it. At the socket path, a
+ * socket or file a previous run left is removed (unlinking never follows); a symlink or a directory
+ * is refused. The socket gets its mode from the umask at bind, never from a chmod by name.
  */
 export async function serveBackend(
   implementation: BackendImplementation,
@@ -97,11 +104,7 @@ export async function serveBackend(
   };
   server.addService(PopulatorBackendService, handlers);
 
-  if (endpoint.transport === "unix") {
-    await mkdir(path.dirname(endpoint.path), { recursive: true, mode: 0o700 });
-    // A socket left by a previous run would make bind fail with EADDRINUSE.
-    await rm(endpoint.path, { force: true });
-  }
+  if (endpoint.transport === "unix") await prepareSocketPath(endpoint.path, describeEndpoint(endpoint));
   const credentials = serverCredentials(endpoint, options.tls);
   // The socket is created with the process umask: narrow it for the bind so the socket is never,
   // even for a moment, connectable by others (the directory may be a shared, world-readable one).
@@ -115,7 +118,6 @@ export async function serveBackend(
   ).finally(() => {
     if (umask !== undefined) process.umask(umask);
   });
-  if (endpoint.transport === "unix") await chmod(endpoint.path, 0o600);
   const bound: BackendEndpoint = endpoint.transport === "tcp" ? { ...endpoint, port } : endpoint;
   return {
     endpoint: bound,
@@ -133,6 +135,49 @@ export async function serveBackend(
       if (endpoint.transport === "unix") await rm(endpoint.path, { force: true });
     },
   };
+}
+
+/**
+ * Makes `socketPath`'s directory private (0700, ours) and clears the way for bind; see
+ * {@link serveBackend}. Throws naming `where` when something there is not ours to use.
+ */
+async function prepareSocketPath(socketPath: string, where: string): Promise<void> {
+  const refuse = (why: string) => new Error(`cannot listen on ${where}: ${why}`);
+  const directory = path.dirname(socketPath);
+  await mkdir(path.dirname(directory), { recursive: true });
+  await mkdir(directory, { mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== "EEXIST") throw error;
+  });
+  let handle: FileHandle;
+  try {
+    handle = await open(directory, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== "ELOOP" && code !== "ENOTDIR") throw error;
+    // Linux answers ENOTDIR for a symlink opened with O_DIRECTORY | O_NOFOLLOW: look at what it is.
+    const symlink = (await lstat(directory).catch(() => undefined))?.isSymbolicLink();
+    throw refuse(
+      symlink ? "its directory is a symlink, which is never followed" : "its directory is not a directory",
+    );
+  }
+  try {
+    const stats = await handle.stat();
+    const uid = process.getuid?.();
+    if (uid !== undefined && stats.uid !== uid) {
+      throw refuse(`its directory belongs to uid ${stats.uid}, not to this process (uid ${uid})`);
+    }
+    if ((stats.mode & 0o7777) !== 0o700) await handle.chmod(0o700);
+  } finally {
+    await handle.close();
+  }
+  // A socket left by a previous run would make bind fail with EADDRINUSE.
+  const existing = await lstat(socketPath).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return undefined;
+    throw error;
+  });
+  if (existing?.isSymbolicLink()) throw refuse("it is a symlink, which is never followed or removed");
+  if (existing?.isDirectory()) throw refuse("it is a directory");
+  if (existing !== undefined) await unlink(socketPath);
 }
 
 function toServiceError(error: unknown): Partial<ServiceError> {

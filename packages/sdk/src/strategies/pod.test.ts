@@ -22,7 +22,7 @@ import {
   SELECTED_NODE_ANNOTATION,
 } from "../names.ts";
 import type { Plan, Step } from "../plan.ts";
-import type { PopulatorPodSpec } from "../populator.ts";
+import { DEFAULT_POD_DEADLINE_SECONDS, type PopulatorPodSpec } from "../populator.ts";
 import type { FillInput, FillOutcome } from "../strategy.ts";
 import { failureMessage, POPULATOR_UID, podStrategy, populatorPod } from "./pod.ts";
 
@@ -78,6 +78,12 @@ describe("populatorPod", () => {
     expect(created.spec?.volumes).toEqual([
       { name: "target", persistentVolumeClaim: { claimName: `prime-${PVC_UID}` } },
     ]);
+  });
+
+  it("gives every populator pod a deadline: six hours unless the populator says otherwise", () => {
+    expect(podFor(fillInput()).pod.spec?.activeDeadlineSeconds).toBe(6 * 3600);
+    expect(DEFAULT_POD_DEADLINE_SECONDS).toBe(6 * 3600);
+    expect(podFor(withPodSpec({ activeDeadlineSeconds: 4200 })).pod.spec?.activeDeadlineSeconds).toBe(4200);
   });
 
   it("labels the pod for the controller's watch, over whatever the populator sets", () => {
@@ -518,8 +524,21 @@ describe("failureMessage", () => {
     ],
     [
       "the pod's reason without a message",
-      pod({ status: { phase: "Failed", reason: "DeadlineExceeded" } }),
-      "DeadlineExceeded",
+      pod({ status: { phase: "Failed", reason: "Evicted" } }),
+      "Evicted",
+    ],
+    [
+      "the deadline, over the exit code of the container it killed",
+      {
+        ...failedPod({ exitCode: 137, reason: "Error" }),
+        spec: { activeDeadlineSeconds: 4200, containers: [] },
+        status: {
+          ...failedPod({ exitCode: 137, reason: "Error" }).status,
+          reason: "DeadlineExceeded",
+          message: "Pod was active on the node longer than the specified deadline",
+        },
+      },
+      "the populator pod ran longer than its deadline (activeDeadlineSeconds 4200) and was stopped",
     ],
     ["a plain sentence without any of those", pod({ status: { phase: "Failed" } }), "pod failed"],
   ])("prefers %s", (_, failed, expected) => {

@@ -21,7 +21,12 @@ import {
 } from "../names.ts";
 import type { Observed } from "../observed.ts";
 import type { Step } from "../plan.ts";
-import { DEFAULT_DEVICE_PATH, DEFAULT_MOUNT_PATH, type PopulatorPodSpec } from "../populator.ts";
+import {
+  DEFAULT_DEVICE_PATH,
+  DEFAULT_MOUNT_PATH,
+  DEFAULT_POD_DEADLINE_SECONDS,
+  type PopulatorPodSpec,
+} from "../populator.ts";
 import { describeProgress } from "../progress.ts";
 import type { FillInput, FillOutcome, Strategy } from "../strategy.ts";
 import { failAttempt, failuresSoFar, waitForRetry } from "./attempts.ts";
@@ -124,8 +129,16 @@ function fillWithPod(input: FillInput): FillOutcome {
   });
 }
 
-/** The most useful sentence about why a pod failed: its termination message, else the exit reason. */
+/**
+ * The most useful sentence about why a pod failed: that it ran out of time, else its termination
+ * message, else the exit reason.
+ */
 export function failureMessage(pod: V1Pod): string {
+  if (pod.status?.reason === "DeadlineExceeded") {
+    const seconds = pod.spec?.activeDeadlineSeconds;
+    const limit = seconds === undefined ? "" : ` (activeDeadlineSeconds ${seconds})`;
+    return `the populator pod ran longer than its deadline${limit} and was stopped`;
+  }
   const status: V1ContainerStatus | undefined = pod.status?.containerStatuses?.find(
     (c) => c.name === POPULATOR_CONTAINER_NAME,
   );
@@ -201,6 +214,8 @@ export function populatorPod(input: FillInput): V1Pod {
     },
     spec: {
       restartPolicy: "Never",
+      // Every attempt ends: a hung pod fails, and is retried or given up like any other failure.
+      activeDeadlineSeconds: spec.activeDeadlineSeconds ?? DEFAULT_POD_DEADLINE_SECONDS,
       ...(selectedNode ? { nodeName: selectedNode } : {}),
       // No API access unless the populator asks for an identity of its own.
       ...(spec.serviceAccountName
