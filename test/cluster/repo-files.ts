@@ -7,7 +7,7 @@ import { kubernetesReleases, layout } from "./config.ts";
 /**
  * What a fresh clone must hold for the README's commands to work: every file the scripts and the
  * cluster tooling spawn, source or read from the repository. Found by reading their source, so a new
- * `path.join(layout.clusterSource, "x", "y")` is covered without anyone remembering to list it.
+ * join onto the cluster source folder is covered without anyone remembering to list it.
  */
 
 /** A repo-relative path some tooling file uses, and where. */

@@ -77,10 +77,13 @@ describe("the cluster", () => {
   it("lets a pod reach the API server through the kubernetes Service", async () => {
     const service = await api.core.readNamespacedService({ name: "kubernetes", namespace: "default" });
     const log = await runJob(api, namespace, "api-reach", {
+      // busybox's TLS client offers no signature_algorithms, which Go 1.25+ servers (Kubernetes
+      // 1.37) refuse; a plain HTTP request to the TLS port still proves the Service reaches a Go
+      // HTTPS server (the API server answers it with its well-known 400), on any cluster.
       script:
-        'wget -q -O - --no-check-certificate "https://${KUBERNETES_SERVICE_HOST}:${KUBERNETES_SERVICE_PORT}/version" && echo "via ${KUBERNETES_SERVICE_HOST}"',
+        'printf "GET /version HTTP/1.0\\r\\n\\r\\n" | nc -w 10 "${KUBERNETES_SERVICE_HOST}" "${KUBERNETES_SERVICE_PORT}" && echo "via ${KUBERNETES_SERVICE_HOST}"',
     });
-    expect(JSON.parse(log.slice(0, log.lastIndexOf("}") + 1))).toHaveProperty("gitVersion");
+    expect(log).toContain("Client sent an HTTP request to an HTTPS server");
     expect(log).toContain(`via ${service.spec?.clusterIP}`);
   });
 

@@ -136,8 +136,10 @@ async function writeFromStart(
       }
       offset += bytesWritten;
       position += bytesWritten;
+      // After every write, not every chunk: a later write of the same chunk may throw, and the
+      // clean-up zeroes only as far as it was told bytes were written.
+      written(position);
     }
-    written(position);
   }
   return position;
 }
