@@ -161,7 +161,8 @@ describe.skipIf(!registryAddress || !imageRegistry)("Image populator", () => {
     controller = await startFastPathController(
       api,
       populatorNs,
-      imagePopulator(),
+      // The sources bring the test registry's CA; only the admin may let credentials go over it.
+      imagePopulator({ credentialPolicy: { sourceCaHosts: [registry.host, proxy.host] } }),
       podStrategy,
       { maxAttempts: 1 },
       image,

@@ -248,6 +248,12 @@ describe.skipIf(!imageRegistry || !registryAddress)(
       const image = await publish("populator-image", "packages/populator-image/src/main.ts");
       await installPrerequisites(kubectl);
       manifests = await render(kubectl, "populator-image", { "volpop/populator-image:0.0.0": image });
+      // The source brings the test registry's CA; as an admin would, allow credentials over it.
+      manifests = manifests.replace(
+        /^(\s*- )--http-endpoint=:8080$/m,
+        (line, item: string) => `${line}\n${item}--allow-credentials-with-source-ca=${registry.host}`,
+      );
+      expect(manifests).toContain(`--allow-credentials-with-source-ca=${registry.host}`);
       await kubectl(["apply", "-f", "-"], manifests);
       // The controller passes the restricted level the namespace warns at.
       expect(kubectl.warnings).toEqual([]);

@@ -34,7 +34,11 @@ export interface ImageSourceSpec {
   readonly path?: string;
   /** `kubernetes.io/dockerconfigjson` Secrets of the source's namespace, in order (a later one wins for a registry). */
   readonly pullSecrets: readonly { readonly name: string }[];
-  /** A ConfigMap of the source's namespace holding PEM CA certificates to trust for the registry. */
+  /**
+   * A ConfigMap of the source's namespace holding PEM CA certificates to trust for the registry. Its
+   * author could vouch for a server of their own: credentials go over it only where the admin allows
+   * (`--allow-credentials-with-source-ca`).
+   */
   readonly caBundle?: { readonly configMap: string; readonly key: string };
   /** Registries (host or host:port) reached over plain HTTP. */
   readonly insecureRegistries: readonly string[];
@@ -46,7 +50,7 @@ export interface ImageSourceSpec {
   readonly dirMode?: number;
   /** Block volumes: the image file written raw to the device, from its first byte. */
   readonly blockFile?: string;
-  /** Lower bounds than {@link DEFAULT_LIMITS} on what extraction may write. */
+  /** Lower bounds than {@link DEFAULT_LIMITS} on what extraction may write; Block volumes use `maxBytes` only. */
   readonly limits?: { readonly maxBytes?: number; readonly maxEntries?: number };
 }
 

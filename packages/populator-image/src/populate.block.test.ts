@@ -8,6 +8,7 @@ import zlib from "node:zlib";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { shortDigest } from "./populate/describe-failure.ts";
 import type { ImagePopulateError } from "./populate/errors.ts";
+import { deviceByteCap } from "./populate/fill-device.ts";
 import { failureOf, type Pod, scratchPod } from "./populate/testing.ts";
 import { type LayerSpec, type WrittenImage, writeImage } from "./testing/image-writer.ts";
 import { type LocalRegistry, startLocalRegistry } from "./testing/local-registry.ts";
@@ -15,6 +16,7 @@ import { randomBytes } from "./testing/random-bytes.ts";
 import { tarBytes } from "./testing/tree.ts";
 
 const DEVICE_BYTES = 1024 * 1024;
+const GIB = 1024 ** 3;
 // What the device holds before: never zero, so that what was written or cleared shows.
 const FILL = 0xaa;
 
@@ -130,6 +132,32 @@ describe("populating a Block volume", () => {
     );
     expect((error as ImagePopulateError).code).toBe("BLOCK_FILE_TOO_LARGE");
     expectUntouched();
+  });
+
+  it("is refused when its layers decompress to more than spec.limits.maxBytes (a zero bomb), zeroing what it wrote", async () => {
+    // 8 MiB of zeros after the end of the archive: a few KiB of gzip, read after the block file.
+    const tar = Buffer.concat([
+      await tarBytes([{ type: "file", path: "images/disk.img", content: "disk image" }]),
+      Buffer.alloc(8 << 20),
+    ]);
+    const image = await push([{ tar }]);
+    const layer = shortDigest(image.manifests[0]?.layers[0]?.digest ?? "");
+    const error = await failureOf(populateDevice(image, { limits: { maxBytes: "1Mi" } }));
+    expect(error.message).toBe(
+      `image ${image.reference}: layer ${layer} rejected: exceeds maxBytes (1048576): the layers hold more than 1048576 bytes once decompressed`,
+    );
+    expect((error as ImagePopulateError).code).toBe("EXTRACT_LIMIT_EXCEEDED");
+    const bytes = deviceBytes();
+    expect(bytes.subarray(0, 10).equals(Buffer.alloc(10))).toBe(true);
+    expect(bytes.subarray(10).equals(Buffer.alloc(DEVICE_BYTES - 10, FILL))).toBe(true);
+  });
+
+  it.each([
+    ["spec.limits.maxBytes when the ImageSource sets it", { maxBytes: 4096 }, GIB, 4096],
+    ["the device's capacity, 10% and 1 GiB otherwise", undefined, 10 * GIB, 12 * GIB],
+    ["Filesystem mode's default when the capacity is unknown", undefined, undefined, 10 * GIB],
+  ])("caps the decompressed bytes at %s", (_, limits, capacity, cap) => {
+    expect(deviceByteCap(limits === undefined ? {} : { limits }, capacity)).toBe(cap);
   });
 
   it("zeroes what it wrote when the layer turns out to be tampered with", async () => {

@@ -282,6 +282,43 @@ describe("populating from a registry with a private CA", () => {
   });
 });
 
+describe("populating from a registry with Basic auth trusted through the ImageSource's CA", () => {
+  // Whoever wrote spec.caBundle holds that CA's key: with a network position, they could be the
+  // registry. The pull secret's credentials go there only if the cluster admin says so.
+  const user = { user: "puller", password: "s3cret" };
+  let registry: LocalRegistry;
+  let reference: string;
+  beforeAll(async () => {
+    registry = await startLocalRegistry({ tls: true, htpasswd: user });
+    reference = (
+      await writeImage(registry.pushTarget, { repository: "private/app", layers: [{ entries: small }] })
+    ).reference;
+  });
+  afterAll(() => registry.stop());
+  const spec = () => ({
+    image: reference,
+    caBundle: { configMap: "registry-ca" },
+    pullSecrets: [{ name: "registry-creds" }],
+  });
+  beforeEach(() => {
+    pod.mountConfigMap({ "ca.crt": registry.caPem as string });
+    pod.mountSecret(0, dockerConfigSecret(registry.host, user.user, user.password));
+  });
+
+  it("keeps the credentials back without the admin's leave, saying why", async () => {
+    const error = await failureOf(pod.populate(spec()));
+    expect(error.message).toBe(
+      `image ${reference}: authentication failed for registry ${registry.host} (the pull secret's credentials were not sent: it is reached over HTTPS trusting the ImageSource's own CA (spec.caBundle), which only a cluster admin may allow)`,
+    );
+    expect((error as ImagePopulateError).code).toBe("REGISTRY_AUTH");
+  });
+
+  it("pulls with them where the admin allows it (--allow-credentials-with-source-ca)", async () => {
+    await pod.populate(spec(), { credentialPolicy: { sourceCaHosts: [registry.host] } });
+    expect(entriesOf(pod.volume)).toEqual(["etc"]);
+  });
+});
+
 describe("populating from a registry with Basic auth", () => {
   const user = { user: "puller", password: "s3cret" };
   let registry: LocalRegistry;

@@ -120,7 +120,11 @@ export async function populateImage(
       pullSecrets,
       ...(ca === undefined ? {} : { caCertificates: ca }),
       insecureRegistries: spec.insecureRegistries,
-      ...(options.credentialPolicy === undefined ? {} : { credentialPolicy: options.credentialPolicy }),
+      // spec.caBundle is the ImageSource author's: it may vouch for credentials only where the admin says.
+      credentialPolicy: {
+        ...options.credentialPolicy,
+        sourceCaHosts: options.credentialPolicy?.sourceCaHosts ?? [],
+      },
       ...(spec.platform === undefined ? {} : { platform: spec.platform }),
       ...(options.retry === undefined ? {} : { retry: options.retry }),
       ...(options.timeouts === undefined ? {} : { timeouts: options.timeouts }),

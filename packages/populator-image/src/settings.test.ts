@@ -17,12 +17,14 @@ describe("the image populator's settings", () => {
         "--population-deadline=90m",
         "--allow-credentials-over-http=registry.local:5000, 10.0.0.7",
         "--allow-token-realm=registry.example.com=sso.example.com,registry.example.com=sso2.example.com:8443",
+        "--allow-credentials-with-source-ca=registry.corp:5000,sso.corp",
       ),
     ).toEqual({
       populationDeadlineMs: 90 * 60_000,
       credentialPolicy: {
         plainHttpHosts: ["registry.local:5000", "10.0.0.7"],
         tokenRealmHosts: { "registry.example.com": ["sso.example.com", "sso2.example.com:8443"] },
+        sourceCaHosts: ["registry.corp:5000", "sso.corp"],
       },
     });
   });
@@ -33,6 +35,10 @@ describe("the image populator's settings", () => {
     [
       ["--allow-credentials-over-http=http://registry.local"],
       /^--allow-credentials-over-http: "http:\/\/registry.local" is not a host or host:port$/,
+    ],
+    [
+      ["--allow-credentials-with-source-ca=https://registry.corp"],
+      /^--allow-credentials-with-source-ca: "https:\/\/registry.corp" is not a host or host:port$/,
     ],
     [
       ["--allow-token-realm=sso.example.com"],
@@ -63,6 +69,7 @@ describe("the image populator's settings", () => {
       credentialPolicy: {
         plainHttpHosts: ["registry.local:5000"],
         tokenRealmHosts: { "registry.example.com": ["sso.example.com"] },
+        sourceCaHosts: ["registry.corp:5000"],
       },
     };
     const args = settingsArgs(settings);
@@ -70,6 +77,7 @@ describe("the image populator's settings", () => {
       "--population-deadline=1m30.5s",
       "--allow-credentials-over-http=registry.local:5000",
       "--allow-token-realm=registry.example.com=sso.example.com",
+      "--allow-credentials-with-source-ca=registry.corp:5000",
     ]);
     expect(settingsFromArgs(["--mode=populate", ...args], PROGRAM)).toEqual(settings);
     expect(settingsArgs(DEFAULT_SETTINGS)).toEqual([]);

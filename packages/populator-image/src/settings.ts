@@ -9,7 +9,10 @@
  *   token realms that may get pull secrets' credentials over plain HTTP;
  * - `--allow-token-realm` (`registry=realm-host`, comma-separated, default none): token realms on
  *   another host than the registry's that may get its credentials (`auth.docker.io` for `docker.io`
- *   is built in).
+ *   is built in);
+ * - `--allow-credentials-with-source-ca` (`host[:port]`, comma-separated, default none): registries
+ *   and token realms that may get pull secrets' credentials over HTTPS when the ImageSource names its
+ *   own CA (`spec.caBundle`), with which its author could vouch for a server of their own.
  */
 import {
   CliUsageError,
@@ -41,12 +44,17 @@ export const IMAGE_POPULATOR_FLAGS = {
     description:
       "Token realms on another host that may get a registry's credentials, as registry=realm-host, comma-separated (default: none; auth.docker.io for docker.io is built in)",
   },
+  "allow-credentials-with-source-ca": {
+    type: "string",
+    description:
+      "Registries and token realms (host[:port], comma-separated) that may get pull secrets' credentials over HTTPS when the ImageSource names its own CA in spec.caBundle (default: none)",
+  },
 } as const satisfies ExtraOptions;
 
 export interface ImagePopulatorSettings {
   /** `--population-deadline`, in milliseconds. */
   readonly populationDeadlineMs: number;
-  /** `--allow-credentials-over-http` and `--allow-token-realm`. */
+  /** `--allow-credentials-over-http`, `--allow-token-realm` and `--allow-credentials-with-source-ca`. */
   readonly credentialPolicy: CredentialPolicy;
 }
 
@@ -94,12 +102,8 @@ export function settingsFromFlags(extra: ExtraValues<typeof IMAGE_POPULATOR_FLAG
       throw new Error(`invalid --population-deadline ${JSON.stringify(deadline)}: must be positive`);
     }
   }
-  const plainHttpHosts = list(extra["allow-credentials-over-http"]).map((host) => {
-    if (!isRegistryHost(host)) {
-      throw new Error(`--allow-credentials-over-http: ${JSON.stringify(host)} is not a host or host:port`);
-    }
-    return host;
-  });
+  const plainHttpHosts = hosts(extra, "allow-credentials-over-http");
+  const sourceCaHosts = hosts(extra, "allow-credentials-with-source-ca");
   const tokenRealmHosts: Record<string, string[]> = {};
   for (const item of list(extra["allow-token-realm"])) {
     const [registry = "", realm = "", ...more] = item.split("=").map((part) => part.trim());
@@ -113,6 +117,7 @@ export function settingsFromFlags(extra: ExtraValues<typeof IMAGE_POPULATOR_FLAG
     credentialPolicy: {
       ...(plainHttpHosts.length === 0 ? {} : { plainHttpHosts }),
       ...(Object.keys(tokenRealmHosts).length === 0 ? {} : { tokenRealmHosts }),
+      ...(sourceCaHosts.length === 0 ? {} : { sourceCaHosts }),
     },
   };
 }
@@ -123,13 +128,26 @@ export function settingsArgs(settings: ImagePopulatorSettings): string[] {
   if (settings.populationDeadlineMs !== DEFAULT_SETTINGS.populationDeadlineMs) {
     args.push(`--population-deadline=${formatDuration(settings.populationDeadlineMs)}`);
   }
-  const { plainHttpHosts = [], tokenRealmHosts = {} } = settings.credentialPolicy;
+  const { plainHttpHosts = [], tokenRealmHosts = {}, sourceCaHosts = [] } = settings.credentialPolicy;
   if (plainHttpHosts.length > 0) args.push(`--allow-credentials-over-http=${plainHttpHosts.join(",")}`);
   const realms = Object.entries(tokenRealmHosts).flatMap(([registry, hosts]) =>
     hosts.map((host) => `${registry}=${host}`),
   );
   if (realms.length > 0) args.push(`--allow-token-realm=${realms.join(",")}`);
+  if (sourceCaHosts.length > 0) args.push(`--allow-credentials-with-source-ca=${sourceCaHosts.join(",")}`);
   return args;
+}
+
+/** A flag's `host[:port]` list; throws naming the flag for anything else. */
+function hosts(
+  extra: ExtraValues<typeof IMAGE_POPULATOR_FLAGS>,
+  flag: "allow-credentials-over-http" | "allow-credentials-with-source-ca",
+): string[] {
+  return list(extra[flag]).map((host) => {
+    if (!isRegistryHost(host))
+      throw new Error(`--${flag}: ${JSON.stringify(host)} is not a host or host:port`);
+    return host;
+  });
 }
 
 function list(value: string | undefined): string[] {

@@ -1,5 +1,7 @@
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { makeTempDir, removeTempDir, snapshotTree } from "../layers/testing.ts";
 import { clearDirectory } from "./clear-directory.ts";
@@ -68,6 +70,40 @@ describe("clearDirectory", () => {
     const stats = fs.lstatSync(path.join(volume, "lost+found"));
     expect([stats.uid, stats.gid]).toEqual([0, 0]);
   });
+
+  // Root may write anywhere, so the pod's case needs a pod's uid: clearDirectory runs in a child that
+  // becomes one (Node's binary may be out of its reach, so the child starts as root).
+  it.runIf(process.getuid?.() === 0)(
+    "empties a lost+found the pod's uid owns though an image made it read-only",
+    () => {
+      const pod = 65532;
+      const lostAndFound = path.join(volume, "lost+found");
+      fs.mkdirSync(path.join(lostAndFound, "deep"), { recursive: true });
+      fs.writeFileSync(path.join(lostAndFound, "#12"), "from the image");
+      fs.writeFileSync(path.join(lostAndFound, "deep/f"), "x");
+      for (const owned of [root, volume, lostAndFound, path.join(lostAndFound, "#12")]) {
+        fs.chownSync(owned, pod, pod);
+      }
+      fs.chownSync(path.join(lostAndFound, "deep"), pod, pod);
+      fs.chownSync(path.join(lostAndFound, "deep/f"), pod, pod);
+      fs.chmodSync(lostAndFound, 0o500);
+      const module = pathToFileURL(path.join(import.meta.dirname, "clear-directory.ts")).href;
+      execFileSync(
+        process.execPath,
+        [
+          "--input-type=module",
+          "-e",
+          [
+            `process.setgroups([]); process.setgid(${pod}); process.setuid(${pod});`,
+            `const { clearDirectory } = await import(${JSON.stringify(module)});`,
+            `await clearDirectory(${JSON.stringify(volume)});`,
+          ].join(" "),
+        ],
+        { stdio: "pipe" },
+      );
+      expect(snapshotTree(volume)).toEqual({ "lost+found": "dir 700" });
+    },
+  );
 
   it("removes symlinks without following them", async () => {
     const outside = path.join(root, "outside");

@@ -3,7 +3,7 @@
  * attempt's half-written tree and a failed one leaves nothing a consumer could mistake for data.
  */
 import { constants } from "node:fs";
-import fs from "node:fs/promises";
+import fs, { type FileHandle } from "node:fs/promises";
 import path from "node:path";
 
 /** mkfs.ext4 creates it and e2fsck needs it: emptied, never removed, and re-created if it was replaced. */
@@ -33,7 +33,7 @@ export interface ClearOptions {
  * without CAP_DAC_OVERRIDE could not empty them otherwise. Giving `lost+found` to root and setting its
  * mode take root (or CAP_CHOWN and CAP_FOWNER): a non-root pod leaves them as they are, and a
  * `lost+found` it may not write into (root's 0700, say) holds nothing it could have put there, so it
- * is left alone.
+ * is left alone. One the pod owns is made writable first (0700), whatever mode an image gave it.
  */
 export async function clearDirectory(directory: string, options: ClearOptions = {}): Promise<boolean> {
   for (const name of await fs.readdir(directory)) {
@@ -47,6 +47,8 @@ async function resetLostAndFound(directory: string, required: boolean): Promise<
   const absolute = path.join(directory, LOST_AND_FOUND);
   const stats = await fs.lstat(absolute).catch(ignoreMissing);
   if (stats?.isDirectory()) {
+    // Ours, though an image made it read-only (modes are applied last): ours to open up and empty.
+    if (stats.uid === process.getuid?.()) await openUp(absolute);
     // Entries the pod may not remove are entries it could not have created.
     if (!(await writable(absolute))) return true;
     for (const name of await fs.readdir(absolute)) await removeTree(path.join(absolute, name));
@@ -59,15 +61,31 @@ async function resetLostAndFound(directory: string, required: boolean): Promise<
   return true;
 }
 
-// Through a descriptor opened without following symlinks: mode and owner land on this directory.
-async function settleLostAndFound(absolute: string): Promise<void> {
-  const handle = await fs
+/** `lost+found` opened without following symlinks, so that a mode or owner set lands on this directory; undefined if not ours to read. */
+async function openLostAndFound(absolute: string): Promise<FileHandle | undefined> {
+  return fs
     .open(absolute, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW)
     .catch((error: NodeJS.ErrnoException) => {
-      // Emptied, but not ours to read: then it is not ours to change either.
       if (error.code === "EACCES") return undefined;
       throw error;
     });
+}
+
+/** Mode 0700 for a `lost+found` the pod owns, so that it may empty it. Best effort. */
+async function openUp(absolute: string): Promise<void> {
+  // One the pod may not even read (mode 0000) cannot be opened: it is left as it is.
+  const handle = await openLostAndFound(absolute);
+  if (handle === undefined) return;
+  try {
+    await handle.chmod(LOST_AND_FOUND_MODE).catch(() => undefined);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function settleLostAndFound(absolute: string): Promise<void> {
+  // Emptied, but not ours to read: then it is not ours to change either.
+  const handle = await openLostAndFound(absolute);
   if (handle === undefined) return;
   try {
     const stats = await handle.stat();

@@ -13,6 +13,7 @@ import {
   PlatformNotFoundError,
   RegistryAuthError,
   RegistryTlsError,
+  SOURCE_CA,
 } from "../registry/errors.ts";
 import { ImagePopulateError, PopulateErrorCode, PopulationDeadlineError } from "./errors.ts";
 
@@ -71,7 +72,7 @@ function failureDetail(error: unknown, context: FailureContext): string {
     const covered = context.credentialHosts?.has(normaliseRegistryHost(error.registry)) ?? true;
     const hint =
       error.withheld !== undefined
-        ? `the pull secret's credentials were not sent: ${error.withheld}, which only a cluster admin may allow`
+        ? `the pull secret's credentials were not sent: ${error.withheld.replace(SOURCE_CA, "the ImageSource's own CA (spec.caBundle)")}, which only a cluster admin may allow`
         : !context.hasPullSecrets
           ? "no pull secret given: name one in spec.pullSecrets"
           : covered

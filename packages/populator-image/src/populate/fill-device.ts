@@ -6,6 +6,8 @@
 import fs, { type FileHandle } from "node:fs/promises";
 import { blockTargetSize as deviceSize } from "@volpop/sdk";
 import type { ImageSourceSpec } from "../image-source.ts";
+import { ExtractLimitError } from "../layers/errors.ts";
+import { DEFAULT_LIMITS } from "../layers/limits.ts";
 import { readTarEntries } from "../layers/tar-entries.ts";
 import type { Descriptor } from "../registry/manifest.ts";
 import type { PulledImage } from "../registry/pulled-image.ts";
@@ -23,6 +25,20 @@ export interface DeviceFill {
 }
 
 const ZEROS = Buffer.alloc(1024 * 1024);
+const GIB = 1024 ** 3;
+
+/**
+ * How many bytes the layers read may hold once decompressed, headers, other files and whatever
+ * follows the end of an archive included: a small layer that inflates to terabytes would otherwise
+ * burn CPU until the deadline. `spec.limits.maxBytes` if the ImageSource sets one; else the device's
+ * capacity plus 10% and 1 GiB (room for the other files of the layers read); else, when the capacity
+ * is unknown, Filesystem mode's default ({@link DEFAULT_LIMITS}.maxBytes, 10 GiB).
+ */
+export function deviceByteCap(spec: Pick<ImageSourceSpec, "limits">, capacity: number | undefined): number {
+  if (spec.limits?.maxBytes !== undefined) return spec.limits.maxBytes;
+  if (capacity === undefined) return DEFAULT_LIMITS.maxBytes;
+  return capacity + Math.ceil(capacity / 10) + GIB;
+}
 
 /**
  * Writes `spec.blockFile` of `image` to the device (or file) at `devicePath`. On failure, the bytes
@@ -48,6 +64,20 @@ export async function fillDevice(
   let dirty = 0;
   try {
     const capacity = await deviceSize(device);
+    const maxBytes = deviceByteCap(spec, capacity);
+    let read = 0;
+    // Every decompressed byte of every layer read counts, as in Filesystem mode: a bomb of zeros too.
+    const onBytes = (bytes: number, entry: string | undefined): void => {
+      read += bytes;
+      if (read > maxBytes) {
+        throw new ExtractLimitError(
+          entry,
+          "maxBytes",
+          maxBytes,
+          `the layers hold more than ${maxBytes} bytes once decompressed`,
+        );
+      }
+    };
     const layers = image.layers;
     for (let index = layers.length - 1; index >= 0; index--) {
       const layer = layers[index] as Descriptor;
@@ -59,7 +89,7 @@ export async function fillDevice(
       let replacedBy: string | undefined;
       let hidesLower = false;
       // The loop ends only once the layer's blob has ended, its digest and size verified.
-      for await (const { header, body } of readTarEntries(tar)) {
+      for await (const { header, body } of readTarEntries(tar, { onBytes })) {
         if (header.type === "pax-global-header") continue;
         const effect = blockFileEffect(header.name, header.type, wanted);
         if (effect.kind === "file") {

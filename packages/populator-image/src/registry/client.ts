@@ -123,6 +123,7 @@ export class RegistryClient {
       credentials: (registry) => credentialsFor(credentials, registry),
       insecureRegistries: new Set((options.insecureRegistries ?? []).map(normaliseRegistryHost)),
       credentialPolicy: options.credentialPolicy,
+      extraCas: cas !== undefined && cas.length > 0,
       signal: options.signal,
       retry: this.#retry,
       log: this.#log,

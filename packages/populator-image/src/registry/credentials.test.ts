@@ -4,8 +4,16 @@
  * writes an ImageSource may name a pull Secret they cannot read: nothing they write may send it
  * somewhere they can read it. The attacker here records every request it gets.
  */
-import { afterEach, describe, expect, it } from "vitest";
-import { type RecordingServer, startRecordingServer } from "../testing/recording-server.ts";
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createServerCertificates, type ServerCertificates } from "../testing/certificates.ts";
+import {
+  type RecordingServer,
+  type RecordingServerTls,
+  startRecordingServer,
+} from "../testing/recording-server.ts";
 import { type ScriptedResponse, scriptedTransport } from "../testing/scripted-transport.ts";
 import { RegistryClient } from "./client.ts";
 import { RegistryAuthError } from "./errors.ts";
@@ -21,8 +29,12 @@ afterEach(async () => {
   for (const server of servers.splice(0)) await server.stop();
 });
 
-async function server(handler: Parameters<typeof startRecordingServer>[0], address?: string) {
-  const started = await startRecordingServer(handler, address);
+async function server(
+  handler: Parameters<typeof startRecordingServer>[0],
+  address?: string,
+  tls?: RecordingServerTls,
+) {
+  const started = await startRecordingServer(handler, address, tls);
   servers.push(started);
   return started;
 }
@@ -240,5 +252,144 @@ describe("credentials and token realms over HTTPS", () => {
     expect(tokenRequests.map((r) => [r.url.host, r.headers.authorization])).toEqual([
       ["auth.docker.io", BASIC],
     ]);
+  });
+});
+
+describe("credentials and the ImageSource's own CA", () => {
+  // The CA stands for an ImageSource's spec.caBundle: its author holds the key and so can be the
+  // registry, for a client that trusts it. Only hosts the admin names may get credentials then.
+  let dir: string;
+  let certificates: ServerCertificates;
+  beforeAll(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), "volpop-source-ca-"));
+    certificates = await createServerCertificates(dir);
+  });
+  afterAll(() => fs.rm(dir, { recursive: true, force: true }));
+
+  const sourceCa = (sourceCaHosts: readonly string[]) =>
+    ({
+      caCertificates: certificates.caPem,
+      credentialPolicy: { sourceCaHosts },
+    }) satisfies RegistryClientOptions;
+
+  /** An HTTPS registry wanting Basic auth: 404 (the manifest is missing) once it gets it. */
+  const basicRegistry = () =>
+    server(
+      (request, response) => {
+        response.writeHead(request.headers.authorization === undefined ? 401 : 404, {
+          "www-authenticate": 'Basic realm="r"',
+        });
+        response.end();
+      },
+      undefined,
+      certificates,
+    );
+
+  it.each([
+    ["a username and password", { username: "robot", password: PASSWORD }],
+    ["a registry token", { registryToken: PASSWORD }],
+  ])("never sends %s to a registry trusted through it unless the admin allows", async (_how, given) => {
+    const attacker = await basicRegistry();
+    const client = new RegistryClient({
+      ...fast,
+      ...sourceCa(["other.example:5000"]),
+      platform: AMD64,
+      credentials: { [attacker.host]: given },
+    });
+    const error = await failure(client.resolve(`${attacker.host}/app:v1`));
+    client.close();
+    expect(error).toBeInstanceOf(RegistryAuthError);
+    expect((error as RegistryAuthError).withheld).toBe(
+      "it is reached over HTTPS trusting caCertificates not trusted with credentials",
+    );
+    // Anonymous requests still go: a public image pulls with the ImageSource's CA.
+    expect(attacker.requests.length).toBeGreaterThan(0);
+    expect(attacker.requests.map((r) => r.headers.authorization)).toEqual(
+      attacker.requests.map(() => undefined),
+    );
+    expect(everythingSeenBy(attacker)).not.toContain(PASSWORD);
+    expect(everythingSeenBy(attacker)).not.toContain(Buffer.from(`robot:${PASSWORD}`).toString("base64"));
+  });
+
+  it("sends them to a registry the admin allows with it", async () => {
+    const registry = await basicRegistry();
+    const client = new RegistryClient({
+      ...fast,
+      ...sourceCa([registry.host]),
+      platform: AMD64,
+      credentials: { [registry.host]: { username: "robot", password: PASSWORD } },
+    });
+    await expect(client.resolve(`${registry.host}/app:v1`)).rejects.toThrow(/manifest for .* not found/);
+    client.close();
+    expect(registry.requests.map((r) => r.headers.authorization)).toEqual([undefined, BASIC]);
+  });
+
+  /** An HTTPS registry whose Bearer challenge names an HTTPS token server on its own host, another port. */
+  async function tokenAuthRegistry() {
+    const tokens = await server(
+      (_request, response) => {
+        response.writeHead(200, { "content-type": "application/json" });
+        response.end(JSON.stringify({ token: "T", access_token: "T" }));
+      },
+      undefined,
+      certificates,
+    );
+    const realm = `${tokens.url}/token`;
+    const registry = await server(
+      (request, response) => {
+        if (request.headers.authorization === "Bearer T") response.writeHead(404);
+        else response.writeHead(401, { "www-authenticate": `Bearer realm="${realm}",service="registry"` });
+        response.end();
+      },
+      undefined,
+      certificates,
+    );
+    return { tokens, registry };
+  }
+
+  it.each([
+    ["a username and password", { username: "robot", password: PASSWORD }],
+    ["an identity token", { identityToken: PASSWORD }],
+  ])("asks a token realm trusted through it for a token without %s", async (_how, given) => {
+    const { tokens, registry } = await tokenAuthRegistry();
+    const client = new RegistryClient({
+      ...fast,
+      ...sourceCa([]),
+      platform: AMD64,
+      credentials: { [registry.host]: given },
+    });
+    await expect(client.resolve(`${registry.host}/app:v1`)).rejects.toThrow(/manifest for .* not found/);
+    client.close();
+    expect(tokens.requests.map((r) => [r.method, r.headers.authorization, r.body])).toEqual([
+      ["GET", undefined, ""],
+    ]);
+    expect(everythingSeenBy(tokens)).not.toContain(PASSWORD);
+    expect(everythingSeenBy(registry)).not.toContain(PASSWORD);
+  });
+
+  it("sends them to a token realm on the host of a registry the admin allows with it", async () => {
+    const { tokens, registry } = await tokenAuthRegistry();
+    const client = new RegistryClient({
+      ...fast,
+      ...sourceCa([registry.host]),
+      platform: AMD64,
+      credentials: { [registry.host]: { username: "robot", password: PASSWORD } },
+    });
+    await expect(client.resolve(`${registry.host}/app:v1`)).rejects.toThrow(/manifest for .* not found/);
+    client.close();
+    expect(tokens.requests.map((r) => r.headers.authorization)).toEqual([BASIC]);
+  });
+
+  it("leaves the credentials alone where the CAs are the caller's own (no sourceCaHosts)", async () => {
+    const registry = await basicRegistry();
+    const client = new RegistryClient({
+      ...fast,
+      caCertificates: certificates.caPem,
+      platform: AMD64,
+      credentials: { [registry.host]: { username: "robot", password: PASSWORD } },
+    });
+    await expect(client.resolve(`${registry.host}/app:v1`)).rejects.toThrow(/manifest for .* not found/);
+    client.close();
+    expect(registry.requests.map((r) => r.headers.authorization)).toEqual([undefined, BASIC]);
   });
 });

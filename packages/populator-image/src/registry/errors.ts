@@ -73,6 +73,12 @@ export class RegistryAuthError extends RegistryError {
   }
 }
 
+/**
+ * How {@link RegistryAuthError.withheld} names the CAs of `CredentialPolicy.sourceCaHosts`, for
+ * callers to put in their users' words.
+ */
+export const SOURCE_CA = "caCertificates not trusted with credentials";
+
 /** The tag or digest does not exist in the repository (or the repository does not exist). */
 export class ManifestNotFoundError extends RegistryError {
   override name = "ManifestNotFoundError";

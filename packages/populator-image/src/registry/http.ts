@@ -13,6 +13,7 @@ import {
   RegistryResponseError,
   RegistryTlsError,
   RegistryUnavailableError,
+  SOURCE_CA,
 } from "./errors.ts";
 import type { CredentialPolicy, RegistryLogFn } from "./options.ts";
 import {
@@ -36,6 +37,8 @@ export interface RegistryHttpConfig {
   readonly insecureRegistries: ReadonlySet<string>;
   /** Where credentials may go beyond the registry's own host over TLS (see {@link CredentialPolicy}). */
   readonly credentialPolicy?: CredentialPolicy | undefined;
+  /** Whether the transport trusts CAs beyond Node's roots: {@link CredentialPolicy.sourceCaHosts} applies only then. */
+  readonly extraCas?: boolean;
   readonly retry: RetryPolicy;
   readonly log: RegistryLogFn;
   /** Aborts every call, on top of each call's own signal. */
@@ -87,6 +90,8 @@ export class RegistryHttp {
   readonly #plainHttpHosts: ReadonlySet<string>;
   /** {@link CredentialPolicy.tokenRealmHosts} by normalised registry, with Docker Hub's own. */
   readonly #tokenRealmHosts: ReadonlyMap<string, ReadonlySet<string>>;
+  /** {@link CredentialPolicy.sourceCaHosts}, normalised; undefined when every HTTPS host may get credentials. */
+  readonly #sourceCaHosts: ReadonlySet<string> | undefined;
 
   constructor(config: RegistryHttpConfig) {
     this.#config = config;
@@ -100,6 +105,10 @@ export class RegistryHttp {
       realms.set(name, known);
     }
     this.#tokenRealmHosts = realms;
+    this.#sourceCaHosts =
+      config.extraCas === true && policy.sourceCaHosts !== undefined
+        ? new Set(policy.sourceCaHosts.map(normaliseRegistryHost))
+        : undefined;
   }
 
   /** Where a registry's API lives: scheme by the insecure list, Docker Hub's API host for `docker.io`. */
@@ -273,7 +282,11 @@ export class RegistryHttp {
 
   /** Why a registry's credentials may not go to it, or undefined when they may (see {@link CredentialPolicy}). */
   #withheldFromRegistry(registry: string): string | undefined {
-    if (this.baseUrl(registry).protocol === "https:") return undefined;
+    if (this.baseUrl(registry).protocol === "https:") {
+      return this.#sourceCaHosts === undefined || this.#sourceCaHosts.has(normaliseRegistryHost(registry))
+        ? undefined
+        : `it is reached over HTTPS trusting ${SOURCE_CA}`;
+    }
     return this.#plainHttpHosts.has(normaliseRegistryHost(registry))
       ? undefined
       : "it is reached over plain HTTP";
@@ -289,6 +302,11 @@ export class RegistryHttp {
     }
     if (realm.protocol !== "https:" && !this.#plainHttpHosts.has(host)) {
       return `the token realm ${name} is reached over plain HTTP`;
+    }
+    const sourceCa = this.#sourceCaHosts;
+    if (realm.protocol === "https:" && sourceCa !== undefined && !sourceCa.has(host)) {
+      const registryAllowed = own && sourceCa.has(normaliseRegistryHost(registry));
+      if (!registryAllowed) return `the token realm ${name} is reached over HTTPS trusting ${SOURCE_CA}`;
     }
     return undefined;
   }

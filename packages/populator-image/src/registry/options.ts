@@ -44,6 +44,15 @@ export interface CredentialPolicy {
    * Default: none, besides `auth.docker.io` for `docker.io`.
    */
   readonly tokenRealmHosts?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Set when {@link RegistryClientOptions.caCertificates} are not the admin's but an ImageSource
+   * author's (its `spec.caBundle`): with such a CA, whoever wrote it can vouch for a server of their
+   * own, so credentials go over HTTPS only to these hosts (a registry as in image references, or a
+   * token realm's `host[:port]`; a realm on an allowed registry's host name is allowed with it), and
+   * other hosts are asked anonymously. Undefined: the CAs are trusted like Node's own roots.
+   * Ignored without caCertificates.
+   */
+  readonly sourceCaHosts?: readonly string[];
 }
 
 export interface RegistryClientOptions {
