@@ -53,12 +53,16 @@ async function failure(promise: Promise<unknown>): Promise<Error> {
   );
 }
 
+/** An attacker's registry: every request gets a Basic challenge, to collect what credentials come. */
+const basicChallenger = () =>
+  server((_request, response) => {
+    response.writeHead(401, { "www-authenticate": 'Basic realm="give me"' });
+    response.end();
+  });
+
 describe("credentials and plain HTTP", () => {
   it("never sends Basic credentials to a registry the ImageSource lists as insecure", async () => {
-    const attacker = await server((_request, response) => {
-      response.writeHead(401, { "www-authenticate": 'Basic realm="give me"' });
-      response.end();
-    });
+    const attacker = await basicChallenger();
     const client = new RegistryClient({
       ...fast,
       platform: AMD64,
@@ -80,10 +84,7 @@ describe("credentials and plain HTTP", () => {
   });
 
   it("never sends a pull secret's registry token to a registry reached over plain HTTP", async () => {
-    const attacker = await server((_request, response) => {
-      response.writeHead(401, { "www-authenticate": 'Basic realm="give me"' });
-      response.end();
-    });
+    const attacker = await basicChallenger();
     const client = new RegistryClient({
       ...fast,
       platform: AMD64,
