@@ -1,117 +1,137 @@
-#!/usr/bin/env node
-import { spawn } from "node:child_process";
-import fs from "node:fs";
-import https from "node:https";
-import path from "node:path";
+import { type ChildProcess, spawn } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CustomObjectsApi } from "@kubernetes/client-node";
-import { layout } from "../test/cluster/config.ts";
-import {
-  createPvc,
-  createTestNamespace,
-  deleteNamespace,
-  type Kube,
-  kubeFromFile,
-  waitFor,
-} from "../test/support/kube.ts";
-import { installTestSourceCrd, TEST_GROUP } from "../test/support/test-populator.ts";
+import { createPvc, createTestNamespace, deleteNamespace, type Kube, waitFor } from "../test/support/kube.ts";
+import { apiserverMetrics, countsDelta, requestCounts, total } from "./apiserver-metrics.ts";
 import { percentile, processStats } from "./process-stats.ts";
+import { alternatingRounds } from "./rounds.ts";
+import { PHASES, type PopulationTimeline, recordTimelines } from "./timeline.ts";
 
 /**
- * Populates 1, 10 and 50 PVCs at once with the SDK's test populator (controller in its own process)
- * and reports create→Bound latency, API requests per population and the controller's peak RSS and
- * CPU. Designed so a row for upstream's Go hello-populator can sit beside ours later: every figure is
- * measured from outside the controller.
+ * Side by side: N `Hello` objects and N PVCs naming them, created at once, populated by one hello
+ * controller at a time (ours, upstream's), each run as a local process against the same cluster with
+ * the same flags, alternating within each round. Everything is measured from outside the
+ * controllers: create→Bound per PVC, the API server's request counters, the process's /proc figures,
+ * and a timeline of each population's steps from watches, which shows where the time goes.
  */
-const sizes = (process.env.VOLPOP_BENCH_SIZES ?? "1,10,50").split(",").map(Number);
-const kubeconfig = process.env.KUBECONFIG ?? layout.adminKubeconfig;
-const storageClass = process.env.VOLPOP_E2E_STORAGE_CLASS ?? "volpop-immediate";
-const here = import.meta.dirname;
 
-interface Row {
-  implementation: string;
-  pvcs: number;
-  p50Seconds: number;
-  p95Seconds: number;
-  apiRequestsPerPopulation: number;
-  controllerPeakRssMiB: number;
-  controllerCpuSeconds: number;
+/** A hello controller to run: both take upstream hello-populator's flags. */
+export interface Contender {
+  readonly name: string;
+  readonly command: string;
+  /** Arguments before the common flags (e.g. the script for node). */
+  readonly leadingArgs: readonly string[];
+  /** The populator pod's image. */
+  readonly image: string;
 }
 
-/** Sum of the API server's `apiserver_request_total` counters: requests served since it started. */
-async function apiserverRequestTotal(api: Kube): Promise<number> {
-  const server = new URL(api.config.getCurrentCluster()?.server ?? "");
-  const options: https.RequestOptions = {
-    host: server.hostname,
-    port: server.port,
-    path: "/metrics",
-    method: "GET",
-  };
-  await api.config.applyToHTTPSOptions(options);
-  const body = await new Promise<string>((resolve, reject) => {
-    const request = https.request(options, (response) => {
-      let text = "";
-      response.setEncoding("utf8");
-      response.on("data", (chunk: string) => {
-        text += chunk;
-      });
-      response.on("end", () => resolve(text));
-    });
-    request.on("error", reject);
-    request.end();
-  });
-  let total = 0;
-  for (const line of body.split("\n"))
-    if (line.startsWith("apiserver_request_total{")) total += Number(line.split(" ").pop());
-  return total;
+export interface PopulateOptions {
+  readonly api: Kube;
+  readonly kubeconfig: string;
+  readonly storageClass: string;
+  readonly sizes: readonly number[];
+  readonly rounds: number;
+  readonly contenders: readonly Contender[];
+  readonly log: (line: string) => void;
 }
 
-async function runSize(api: Kube, n: number): Promise<Row> {
+export interface PopulateRun {
+  readonly contender: string;
+  readonly pvcs: number;
+  readonly round: number;
+  readonly latenciesSeconds: readonly number[];
+  readonly p50Seconds: number;
+  readonly p95Seconds: number;
+  readonly wallSeconds: number;
+  readonly apiRequestsPerPopulation: number;
+  readonly apiRequests: Record<string, number>;
+  readonly peakRssMiB: number;
+  /** CPU over the controller's life: start-up, caches, the run. */
+  readonly cpuSeconds: number;
+  /** CPU from the first create to the last PVC bound. */
+  readonly cpuSecondsDuringRun: number;
+  readonly timelines: readonly PopulationTimeline[];
+}
+
+const HELLO_GROUP = "hello.example.com";
+
+export async function benchPopulate(options: PopulateOptions): Promise<PopulateRun[]> {
+  const runs: PopulateRun[] = [];
+  for (const n of options.sizes) {
+    runs.push(
+      ...(await alternatingRounds(options.rounds, options.contenders, (contender, round) => {
+        options.log(`populate: ${contender.name}, ${n} PVC(s), round ${round}/${options.rounds}`);
+        return runOnce(options, contender, n, round);
+      })),
+    );
+  }
+  return runs;
+}
+
+async function runOnce(options: PopulateOptions, contender: Contender, n: number, round: number) {
+  const { api } = options;
   const populatorNs = await createTestNamespace(api, "bench-populator");
   const userNs = await createTestNamespace(api, "bench");
   const controller = spawn(
-    process.execPath,
+    contender.command,
     [
-      "--conditions=volpop-source",
-      path.join(here, "test-populator-controller.ts"),
+      ...contender.leadingArgs,
       "--mode=controller",
-      `--kubeconfig=${kubeconfig}`,
+      `--kubeconfig=${options.kubeconfig}`,
       `--namespace=${populatorNs}`,
-      "--log-level=warn",
+      `--image-name=${contender.image}`,
     ],
-    { stdio: ["ignore", "inherit", "inherit"] },
+    { stdio: ["ignore", "ignore", "pipe"] },
   );
+  let stderr = "";
+  controller.stderr?.on("data", (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  // waitFor retries a check that throws: a controller that died must end the run at once instead.
+  const died = new Promise<never>((_, reject) =>
+    controller.once("exit", (code, signal) =>
+      reject(new Error(`${contender.name} exited (${signal ?? code}): ${stderr}`)),
+    ),
+  );
+  died.catch(() => undefined);
+  const recorder = await recordTimelines(api.config, userNs, populatorNs);
   try {
-    await sleep(3000);
-    const before = await apiserverRequestTotal(api);
+    // Both list and watch before acting; a few seconds is past either's start-up.
+    await sleep(4000);
+    if (controller.exitCode !== null) throw new Error(`${contender.name} exited: ${stderr}`);
+    const before = requestCounts(await apiserverMetrics(api.config));
+    const cpuBefore = processStats(pidOf(controller)).cpuSeconds;
     const custom = api.config.makeApiClient(CustomObjectsApi);
     const created = new Map<string, number>();
+    const started = Date.now();
     await Promise.all(
       Array.from({ length: n }, async (_, i) => {
         const name = `p${i}`;
         await custom.createNamespacedCustomObject({
-          group: TEST_GROUP,
+          group: HELLO_GROUP,
           version: "v1alpha1",
           namespace: userNs,
-          plural: "testsources",
+          plural: "hellos",
           body: {
-            apiVersion: `${TEST_GROUP}/v1alpha1`,
-            kind: "TestSource",
+            apiVersion: `${HELLO_GROUP}/v1alpha1`,
+            kind: "Hello",
             metadata: { name },
-            spec: { fileName: "f", contents: `bench ${i}` },
+            spec: { fileName: "hello.txt", fileContents: `bench ${i}` },
           },
         });
-        created.set(name, Date.now());
-        await createPvc(api, userNs, name, {
-          storageClassName: storageClass,
+        const at = Date.now();
+        const pvc = await createPvc(api, userNs, name, {
+          storageClassName: options.storageClass,
           volumeMode: "Filesystem",
-          dataSourceRef: { apiGroup: TEST_GROUP, kind: "TestSource", name },
+          dataSourceRef: { apiGroup: HELLO_GROUP, kind: "Hello", name },
         });
+        created.set(name, at);
+        recorder.created(pvc.metadata?.uid ?? name, at);
       }),
     );
     const bound = new Map<string, number>();
-    await waitFor(
-      `${n} PVCs to bind`,
+    const allBound = waitFor(
+      `${n} PVCs to bind with ${contender.name}`,
       async () => {
         const list = await api.core.listNamespacedPersistentVolumeClaim({ namespace: userNs });
         for (const pvc of list.items) {
@@ -120,50 +140,153 @@ async function runSize(api: Kube, n: number): Promise<Row> {
         }
         return bound.size === n ? true : undefined;
       },
-      600_000,
+      900_000,
     );
-    const after = await apiserverRequestTotal(api);
+    await Promise.race([allBound, died]);
+    const stats = processStats(pidOf(controller));
+    const after = requestCounts(await apiserverMetrics(api.config));
+    // The clean-up after Bound is part of a population: wait for PVC' and the pods to go.
+    await waitFor(
+      `PVC' and pods of ${contender.name} to be removed`,
+      async () => {
+        const [pvcs, pods] = await Promise.all([
+          api.core.listNamespacedPersistentVolumeClaim({ namespace: populatorNs }),
+          api.core.listNamespacedPod({ namespace: populatorNs }),
+        ]);
+        return pvcs.items.length === 0 && pods.items.length === 0 ? true : undefined;
+      },
+      300_000,
+    );
     const latencies = [...bound].map(([name, at]) => (at - (created.get(name) ?? at)) / 1000);
-    const stats = processStats(controller.pid ?? 0);
+    const requests = countsDelta(before, after);
     return {
-      implementation: "volpop (TypeScript)",
+      contender: contender.name,
       pvcs: n,
+      round,
+      latenciesSeconds: latencies,
       p50Seconds: percentile(latencies, 50),
       p95Seconds: percentile(latencies, 95),
-      apiRequestsPerPopulation: Math.round((after - before) / n),
-      controllerPeakRssMiB: Math.round(stats.peakRssBytes / 1024 / 1024),
-      controllerCpuSeconds: stats.cpuSeconds,
+      wallSeconds: (Math.max(...bound.values()) - started) / 1000,
+      apiRequestsPerPopulation: total(requests) / n,
+      apiRequests: Object.fromEntries([...requests].sort(([, a], [, b]) => b - a)),
+      peakRssMiB: stats.peakRssBytes / 1024 / 1024,
+      cpuSeconds: stats.cpuSeconds,
+      cpuSecondsDuringRun: stats.cpuSeconds - cpuBefore,
+      timelines: [...recorder.timelines.values()],
     };
   } finally {
+    recorder.stop();
     controller.kill("SIGTERM");
     await deleteNamespace(api, userNs);
+    await waitForPvsReleased(api, userNs);
     await deleteNamespace(api, populatorNs);
   }
 }
 
-async function main(): Promise<void> {
-  const api = kubeFromFile(kubeconfig);
-  await installTestSourceCrd(api.config);
-  const rows: Row[] = [];
-  for (const n of sizes) {
-    process.stderr.write(`[bench] populating ${n} PVC(s)…\n`);
-    rows.push(await runSize(api, n));
-  }
-  const header =
-    "| implementation | PVCs | p50 create→Bound (s) | p95 (s) | API requests / population | controller peak RSS (MiB) | controller CPU (s) |";
-  const lines = [
-    header,
-    "| --- | --- | --- | --- | --- | --- | --- |",
-    ...rows.map(
-      (r) =>
-        `| ${r.implementation} | ${r.pvcs} | ${r.p50Seconds.toFixed(1)} | ${r.p95Seconds.toFixed(1)} | ${r.apiRequestsPerPopulation} | ${r.controllerPeakRssMiB} | ${r.controllerCpuSeconds.toFixed(2)} |`,
-    ),
-  ];
-  const report = `# Populate benchmark\n\n${new Date().toISOString()}, ${storageClass}, test populator (busybox pod).\n\n${lines.join("\n")}\n`;
-  fs.mkdirSync(path.join(here, "results"), { recursive: true });
-  fs.writeFileSync(path.join(here, "results", "populate.md"), report);
-  fs.writeFileSync(path.join(here, "results", "populate.json"), `${JSON.stringify(rows, null, 2)}\n`);
-  process.stdout.write(report);
+function pidOf(child: ChildProcess): number {
+  if (child.pid === undefined) throw new Error("controller process did not start");
+  return child.pid;
 }
 
-await main();
+// The next run starts on a quiet cluster: the PVs of this one deleted by the provisioner.
+async function waitForPvsReleased(api: Kube, namespace: string): Promise<void> {
+  await waitFor(
+    `PVs of ${namespace} to be deleted`,
+    async () => {
+      const pvs = await api.core.listPersistentVolume();
+      return pvs.items.some((pv) => pv.spec?.claimRef?.namespace === namespace) ? undefined : true;
+    },
+    300_000,
+  ).catch(() => undefined);
+}
+
+/** Median over rounds of each run's figure. */
+function medianOf(values: readonly number[]): number {
+  return percentile(values, 50);
+}
+
+/** The markdown section: one row per contender and size (medians over rounds), ratios, and phases. */
+export function populateReport(runs: readonly PopulateRun[], contenders: readonly string[]): string {
+  const sizes = [...new Set(runs.map((r) => r.pvcs))];
+  const figures = [
+    ["p50 create→Bound (s)", (r: PopulateRun) => r.p50Seconds, 1],
+    ["p95 create→Bound (s)", (r: PopulateRun) => r.p95Seconds, 1],
+    ["all bound, wall (s)", (r: PopulateRun) => r.wallSeconds, 1],
+    ["API requests / population", (r: PopulateRun) => r.apiRequestsPerPopulation, 0],
+    ["controller peak RSS (MiB)", (r: PopulateRun) => r.peakRssMiB, 0],
+    ["controller CPU, whole life (s)", (r: PopulateRun) => r.cpuSeconds, 2],
+    ["controller CPU during the run (s)", (r: PopulateRun) => r.cpuSecondsDuringRun, 2],
+  ] as const;
+  const lines: string[] = [];
+  // Ratios are the first contender (volpop now) over each other one: below 1 means volpop is ahead.
+  const others = contenders.slice(1);
+  lines.push(
+    `| PVCs | figure (median of rounds) | ${contenders.join(" | ")} |${others.map((o) => ` ÷ ${o} |`).join("")}`,
+    `| --- | --- |${contenders.map(() => " --- |").join("")}${others.map(() => " --- |").join("")}`,
+  );
+  for (const n of sizes) {
+    for (const [label, pick, digits] of figures) {
+      const values = contenders.map((c) =>
+        medianOf(runs.filter((r) => r.pvcs === n && r.contender === c).map(pick)),
+      );
+      const ratios = values.slice(1).map((v) => ` ${((values[0] ?? Number.NaN) / v).toFixed(2)}× |`);
+      lines.push(
+        `| ${n} | ${label} | ${values.map((v) => v.toFixed(digits)).join(" | ")} |${ratios.join("")}`,
+      );
+    }
+  }
+  lines.push("", phaseReport(runs, contenders), "", requestReport(runs, contenders));
+  return lines.join("\n");
+}
+
+/** Median and max seconds of each step of a population, over every run of the largest size. */
+function phaseReport(runs: readonly PopulateRun[], contenders: readonly string[]): string {
+  const n = Math.max(...runs.map((r) => r.pvcs));
+  const lines = [
+    `Where the time goes at ${n} PVCs (seconds, median / max over every population of every round; milestones seen from watches):`,
+    "",
+    `| step | ${contenders.join(" | ")} |`,
+    `| --- |${contenders.map(() => " --- |").join("")}`,
+  ];
+  for (const [from, to] of PHASES) {
+    const cells = contenders.map((c) => {
+      const values = runs
+        .filter((r) => r.pvcs === n && r.contender === c)
+        .flatMap((r) => r.timelines)
+        .flatMap((t) => {
+          const start = t[from];
+          const end = t[to];
+          return start !== undefined && end !== undefined ? [(end - start) / 1000] : [];
+        });
+      return values.length === 0
+        ? "–"
+        : `${percentile(values, 50).toFixed(1)} / ${Math.max(...values).toFixed(1)}`;
+    });
+    lines.push(`| ${from} → ${to} | ${cells.join(" | ")} |`);
+  }
+  return lines.join("\n");
+}
+
+/** API requests per population by verb and resource at the largest size, medians over rounds. */
+function requestReport(runs: readonly PopulateRun[], contenders: readonly string[]): string {
+  const n = Math.max(...runs.map((r) => r.pvcs));
+  const keys = [
+    ...new Set(runs.filter((r) => r.pvcs === n).flatMap((r) => Object.keys(r.apiRequests))),
+  ].sort();
+  const lines = [
+    `API requests per population at ${n} PVCs, by verb and resource (the whole cluster: kubelet, scheduler and provisioner included; median over rounds):`,
+    "",
+    `| request | ${contenders.join(" | ")} |`,
+    `| --- |${contenders.map(() => " --- |").join("")}`,
+  ];
+  for (const key of keys) {
+    const cells = contenders.map((c) =>
+      medianOf(
+        runs.filter((r) => r.pvcs === n && r.contender === c).map((r) => (r.apiRequests[key] ?? 0) / n),
+      ).toFixed(1),
+    );
+    if (cells.every((cell) => cell === "0.0")) continue;
+    lines.push(`| ${key} | ${cells.join(" | ")} |`);
+  }
+  return lines.join("\n");
+}

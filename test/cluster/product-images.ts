@@ -368,7 +368,7 @@ export async function buildNodeBaseImage(options: NodeBaseOptions = {}): Promise
 }
 
 /** Flags every build here shares: quiet, one layer per step, never pull, same bytes for the same inputs. */
-const reproducible = [
+export const reproducible = [
   "--quiet",
   "--layers=false",
   "--pull=never",
@@ -654,7 +654,10 @@ export function treeSha256(root: string): string {
 }
 
 /** An image's id and one of its labels, or undefined when there is no such image. */
-async function imageLabel(image: string, label: string): Promise<{ id: string; label: string } | undefined> {
+export async function imageLabel(
+  image: string,
+  label: string,
+): Promise<{ id: string; label: string } | undefined> {
   if (!(await imageExists(image))) return undefined;
   const format = `{{.FromImageID}} {{index .OCIv1.Config.Labels ${JSON.stringify(label)}}}`;
   const { stdout } = await buildah(["inspect", "--type", "image", "--format", format, image]);

@@ -20,6 +20,7 @@ import { EventRecorder } from "./event-recorder.ts";
 import { execute } from "./executor.ts";
 import type { HealthResult } from "./http-server.ts";
 import { type CollectionWatch, watchCollection } from "./informers.ts";
+import { reuseConnections } from "./kube-connections.ts";
 import { createLogger, type Logger, reconcileLogger } from "./logger.ts";
 import { createPopulatorMetrics, type PopulatorMetrics } from "./metrics.ts";
 import {
@@ -39,6 +40,15 @@ import { grantAllows, listReferenceGrants } from "./reference-grant.ts";
 import { type PopulationSettings, withDefaults } from "./settings.ts";
 import { podStrategy } from "./strategies/pod.ts";
 import type { Strategy } from "./strategy.ts";
+
+/**
+ * Longest a reconcile waits for the caches to show its own last writes: they normally do within
+ * milliseconds; a watch that relisted meanwhile may never show the exact version written.
+ */
+const CACHE_CATCH_UP_MS = 3000;
+
+/** The PV controller's warning about a PV whose claimRef names another claim: what the hand-over does to PVC'. */
+const CLAIM_MISBOUND = "ClaimMisbound";
 
 /** Everything a populator controller needs; only `populator`, `kubeConfig` and `namespace` are required. */
 export interface PopulatorControllerConfig<Spec = unknown> {
@@ -92,7 +102,7 @@ export function createPopulatorController<Spec>(
   const clock = config.clock ?? systemClock;
   const logger = config.logger ?? createLogger({ name: "volpop", level: "info" });
   const metrics = createPopulatorMetrics(config.registry, { clock });
-  const kc = config.kubeConfig;
+  const kc = reuseConnections(config.kubeConfig);
   const core = kc.makeApiClient(CoreV1Api);
   const storage = kc.makeApiClient(StorageV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
@@ -106,10 +116,32 @@ export function createPopulatorController<Spec>(
   });
   const queue = new WorkQueue({ clock });
   const { group, version, plural, kind } = populator.source;
+  const isPrimePvc = (pvc: V1PersistentVolumeClaim) =>
+    pvc.metadata?.namespace === settings.namespace && (pvc.metadata.name?.startsWith("prime-") ?? false);
 
   // The user's PVC key for each PVC uid we have seen: PVC', pods and PVs name only the uid.
   const keyByUid = new Map<string, string>();
   const keyOf = (o: KubernetesObject) => `${o.metadata?.namespace}/${o.metadata?.name}`;
+  // Read your own writes: what each population last wrote and its caches have not shown yet. A
+  // reconcile deciding before they do would repeat the write (a conflict, a duplicate create); it
+  // waits instead, and the watch event that brings the write wakes it. Bounded, for an event lost
+  // to a relist.
+  const unseenWrites = new Map<string, { key: string; resourceVersion: string; until: number }>();
+  const objectId = (kind: string, o: KubernetesObject) =>
+    `${kind}/${o.metadata?.namespace ?? ""}/${o.metadata?.name}`;
+  const cacheShows = (kind: string, o: KubernetesObject) => {
+    const id = objectId(kind, o);
+    if (unseenWrites.get(id)?.resourceVersion === o.metadata?.resourceVersion) unseenWrites.delete(id);
+  };
+  const cacheBehindMs = (key: string): number => {
+    let wait = 0;
+    const now = clock.now();
+    for (const [id, write] of unseenWrites) {
+      if (write.until <= now) unseenWrites.delete(id);
+      else if (write.key === key) wait = Math.max(wait, write.until - now);
+    }
+    return wait;
+  };
   const enqueueUid = (uid: string | undefined) => {
     const key = uid ? keyByUid.get(uid) : undefined;
     if (key) queue.add(key);
@@ -120,13 +152,20 @@ export function createPopulatorController<Spec>(
     kubeConfig: kc,
     path: "/api/v1/persistentvolumeclaims",
     list: () => core.listPersistentVolumeClaimForAllNamespaces(),
+    // The API server cannot select by dataSourceRef: drop the cluster's other PVCs as they arrive, so
+    // memory follows our populations, not the cluster's size. Both tests are fixed for a PVC's life
+    // (dataSourceRef is immutable).
+    keep: (pvc) => refersTo(pvc, populator.source) || isPrimePvc(pvc),
     logger,
-    onChange: (pvc) => {
-      if (pvc.metadata?.namespace === settings.namespace && pvc.metadata.labels?.[POPULATE_FOR_LABEL]) {
-        enqueueUid(pvc.metadata.labels[POPULATE_FOR_LABEL]);
-      } else if (refersTo(pvc, populator.source) && pvc.metadata?.uid) {
-        keyByUid.set(pvc.metadata.uid, keyOf(pvc));
+    onChange: (pvc, change) => {
+      cacheShows("PersistentVolumeClaim", pvc);
+      if (isPrimePvc(pvc)) {
+        enqueueUid(pvc.metadata?.labels?.[POPULATE_FOR_LABEL] ?? pvc.metadata?.name?.slice("prime-".length));
+      } else if (pvc.metadata?.uid) {
         queue.add(keyOf(pvc));
+        // Gone for good (our finalizer is released before that): nothing will name this uid again.
+        if (change === "delete") keyByUid.delete(pvc.metadata.uid);
+        else keyByUid.set(pvc.metadata.uid, keyOf(pvc));
       }
     },
   });
@@ -137,6 +176,7 @@ export function createPopulatorController<Spec>(
     list: () => core.listPersistentVolume(),
     logger,
     onChange: (pv) => {
+      cacheShows("PersistentVolume", pv);
       const claim = pv.spec?.claimRef;
       if (claim?.namespace === settings.namespace && claim.name?.startsWith("prime-")) {
         enqueueUid(claim.name.slice("prime-".length));
@@ -156,7 +196,10 @@ export function createPopulatorController<Spec>(
         labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`,
       }),
     logger,
-    onChange: (pod) => enqueueUid(pod.metadata?.labels?.[POPULATE_FOR_LABEL]),
+    onChange: (pod) => {
+      cacheShows("Pod", pod);
+      enqueueUid(pod.metadata?.labels?.[POPULATE_FOR_LABEL]);
+    },
   });
   const enqueueWaiting = () => {
     for (const pvc of pvcs.list())
@@ -191,18 +234,24 @@ export function createPopulatorController<Spec>(
       }
     },
   });
-  // Events on PVC' (provisioning failures, quota) are invisible to users, who only see their own PVC:
-  // repeat them there. Only events newer than this controller, so a restart does not replay history.
+  // Warnings on PVC' (provisioning failures, quota) are invisible to users, who only see their own
+  // PVC: repeat them there. Normal events are the provisioner's routine and would only bury the
+  // user's own; ClaimMisbound is the PV controller noticing our hand-over of the PV, not a problem.
+  // Only events newer than this controller, so a restart does not replay history.
   const startedAt = clock.now();
+  const eventSelector = "involvedObject.kind=PersistentVolumeClaim,type=Warning";
   const primeEvents: CollectionWatch<CoreV1Event> = watchCollection({
     kind: "Event",
     kubeConfig: kc,
     path: `/api/v1/namespaces/${settings.namespace}/events`,
-    list: () => core.listNamespacedEvent({ namespace: settings.namespace }),
+    fieldSelector: eventSelector,
+    list: () => core.listNamespacedEvent({ namespace: settings.namespace, fieldSelector: eventSelector }),
+    keep: (event) =>
+      event.reason !== CLAIM_MISBOUND && (event.involvedObject?.name?.startsWith("prime-") ?? false),
     logger,
-    onChange: (event) => {
+    onChange: (event, change) => {
       const involved = event.involvedObject;
-      if (involved?.kind !== "PersistentVolumeClaim" || !involved.name?.startsWith("prime-")) return;
+      if (change === "delete" || !involved?.name) return;
       const at = Date.parse(
         String(event.lastTimestamp ?? event.eventTime ?? event.metadata?.creationTimestamp ?? ""),
       );
@@ -219,7 +268,7 @@ export function createPopulatorController<Spec>(
           namespace,
           ...(pvc.metadata.uid ? { uid: pvc.metadata.uid } : {}),
         },
-        event.type === "Warning" ? "Warning" : "Normal",
+        "Warning",
         event.reason ?? "Unknown",
         `${event.message ?? ""} (on PVC' ${settings.namespace}/${involved.name})`,
       );
@@ -270,6 +319,12 @@ export function createPopulatorController<Spec>(
       queue.forget(key);
       return;
     }
+    const behindMs = cacheBehindMs(key);
+    if (behindMs > 0) {
+      queue.forget(key);
+      queue.addAfter(key, behindMs);
+      return;
+    }
     const log = reconcileLogger(logger, { namespace, name, reconcileId: `${identity}-${++reconcileCount}` });
     try {
       const plan = reconcile(await observe(pvc), { populator, strategy, settings });
@@ -284,6 +339,15 @@ export function createPopulatorController<Spec>(
         namespace: settings.namespace,
         strategyName: strategy.name,
         runtime: strategy.runtime,
+        wrote: (kind, object) => {
+          if (object.metadata?.resourceVersion) {
+            unseenWrites.set(objectId(kind, object), {
+              key,
+              resourceVersion: object.metadata.resourceVersion,
+              until: clock.now() + CACHE_CATCH_UP_MS,
+            });
+          }
+        },
       });
       queue.forget(key);
       if (plan.requeueAfterMs !== undefined) queue.addAfter(key, plan.requeueAfterMs);

@@ -31,8 +31,10 @@ import {
   MANAGED_BY,
   MANAGED_BY_LABEL,
   POPULATE_FOR_LABEL,
+  populateProgressAnnotation,
   populateStrategyAnnotation,
   primePvcName,
+  targetProtectionFinalizer,
 } from "./names.ts";
 import type { Step } from "./plan.ts";
 import type { RuntimeStep, StrategyRuntime } from "./strategy.ts";
@@ -56,6 +58,8 @@ interface Recorded {
   readonly writes: Write[];
   readonly performed: [RuntimeStep, string][];
   readonly registry: Registry;
+  /** What `wrote` was told, as `kind resourceVersion`. */
+  readonly wrote: string[];
 }
 
 interface SetupOptions {
@@ -63,6 +67,8 @@ interface SetupOptions {
   readonly strategyName?: string;
   /** Secrets and ConfigMaps the API server holds, each with its namespace. */
   readonly objects?: readonly StoredObject[];
+  /** The user's PVC is gone: patches of it fail with NotFound. */
+  readonly pvcGone?: boolean;
 }
 
 type StoredObject = { readonly kind: Kind } & (V1Secret | V1ConfigMap);
@@ -76,7 +82,14 @@ function setup(options: SetupOptions = {}): {
   context: ExecutorContext;
   recorded: Recorded;
 } {
-  const recorded: Recorded = { patches: [], events: [], writes: [], performed: [], registry: new Registry() };
+  const recorded: Recorded = {
+    patches: [],
+    events: [],
+    writes: [],
+    performed: [],
+    registry: new Registry(),
+    wrote: [],
+  };
   const stored = new Map<string, V1Secret | V1ConfigMap>();
   const key = (kind: Kind, namespace: string, name: string | undefined) => `${kind} ${namespace}/${name}`;
   for (const { kind, ...object } of options.objects ?? []) {
@@ -109,8 +122,9 @@ function setup(options: SetupOptions = {}): {
       namespace: string;
       body: unknown;
     }) => {
+      if (options.pvcGone) throw apiError(404, "NotFound");
       recorded.patches.push({ name: request.name, namespace: request.namespace, body: request.body });
-      return {};
+      return { metadata: { name: request.name, namespace: request.namespace, resourceVersion: "99" } };
     },
     createNamespacedEvent: async (request: { body: CoreV1Event }) => {
       recorded.events.push(request.body);
@@ -143,11 +157,81 @@ function setup(options: SetupOptions = {}): {
       namespace: POPULATOR_NAMESPACE,
       strategyName: options.strategyName ?? "csi-fastpath",
       ...(options.runtime === false ? {} : { runtime }),
+      wrote: (kind, object) => recorded.wrote.push(`${kind} ${object.metadata?.resourceVersion}`),
     },
   };
 }
 
 const run = (steps: Step[], context: ExecutorContext) => execute(steps, ourPvc(), context);
+
+describe("execute: finalizer and progress of the user's PVC", () => {
+  const progressKey = populateProgressAnnotation(PREFIX);
+  const finalizer = targetProtectionFinalizer(PREFIX);
+
+  it("adds the finalizer and the progress in one patch that names only our finalizer and no resourceVersion", async () => {
+    const { context, recorded } = setup();
+    const fresh = ourPvc({ metadata: { finalizers: ["kubernetes.io/pvc-protection"] } });
+    await execute(
+      [{ kind: "addFinalizer" }, { kind: "setProgress", progress: "populating" }],
+      fresh,
+      context,
+    );
+    expect(recorded.patches).toEqual([
+      {
+        name: PVC_NAME,
+        namespace: USER_NAMESPACE,
+        body: { metadata: { finalizers: [finalizer], annotations: { [progressKey]: "populating" } } },
+      },
+    ]);
+    expect(recorded.wrote).toEqual(["PersistentVolumeClaim 99"]);
+  });
+
+  it("removes the finalizer as a list item together with the last progress, after the steps before them", async () => {
+    const { context, recorded } = setup();
+    await execute(
+      [
+        { kind: "event", type: "Normal", reason: EventReason.Finished, message: "done" },
+        { kind: "setProgress", progress: "complete" },
+        { kind: "removeFinalizer" },
+      ],
+      ourPvc(),
+      context,
+    );
+    expect(recorded.events.map((e) => e.reason)).toEqual([EventReason.Finished]);
+    expect(recorded.patches.map((p) => p.body)).toEqual([
+      {
+        metadata: {
+          annotations: { [progressKey]: "complete" },
+          "$deleteFromPrimitiveList/finalizers": [finalizer],
+        },
+      },
+    ]);
+  });
+
+  it("sends no patch for a progress the PVC already shows", async () => {
+    const { context, recorded } = setup();
+    const shown = ourPvc({ metadata: { annotations: { [progressKey]: "populating" } } });
+    await execute([{ kind: "setProgress", progress: "populating" }], shown, context);
+    expect(recorded.patches).toEqual([]);
+  });
+
+  it("ignores a PVC deleted meanwhile when only removing, but stops the plan when the finalizer cannot be added", async () => {
+    const { context, recorded } = setup({ pvcGone: true });
+    await execute(
+      [{ kind: "setProgress", progress: "complete" }, { kind: "removeFinalizer" }],
+      ourPvc(),
+      context,
+    );
+    await expect(
+      execute(
+        [{ kind: "addFinalizer" }, { kind: "event", type: "Normal", reason: "Next", message: "never sent" }],
+        ourPvc(),
+        context,
+      ),
+    ).rejects.toMatchObject({ code: 404 });
+    expect(recorded.events).toEqual([]);
+  });
+});
 
 describe("execute: chooseStrategy", () => {
   it.each<[string, Step, Record<string, string>, string, string]>([

@@ -1,5 +1,6 @@
 import {
   type CoreV1Api,
+  type KubernetesObject,
   PatchStrategy,
   setHeaderOptions,
   type V1ConfigMap,
@@ -28,6 +29,7 @@ import { sourceNamespace } from "./reconcile.ts";
 import type { StrategyRuntime } from "./strategy.ts";
 
 const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+const strategicMergePatch = setHeaderOptions("Content-Type", PatchStrategy.StrategicMergePatch);
 
 export interface ExecutorContext {
   readonly core: CoreV1Api;
@@ -39,13 +41,21 @@ export interface ExecutorContext {
   readonly strategyName: string;
   /** Carries out the steps only the strategy can (fast-path calls). */
   readonly runtime?: StrategyRuntime | undefined;
+  /**
+   * Told of every object a step wrote, as the API server returned it, so that the controller can
+   * wait for its caches to show the write before deciding again (see `controller.ts`).
+   */
+  readonly wrote?: (
+    kind: "PersistentVolumeClaim" | "Pod" | "PersistentVolume",
+    object: KubernetesObject,
+  ) => void;
 }
 
 /**
- * Carries out a plan's steps against the API server, in order. Creates tolerate AlreadyExists and
- * deletes NotFound, because a reconcile may run on a cache that has not yet seen the last one's
- * writes; patches of the user's PVC carry its resourceVersion, so a stale view fails with a conflict
- * (and the key is retried) instead of overwriting someone's change.
+ * Carries out a plan's steps against the API server, in order. Every step can be repeated safely:
+ * creates tolerate AlreadyExists and deletes NotFound, finalizers are added and removed as list
+ * items; so a reconcile that ran on a cache behind the last one's writes (the controller normally
+ * waits for its own, see `wrote`) does no harm.
  */
 export async function execute(
   steps: readonly Step[],
@@ -64,47 +74,30 @@ export async function execute(
     uid,
     ...(pvc.metadata?.resourceVersion ? { resourceVersion: pvc.metadata.resourceVersion } : {}),
   };
-  const finalizer = targetProtectionFinalizer(prefix);
-  for (const step of steps) {
+  for (let index = 0; index < steps.length; index++) {
+    const step = steps[index] as Step;
     switch (step.kind) {
       case "event":
         await context.events.record(reference, step.type, step.reason, step.message);
         break;
       case "addFinalizer":
-      case "removeFinalizer": {
-        const current = pvc.metadata?.finalizers ?? [];
-        const finalizers =
-          step.kind === "addFinalizer"
-            ? [...new Set([...current, finalizer])]
-            : current.filter((f) => f !== finalizer);
-        await core.patchNamespacedPersistentVolumeClaim(
-          {
-            name,
-            namespace: pvcNamespace,
-            body: { metadata: { finalizers, resourceVersion: pvc.metadata?.resourceVersion } },
-          },
-          mergePatch,
-        );
-        break;
-      }
+      case "removeFinalizer":
       case "setProgress": {
-        const key = populateProgressAnnotation(prefix);
-        if (pvc.metadata?.annotations?.[key] === step.progress) break;
-        await ignore(
-          isNotFound,
-          core.patchNamespacedPersistentVolumeClaim(
-            { name, namespace: pvcNamespace, body: { metadata: { annotations: { [key]: step.progress } } } },
-            mergePatch,
-          ),
-        );
+        // Adjacent changes to the user's PVC go out as one patch.
+        let end = index + 1;
+        while (end < steps.length && isPvcMetadataStep(steps[end] as Step)) end++;
+        await patchPvcMetadata(steps.slice(index, end) as PvcMetadataStep[], pvc, context);
+        index = end - 1;
         break;
       }
-      case "createPrimePvc":
-        await ignore(
+      case "createPrimePvc": {
+        const created = await ignore(
           isAlreadyExists,
           core.createNamespacedPersistentVolumeClaim({ namespace, body: step.pvc }),
         );
+        if (created) context.wrote?.("PersistentVolumeClaim", created);
         break;
+      }
       case "deletePrimePvc":
         await ignore(
           isNotFound,
@@ -122,6 +115,7 @@ export async function execute(
           isAlreadyExists,
           core.createNamespacedPod({ namespace, body: step.pod }),
         );
+        if (created) context.wrote?.("Pod", created);
         if (created !== undefined && step.announce) {
           await context.events.record(reference, "Normal", step.announce.reason, step.announce.message);
         }
@@ -136,8 +130,8 @@ export async function execute(
       case "copyObject":
         await copyObject(step, context, reference);
         break;
-      case "rebindPv":
-        await core.patchPersistentVolume(
+      case "rebindPv": {
+        const patched = await core.patchPersistentVolume(
           {
             name: step.pvName,
             body: {
@@ -159,7 +153,9 @@ export async function execute(
           },
           mergePatch,
         );
+        context.wrote?.("PersistentVolume", patched);
         break;
+      }
       case "startOperation":
         context.metrics.startOperation(uid);
         break;
@@ -203,6 +199,49 @@ export async function execute(
         break;
     }
   }
+}
+
+type PvcMetadataStep = Extract<Step, { kind: "addFinalizer" | "removeFinalizer" | "setProgress" }>;
+
+function isPvcMetadataStep(step: Step): step is PvcMetadataStep {
+  return step.kind === "addFinalizer" || step.kind === "removeFinalizer" || step.kind === "setProgress";
+}
+
+/**
+ * One strategic merge patch of the user's PVC for a run of finalizer and progress steps. Finalizers
+ * are added and removed as list items (`$deleteFromPrimitiveList`), not by sending the whole list:
+ * nothing anyone else put there can be lost, so no resourceVersion precondition is needed, and a
+ * reconcile working from a cache that has not yet seen its previous patch repeats it harmlessly
+ * instead of failing with a conflict. (The API server refuses new finalizers on a PVC being deleted.)
+ */
+async function patchPvcMetadata(
+  steps: readonly PvcMetadataStep[],
+  pvc: V1PersistentVolumeClaim,
+  context: ExecutorContext,
+): Promise<void> {
+  const finalizer = targetProtectionFinalizer(context.prefix);
+  const progressKey = populateProgressAnnotation(context.prefix);
+  const metadata: Record<string, unknown> = {};
+  let adds = false;
+  for (const step of steps) {
+    if (step.kind === "addFinalizer") {
+      metadata.finalizers = [finalizer];
+      adds = true;
+    } else if (step.kind === "removeFinalizer") {
+      metadata["$deleteFromPrimitiveList/finalizers"] = [finalizer];
+    } else if (pvc.metadata?.annotations?.[progressKey] !== step.progress) {
+      metadata.annotations = { [progressKey]: step.progress };
+    }
+  }
+  if (Object.keys(metadata).length === 0) return;
+  const patch = context.core.patchNamespacedPersistentVolumeClaim(
+    { name: pvc.metadata?.name ?? "", namespace: pvc.metadata?.namespace ?? "", body: { metadata } },
+    strategicMergePatch,
+  );
+  // A PVC deleted meanwhile needs no progress or finalizer removal; but a finalizer that could not be
+  // added must stop the plan before it creates anything the finalizer would have protected.
+  const patched = await (adds ? patch : ignore(isNotFound, patch));
+  if (patched) context.wrote?.("PersistentVolumeClaim", patched);
 }
 
 /**

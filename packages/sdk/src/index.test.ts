@@ -92,6 +92,7 @@ describe("@volpop/sdk public API", () => {
         "reconcile",
         "reconcileLogger",
         "registerVolumePopulator",
+        "reuseConnections",
         "runConformance",
         "runPopulator",
         "runWithLeaderElection",

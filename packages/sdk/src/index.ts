@@ -95,6 +95,7 @@ export type {
 } from "./http-server.ts";
 export { parseListenAddress, startHttpEndpoint } from "./http-server.ts";
 export { type CollectionWatch, type WatchCollectionOptions, watchCollection } from "./informers.ts";
+export { reuseConnections } from "./kube-connections.ts";
 export type { LeaderElectionConfig, LeaderElectionStatus, LeaderElectionTimings } from "./leader-election.ts";
 export {
   DEFAULT_LEASE_DURATION_MS,

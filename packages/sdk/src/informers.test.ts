@@ -10,11 +10,14 @@ import { createLogger } from "./logger.ts";
 class FakeCollection {
   serving = false;
   lists = 0;
+  /** The resourceVersion each watch request asked to start from. */
+  readonly watchedFrom: string[] = [];
   readonly items: V1PersistentVolumeClaim[] = [];
   readonly #watches = new Set<ServerResponse>();
   readonly server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     if (url.searchParams.get("watch") === "true") {
+      this.watchedFrom.push(url.searchParams.get("resourceVersion") ?? "");
       res.writeHead(200, { "Content-Type": "application/json" });
       res.flushHeaders();
       this.#watches.add(res);
@@ -59,11 +62,43 @@ class FakeCollection {
     return config;
   }
 
+  /** Sends a watch event to every open watch. */
+  send(type: "ADDED" | "MODIFIED" | "DELETED", object: V1PersistentVolumeClaim): void {
+    for (const res of this.#watches) res.write(`${JSON.stringify({ type, object })}\n`);
+  }
+
+  /** Ends the open watches, as the API server does when a watch times out. */
+  endWatches(): void {
+    for (const res of this.#watches) res.end();
+  }
+
+  get watching(): number {
+    return this.#watches.size;
+  }
+
   async close(): Promise<void> {
     for (const res of this.#watches) res.destroy();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
+}
+
+/** A PVC collection watch against `fake`, recording every change it reports in `seen`. */
+async function watchFake(fake: FakeCollection, keep?: (object: V1PersistentVolumeClaim) => boolean) {
+  const kubeConfig = await fake.listen();
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const seen: string[] = [];
+  const watch = watchCollection<V1PersistentVolumeClaim>({
+    kind: "PersistentVolumeClaim",
+    kubeConfig,
+    path: "/api/v1/persistentvolumeclaims",
+    list: () => core.listPersistentVolumeClaimForAllNamespaces(),
+    ...(keep ? { keep } : {}),
+    onChange: (object, change) => seen.push(`${change} ${object.metadata?.name}`),
+    logger: createLogger({ name: "test", level: "silent" }),
+    restartDelayMs: 20,
+  });
+  return { watch, seen };
 }
 
 describe("watchCollection", () => {
@@ -76,18 +111,7 @@ describe("watchCollection", () => {
   it("counts as synced only once a list succeeded, retrying the failed ones", async () => {
     fake = new FakeCollection();
     fake.items.push(pvc({ metadata: { name: "a", namespace: "ns", uid: "uid-a" } }));
-    const kubeConfig = await fake.listen();
-    const core = kubeConfig.makeApiClient(CoreV1Api);
-    const seen: string[] = [];
-    const watch = watchCollection<V1PersistentVolumeClaim>({
-      kind: "PersistentVolumeClaim",
-      kubeConfig,
-      path: "/api/v1/persistentvolumeclaims",
-      list: () => core.listPersistentVolumeClaimForAllNamespaces(),
-      onChange: (object, change) => seen.push(`${change} ${object.metadata?.name}`),
-      logger: createLogger({ name: "test", level: "silent" }),
-      restartDelayMs: 20,
-    });
+    const { watch, seen } = await watchFake(fake);
     let synced = false;
     const started = watch.start(new AbortController().signal).then(() => {
       synced = true;
@@ -111,23 +135,64 @@ describe("watchCollection", () => {
 
   it("stops waiting for the first list when the signal aborts", async () => {
     fake = new FakeCollection();
-    const kubeConfig = await fake.listen();
-    const core = kubeConfig.makeApiClient(CoreV1Api);
-    const watch = watchCollection<V1PersistentVolumeClaim>({
-      kind: "PersistentVolumeClaim",
-      kubeConfig,
-      path: "/api/v1/persistentvolumeclaims",
-      list: () => core.listPersistentVolumeClaimForAllNamespaces(),
-      onChange: () => undefined,
-      logger: createLogger({ name: "test", level: "silent" }),
-      restartDelayMs: 20,
-    });
+    const { watch } = await watchFake(fake);
     const abort = new AbortController();
     const started = watch.start(abort.signal);
     abort.abort();
     await started;
     expect(watch.healthy).toBe(false);
     await watch.stop();
+  });
+});
+
+describe("watchCollection with keep", () => {
+  let fake: FakeCollection | undefined;
+  afterEach(async () => {
+    await fake?.close();
+    fake = undefined;
+  });
+
+  const claim = (name: string, resourceVersion: string, ours: boolean) =>
+    pvc({
+      metadata: {
+        name,
+        namespace: "ns",
+        uid: `uid-${name}`,
+        resourceVersion,
+        labels: ours ? { ours: "yes" } : {},
+      },
+    });
+
+  it("caches and reports only kept objects, reports one that stops matching as deleted, and resumes after dropped events", async () => {
+    fake = new FakeCollection();
+    fake.serving = true;
+    fake.items.push(claim("mine", "1", true), claim("foreign", "1", false));
+    const { watch, seen } = await watchFake(fake, (object) => object.metadata?.labels?.ours === "yes");
+    await watch.start(new AbortController().signal);
+    try {
+      await until(() => fake?.watching === 1);
+      expect(watch.list().map((p) => p.metadata?.name)).toEqual(["mine"]);
+
+      fake.send("ADDED", claim("other", "5", false));
+      fake.send("ADDED", claim("new", "6", true));
+      await until(() => seen.includes("add new"));
+      expect(watch.get("other", "ns")).toBeUndefined();
+
+      fake.send("MODIFIED", claim("mine", "7", false));
+      await until(() => seen.includes("delete mine"));
+      expect(watch.list().map((p) => p.metadata?.name)).toEqual(["new"]);
+
+      // A foreign object's event is the last one: the watch must resume after it, not before.
+      fake.send("MODIFIED", claim("foreign", "9", false));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      fake.endWatches();
+      await until(() => fake !== undefined && fake.watchedFrom.length === 2);
+      expect(fake.watchedFrom).toEqual(["1", "9"]);
+      expect(fake.lists).toBe(1);
+      expect(seen).toEqual(["add mine", "add new", "delete mine"]);
+    } finally {
+      await watch.stop();
+    }
   });
 });
 

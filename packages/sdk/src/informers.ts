@@ -11,7 +11,8 @@ import {
   type KubeConfig,
   type KubernetesObject,
   type ListPromise,
-  makeInformer,
+  ListWatch,
+  Watch,
 } from "@kubernetes/client-node";
 import { toVolpopError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
@@ -27,6 +28,14 @@ export interface WatchCollectionOptions<T extends KubernetesObject> {
   readonly list: ListPromise<T>;
   /** Only objects with these labels (must match what `list` asks for). */
   readonly labelSelector?: string;
+  /** Only objects matching these fields, e.g. `type=Warning` (must match what `list` asks for). */
+  readonly fieldSelector?: string;
+  /**
+   * Which objects to cache and report, when the API server cannot select them: the rest are
+   * dropped as they arrive, so a controller does not hold every PVC of the cluster in memory to use
+   * a few. Must depend on the object alone; an object that stops matching is reported deleted.
+   */
+  readonly keep?: (object: T) => boolean;
   /** Called on every add and update with the new object, and on delete with the object as last seen. */
   readonly onChange: (object: T, change: "add" | "update" | "delete") => void;
   readonly logger: Logger;
@@ -70,16 +79,27 @@ export function watchCollection<T extends KubernetesObject>(
   const stopping = new AbortController();
   const firstList = Promise.withResolvers<void>();
 
-  const informer = makeInformer<T>(
-    options.kubeConfig,
+  const keep = options.keep;
+  // Keys of kept objects, so that one that stops matching can be reported deleted.
+  const kept = new Set<string>();
+  const watch = new Watch(options.kubeConfig);
+  const informer = new ListWatch<T>(
     options.path,
+    keep ? filteringWatch(watch, keep, kept) : watch,
     async () => {
       const list = await options.list();
+      if (keep) {
+        list.items = list.items.filter(keep);
+        kept.clear();
+        for (const item of list.items) kept.add(objectKey(item));
+      }
       listed = true;
       firstList.resolve();
       return list;
     },
+    false,
     options.labelSelector,
+    options.fieldSelector,
   );
   informer.on("add", (object) => options.onChange(object, "add"));
   informer.on("update", (object) => options.onChange(object, "update"));
@@ -148,4 +168,49 @@ export function watchCollection<T extends KubernetesObject>(
       await restarting;
     },
   };
+}
+
+function objectKey(object: KubernetesObject): string {
+  return `${object.metadata?.namespace ?? ""}/${object.metadata?.name ?? ""}`;
+}
+
+/**
+ * A watch that passes on only the objects `keep` accepts. Dropped events still carry their
+ * resourceVersion to the informer (as bookmarks), so a reconnect resumes after them instead of
+ * replaying them or, once that version has expired, listing everything again.
+ */
+function filteringWatch<T extends KubernetesObject>(
+  inner: Watch,
+  keep: (object: T) => boolean,
+  kept: Set<string>,
+): Watch {
+  const filtering: Pick<Watch, "watch"> = {
+    watch: (path, queryParams, callback, done) =>
+      inner.watch(
+        path,
+        queryParams,
+        (phase, object: T, watchObject) => {
+          if (phase !== "ADDED" && phase !== "MODIFIED" && phase !== "DELETED") {
+            callback(phase, object, watchObject);
+            return;
+          }
+          const key = objectKey(object);
+          if (keep(object)) {
+            if (phase === "DELETED") kept.delete(key);
+            else kept.add(key);
+            callback(phase, object, watchObject);
+          } else if (kept.delete(key)) {
+            callback("DELETED", object, watchObject);
+          } else {
+            callback(
+              "BOOKMARK",
+              { metadata: { resourceVersion: object.metadata?.resourceVersion } },
+              watchObject,
+            );
+          }
+        },
+        done,
+      ),
+  };
+  return filtering as Watch;
 }

@@ -73,10 +73,10 @@ const finishedPopulation: Step[] = [
     reason: EventReason.Finished,
     message: `Populated from Hello ${USER_NAMESPACE}/${SOURCE_NAME}`,
   },
-  { kind: "setProgress", progress: "complete" },
   { kind: "finishOperation", result: "success" },
 ];
-const firstPass: Step["kind"][] = ["addFinalizer", "createPrimePvc", "startOperation", "setProgress"];
+const completed: Step = { kind: "setProgress", progress: "complete" };
+const firstPass: Step["kind"][] = ["addFinalizer", "setProgress", "createPrimePvc", "startOperation"];
 
 /** A strategy that must not be asked: the reconcile decides before filling. */
 const untouchable: Strategy = {
@@ -220,6 +220,7 @@ describe("reconcile", () => {
           ...finishedPopulation,
           { kind: "deletePod" },
           { kind: "deletePrimePvc" },
+          completed,
           { kind: "removeFinalizer" },
         ],
       });
@@ -227,7 +228,7 @@ describe("reconcile", () => {
 
     it("reports success and releases the finalizer when PVC' and the pod are already gone", () => {
       expect(run({ pvc: bound([FINALIZER]) })).toEqual({
-        steps: [...finishedPopulation, { kind: "removeFinalizer" }],
+        steps: [...finishedPopulation, completed, { kind: "removeFinalizer" }],
       });
     });
 
@@ -268,8 +269,8 @@ describe("reconcile", () => {
     it("finishes even when the source has since been deleted", () => {
       expect(kinds(run({ pvc: bound([FINALIZER]), source: undefined }))).toEqual([
         "event",
-        "setProgress",
         "finishOperation",
+        "setProgress",
         "removeFinalizer",
       ]);
     });
@@ -444,6 +445,7 @@ describe("reconcile", () => {
       expect(run({}, { strategy: untouchable })).toEqual({
         steps: [
           { kind: "addFinalizer" },
+          { kind: "setProgress", progress: "populating" },
           {
             kind: "createPrimePvc",
             pvc: {
@@ -463,7 +465,6 @@ describe("reconcile", () => {
             },
           },
           { kind: "startOperation" },
-          { kind: "setProgress", progress: "populating" },
         ],
         waitingFor: "PVC' to appear",
       });
@@ -500,9 +501,9 @@ describe("reconcile", () => {
 
     it("does not add the finalizer twice when PVC' has to be created again", () => {
       expect(kinds(run({ pvc: ourPvc() }, { strategy: untouchable }))).toEqual([
+        "setProgress",
         "createPrimePvc",
         "startOperation",
-        "setProgress",
       ]);
     });
   });
@@ -680,10 +681,10 @@ describe("reconcile", () => {
       });
       expect(plan.steps).toEqual([
         finishedPopulation[0],
-        finishedPopulation[1],
         { kind: "finishOperation", result: "success", strategy: FAST_PATH },
         { kind: "fastPathCancel", endpoint: FASTPATH_ENDPOINT },
         { kind: "deletePrimePvc" },
+        completed,
         { kind: "removeFinalizer" },
       ]);
     });

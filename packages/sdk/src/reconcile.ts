@@ -52,9 +52,11 @@ export function reconcile(observed: Observed, context: ReconcileContext): Plan {
   if (!refersTo(pvc, populator.source)) return nothing;
   const finalizer = targetProtectionFinalizer(prefix);
   const hasFinalizer = pvc.metadata?.finalizers?.includes(finalizer) ?? false;
-  const cleanup = (): Step[] => [
+  // `last` goes just before the finalizer's removal, so that the executor sends both in one patch.
+  const cleanup = (...last: Step[]): Step[] => [
     ...strategy.cleanup(observed, prefix),
     ...(primePvc ? [{ kind: "deletePrimePvc" } as const] : []),
+    ...last,
     ...(hasFinalizer ? [{ kind: "removeFinalizer" } as const] : []),
   ];
 
@@ -67,23 +69,19 @@ export function reconcile(observed: Observed, context: ReconcileContext): Plan {
     const usedStrategy = primePvc?.metadata?.annotations?.[populateStrategyAnnotation(prefix)];
     // Bound: the population is over (or the PVC was bound by hand and is none of our business).
     if (!hasFinalizer && !primePvc && !observed.pod) return nothing;
-    const finished: Step[] = hasFinalizer
-      ? [
-          {
-            kind: "event",
-            type: "Normal",
-            reason: EventReason.Finished,
-            message: `Populated from ${describeSource(pvc)}`,
-          },
-          { kind: "setProgress", progress: "complete" },
-          {
-            kind: "finishOperation",
-            result: "success",
-            ...(usedStrategy ? { strategy: usedStrategy } : {}),
-          },
-        ]
-      : [];
-    return { steps: [...finished, ...cleanup()] };
+    if (!hasFinalizer) return { steps: cleanup() };
+    return {
+      steps: [
+        {
+          kind: "event",
+          type: "Normal",
+          reason: EventReason.Finished,
+          message: `Populated from ${describeSource(pvc)}`,
+        },
+        { kind: "finishOperation", result: "success", ...(usedStrategy ? { strategy: usedStrategy } : {}) },
+        ...cleanup({ kind: "setProgress", progress: "complete" }),
+      ],
+    };
   }
 
   if (primePvc?.metadata?.annotations?.[populateStateAnnotation(prefix)] === "failed") {
@@ -149,9 +147,10 @@ export function reconcile(observed: Observed, context: ReconcileContext): Plan {
     return {
       steps: [
         ...steps,
+        // Beside the finalizer: one patch of the user's PVC.
+        { kind: "setProgress", progress: "populating" },
         { kind: "createPrimePvc", pvc: primePvcFor(pvc, settings.namespace, selectedNode) },
         { kind: "startOperation" },
-        { kind: "setProgress", progress: "populating" },
       ],
       waitingFor: "PVC' to appear",
     };

@@ -13,6 +13,7 @@ import { createPopulatorController } from "./controller.ts";
 import { ConfigError } from "./errors.ts";
 import { readMutualTls } from "./fastpath/endpoint.ts";
 import { startHttpEndpoint } from "./http-server.ts";
+import { reuseConnections } from "./kube-connections.ts";
 import { runWithLeaderElection } from "./leader-election.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { detectTarget, type PopulateContext, progressReporter } from "./populate.ts";
@@ -129,7 +130,7 @@ async function controllerMode<Spec, E extends ExtraOptions>(
   logger: Logger,
   stop: AbortSignal | undefined,
 ): Promise<number> {
-  const kubeConfig = new KubeConfig();
+  const kubeConfig = reuseConnections(new KubeConfig());
   if (options.kubeconfig) kubeConfig.loadFromFile(options.kubeconfig);
   else kubeConfig.loadFromDefault();
   if (options.master) {

@@ -12,6 +12,7 @@ import {
   createLogger,
   type HealthResult,
   type Logger,
+  reuseConnections,
   systemClock,
   toVolpopError,
   WorkQueue,
@@ -106,13 +107,14 @@ export function createValidatorController(config: ValidatorControllerConfig): Va
   if (!(resyncPeriodMs >= 0))
     throw new RangeError(`resyncPeriodMs must not be negative, not ${resyncPeriodMs}`);
 
-  const core = config.kubeConfig.makeApiClient(CoreV1Api);
-  const custom = config.kubeConfig.makeApiClient(CustomObjectsApi);
+  const kubeConfig = reuseConnections(config.kubeConfig);
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const custom = kubeConfig.makeApiClient(CustomObjectsApi);
   const queue = new WorkQueue({ clock });
 
   const pvcs: CollectionWatch<V1PersistentVolumeClaim> = watchCollection({
     kind: "PersistentVolumeClaim",
-    kubeConfig: config.kubeConfig,
+    kubeConfig,
     path:
       config.namespace === undefined
         ? "/api/v1/persistentvolumeclaims"
@@ -130,7 +132,7 @@ export function createValidatorController(config: ValidatorControllerConfig): Va
   const registeredBy = new Map<string, SourceKind>();
   const populators: CollectionWatch<VolumePopulator> = watchCollection({
     kind: "VolumePopulator",
-    kubeConfig: config.kubeConfig,
+    kubeConfig,
     path: `/apis/${VOLUME_POPULATOR_GROUP}/${VOLUME_POPULATOR_VERSION}/${VOLUME_POPULATOR_PLURAL}`,
     list: () =>
       custom.listClusterCustomObject({

@@ -5,6 +5,7 @@ import {
   CliUsageError,
   createLogger,
   type Logger,
+  reuseConnections,
   runWithLeaderElection,
   startHttpEndpoint,
 } from "@volpop/sdk";
@@ -60,7 +61,7 @@ export async function runValidator(
 }
 
 async function runController(cli: ValidatorCliOptions, logger: Logger, stop: AbortSignal | undefined) {
-  const kubeConfig = new KubeConfig();
+  const kubeConfig = reuseConnections(new KubeConfig());
   if (cli.kubeconfig) kubeConfig.loadFromFile(cli.kubeconfig);
   else kubeConfig.loadFromDefault();
 
