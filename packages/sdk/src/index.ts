@@ -41,14 +41,13 @@ export {
   type ConformanceVolume,
   runConformance,
 } from "./fastpath/conformance.ts";
+export { clientCredentials, serverCredentials } from "./fastpath/credentials.ts";
 export {
   type BackendEndpoint,
-  clientCredentials,
   describeEndpoint,
   type MutualTls,
   parseEndpoint,
   readMutualTls,
-  serverCredentials,
 } from "./fastpath/endpoint.ts";
 export type {
   BackendView,

@@ -3,10 +3,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parsePopulatorArgs } from "./cli.ts";
+import { strategyFor } from "./controller-mode.ts";
 import { ConfigError } from "./errors.ts";
 import { FastPathOperations } from "./fastpath/operations.ts";
 import { fakePopulator, fakeStrategy } from "./internal/fixtures.ts";
-import { type PopulatorProgram, strategyFor } from "./run.ts";
+import type { PopulatorProgram } from "./run.ts";
 import { FAST_PATH } from "./strategies/csi-fastpath.ts";
 import type { Strategy } from "./strategy.ts";
 

@@ -2,13 +2,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { type ClientOptions, connectivityState, Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { VolpopError } from "../errors.ts";
 import { errorDetailOf, grpcCodeName } from "./backend-error.ts";
-import {
-  type BackendEndpoint,
-  clientCredentials,
-  describeEndpoint,
-  grpcAddress,
-  type MutualTls,
-} from "./endpoint.ts";
+import { clientCredentials } from "./credentials.ts";
+import { type BackendEndpoint, describeEndpoint, grpcAddress, type MutualTls } from "./endpoint.ts";
 import {
   type GetBackendInfoResponse,
   type Operation,

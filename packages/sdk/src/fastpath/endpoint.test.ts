@@ -5,14 +5,13 @@ import { Metadata } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../errors.ts";
 import { backendError, errorDetailOf, GrpcCode, grpcCodeName } from "./backend-error.ts";
+import { clientCredentials, serverCredentials } from "./credentials.ts";
 import {
   type BackendEndpoint,
-  clientCredentials,
   describeEndpoint,
   grpcAddress,
   parseEndpoint,
   readMutualTls,
-  serverCredentials,
 } from "./endpoint.ts";
 import { ERROR_DETAIL_METADATA_KEY } from "./protocol.ts";
 

@@ -1,5 +1,4 @@
 import { readFileSync } from "node:fs";
-import { ChannelCredentials, ServerCredentials } from "@grpc/grpc-js";
 import { ConfigError } from "../errors.ts";
 
 /** Where a fast-path backend listens: a unix socket, or TCP with mutual TLS. */
@@ -41,36 +40,6 @@ export function grpcAddress(endpoint: BackendEndpoint): string {
 
 export function describeEndpoint(endpoint: BackendEndpoint): string {
   return endpoint.transport === "unix" ? `unix://${endpoint.path}` : `${endpoint.host}:${endpoint.port}`;
-}
-
-/**
- * Client credentials: none on a unix socket (the socket's file mode is the access control), mutual TLS
- * over TCP. Plain TCP is refused: the backend writes into volumes, anyone reaching it must prove who
- * they are.
- */
-export function clientCredentials(endpoint: BackendEndpoint, tls: MutualTls | undefined): ChannelCredentials {
-  if (endpoint.transport === "unix") return ChannelCredentials.createInsecure();
-  if (!tls) {
-    throw new ConfigError(
-      `fast-path endpoint ${describeEndpoint(endpoint)} is TCP: give it mutual TLS (CA, certificate, key)`,
-    );
-  }
-  return ChannelCredentials.createSsl(Buffer.from(tls.ca), Buffer.from(tls.key), Buffer.from(tls.cert));
-}
-
-/** Server credentials: the same rule as {@link clientCredentials}, with client certificates required. */
-export function serverCredentials(endpoint: BackendEndpoint, tls: MutualTls | undefined): ServerCredentials {
-  if (endpoint.transport === "unix") return ServerCredentials.createInsecure();
-  if (!tls) {
-    throw new ConfigError(
-      `fast-path endpoint ${describeEndpoint(endpoint)} is TCP: serve it with mutual TLS (CA, certificate, key)`,
-    );
-  }
-  return ServerCredentials.createSsl(
-    Buffer.from(tls.ca),
-    [{ cert_chain: Buffer.from(tls.cert), private_key: Buffer.from(tls.key) }],
-    true,
-  );
 }
 
 /** Reads `ca.crt`, `tls.crt` and `tls.key` from a mounted Secret's directory. */

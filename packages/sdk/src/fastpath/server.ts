@@ -3,13 +3,8 @@ import { type FileHandle, lstat, mkdir, open, rm, unlink } from "node:fs/promise
 import path from "node:path";
 import { Server, type ServerUnaryCall, type ServiceError, type sendUnaryData, status } from "@grpc/grpc-js";
 import { backendError, type GrpcCode } from "./backend-error.ts";
-import {
-  type BackendEndpoint,
-  describeEndpoint,
-  grpcAddress,
-  type MutualTls,
-  serverCredentials,
-} from "./endpoint.ts";
+import { serverCredentials } from "./credentials.ts";
+import { type BackendEndpoint, describeEndpoint, grpcAddress, type MutualTls } from "./endpoint.ts";
 import {
   GetBackendInfoResponse,
   Operation,
