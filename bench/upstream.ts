@@ -6,13 +6,7 @@ import { cacheDir } from "../test/cluster/config.ts";
 import { CommandError, run } from "../test/cluster/exec.ts";
 import { buildah } from "../test/cluster/images.ts";
 import { step } from "../test/cluster/log.ts";
-import {
-  imageLabel,
-  NONROOT_UID,
-  pushImage,
-  registryImageBytes,
-  reproducible,
-} from "../test/cluster/product-images.ts";
+import { imageLabel, pushImage, registryImageBytes, reproducible } from "../test/cluster/product-images.ts";
 
 /**
  * Upstream's Go programs, the baselines volpop is benchmarked beside: `hello-populator` from
@@ -220,7 +214,7 @@ export interface UpstreamImage {
 }
 
 /**
- * Builds `volpop-upstream/<name>:<tag>` — `FROM scratch`, the binary as `/<name>`, user 65532 — unless
+ * Builds `volpop-upstream/<name>:<tag>` — `FROM scratch`, the binary as `/<name>`, running as root like upstream's own images — unless
  * the image under that name already carries {@link BINARY_SHA256_LABEL} of this binary; pushes it to
  * `registry` and returns the digest-pinned reference with its compressed size.
  */
@@ -239,7 +233,9 @@ export async function buildUpstreamImage(spec: UpstreamImageSpec): Promise<Upstr
       fs.chmodSync(path.join(context, name), 0o755);
       fs.writeFileSync(
         path.join(context, "Containerfile"),
-        `FROM scratch\nCOPY ${name} /${name}\nUSER ${NONROOT_UID}:${NONROOT_UID}\nENTRYPOINT ["/${name}"]\n`,
+        // As upstream's Dockerfiles (distroless/static, whose default user is root): hello-populator's pod
+        // writes into a fresh volume owned by root.
+        `FROM scratch\nCOPY ${name} /${name}\nENTRYPOINT ["/${name}"]\n`,
       );
       const source = moduleSourceUrl(checkoutModule(checkout));
       const labels = {
