@@ -186,7 +186,12 @@ export async function eventsFor(api: Kube, namespace: string, name: string): Pro
   );
 }
 
-/** Waits for a PVC to be Bound and returns it. */
+/**
+ * Waits for a PVC to be Bound and its population to be over, and returns it. The PV controller binds
+ * the PVC as soon as the populator hands over the PV; the populator finishes after that (Finished
+ * event, progress "complete", temporaries deleted, its finalizer released last), so a test that reads
+ * those right after "Bound" would race it.
+ */
 export function waitForBound(
   api: Kube,
   namespace: string,
@@ -197,7 +202,8 @@ export function waitForBound(
     `PVC ${namespace}/${name} to bind`,
     async () => {
       const pvc = await api.core.readNamespacedPersistentVolumeClaim({ name, namespace });
-      return pvc.status?.phase === "Bound" ? pvc : undefined;
+      const populating = pvc.metadata?.finalizers?.some((f) => f.endsWith("/populate-target-protection"));
+      return pvc.status?.phase === "Bound" && !populating ? pvc : undefined;
     },
     timeoutMs,
   );

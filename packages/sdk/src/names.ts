@@ -66,6 +66,11 @@ export const POPULATOR_VOLUME_NAME = "target";
 
 /** Annotation set by the scheduler on WaitForFirstConsumer PVCs. */
 export const SELECTED_NODE_ANNOTATION = "volume.kubernetes.io/selected-node";
+/** Set by kube-controller-manager's PV controller when it hands a claim to an external provisioner. */
+export const STORAGE_PROVISIONER_ANNOTATIONS = [
+  "volume.kubernetes.io/storage-provisioner",
+  "volume.beta.kubernetes.io/storage-provisioner",
+] as const;
 
 // A DNS-1123 subdomain, which is what Kubernetes accepts before the `/` of an annotation key or finalizer.
 const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;

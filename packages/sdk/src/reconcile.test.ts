@@ -36,7 +36,7 @@ import {
 } from "./names.ts";
 import type { Observed } from "./observed.ts";
 import { nothing, type Plan, type Step } from "./plan.ts";
-import { primePvcFor, reconcile, refersTo, sourceNamespace } from "./reconcile.ts";
+import { PV_CONTROLLER_GRACE_MS, primePvcFor, reconcile, refersTo, sourceNamespace } from "./reconcile.ts";
 import type { PopulationSettings } from "./settings.ts";
 import { csiFastPathStrategy, FAST_PATH } from "./strategies/csi-fastpath.ts";
 import { podStrategy } from "./strategies/pod.ts";
@@ -88,6 +88,45 @@ const untouchable: Strategy = {
 };
 
 describe("reconcile", () => {
+  describe("a new PVC is left to kube-controller-manager's first write", () => {
+    // The PV controller Updates a claim it provisions from its cache; a patch of ours in between
+    // makes it fail with a conflict, and the user reads a ProvisioningFailed Warning.
+    const createdAt = (msBeforeNow: number) => new Date(NOW - msBeforeNow);
+    const fresh = (msBeforeNow: number, annotations: Record<string, string> = {}) =>
+      pvc({ metadata: { creationTimestamp: createdAt(msBeforeNow), annotations } });
+
+    it("waits, and comes back when the grace would be over, while the PV controller has not annotated it", () => {
+      const plan = run({ pvc: fresh(1_000) });
+      expect(plan).toEqual({
+        steps: [],
+        waitingFor: "kube-controller-manager to take the PVC in hand",
+        requeueAfterMs: PV_CONTROLLER_GRACE_MS,
+      });
+    });
+
+    it("counts the grace from the end of the creation second", () => {
+      expect(run({ pvc: fresh(3_500) }).requeueAfterMs).toBe(PV_CONTROLLER_GRACE_MS - 2_500);
+    });
+
+    it.each(["volume.kubernetes.io/storage-provisioner", "volume.beta.kubernetes.io/storage-provisioner"])(
+      "starts as soon as the claim carries %s",
+      (key) => {
+        expect(kinds(run({ pvc: fresh(0, { [key]: "hostpath.csi.k8s.io" }) }))).toEqual(firstPass);
+      },
+    );
+
+    it("starts anyway once the grace is over (a cluster without the PV controller)", () => {
+      expect(kinds(run({ pvc: fresh(PV_CONTROLLER_GRACE_MS + 1_000) }))).toEqual(firstPass);
+    });
+
+    it("does not wait once the population has begun", () => {
+      const begun = ourPvc({ metadata: { creationTimestamp: createdAt(0) } });
+      expect(run({ pvc: begun, primePvc: primePvc() }).waitingFor).not.toBe(
+        "kube-controller-manager to take the PVC in hand",
+      );
+    });
+  });
+
   describe("PVCs that are not ours", () => {
     it.each<[string, V1PersistentVolumeClaim]>([
       ["no dataSourceRef", pvc({ spec: { dataSourceRef: undefined } })],

@@ -8,6 +8,7 @@ import {
   populateStrategyAnnotation,
   primePvcName,
   SELECTED_NODE_ANNOTATION,
+  STORAGE_PROVISIONER_ANNOTATIONS,
   targetProtectionFinalizer,
 } from "./names.ts";
 import type { Observed } from "./observed.ts";
@@ -32,6 +33,20 @@ export function refersTo(pvc: V1PersistentVolumeClaim, kind: SourceKind): boolea
 /** Namespace of the source object: `dataSourceRef.namespace` or the PVC's own. */
 export function sourceNamespace(pvc: V1PersistentVolumeClaim): string {
   return pvc.spec?.dataSourceRef?.namespace || pvc.metadata?.namespace || "";
+}
+
+/**
+ * How long a new PVC is left to kube-controller-manager's PV controller before the first write to it.
+ * The PV controller updates every new claim it will provision (the storage-provisioner annotation) with
+ * a plain Update from its cache; a finalizer patched in between makes that Update fail, and the user
+ * reads a `ProvisioningFailed ... the object has been modified` Warning on a PVC that is fine. Waiting
+ * for the annotation costs one watch event; the grace only matters where no PV controller runs.
+ */
+export const PV_CONTROLLER_GRACE_MS = 5_000;
+
+function pvControllerHasSeen(pvc: V1PersistentVolumeClaim): boolean {
+  const annotations = pvc.metadata?.annotations ?? {};
+  return STORAGE_PROVISIONER_ANNOTATIONS.some((key) => annotations[key] !== undefined);
 }
 
 // Provisioners built into Kubernetes cannot be populated through a prime PVC: upstream skips them too.
@@ -140,6 +155,19 @@ export function reconcile(observed: Observed, context: ReconcileContext): Plan {
   const selectedNode = pvc.metadata?.annotations?.[SELECTED_NODE_ANNOTATION];
   if (waitForConsumer && !selectedNode) {
     return { steps: [], waitingFor: "a pod using the PVC (WaitForFirstConsumer)" };
+  }
+
+  if (!hasFinalizer && !primePvc && !pvControllerHasSeen(pvc)) {
+    const created = new Date(pvc.metadata?.creationTimestamp ?? Number.NaN).getTime();
+    // creationTimestamp has whole seconds: count the grace from the end of that second.
+    const waitedMs = Number.isNaN(created) ? Number.POSITIVE_INFINITY : observed.now - (created + 1_000);
+    if (waitedMs < PV_CONTROLLER_GRACE_MS) {
+      return {
+        steps: [],
+        waitingFor: "kube-controller-manager to take the PVC in hand",
+        requeueAfterMs: PV_CONTROLLER_GRACE_MS - Math.max(0, waitedMs),
+      };
+    }
   }
 
   const steps: Step[] = hasFinalizer ? [] : [{ kind: "addFinalizer" }];

@@ -72,7 +72,7 @@ describe("clearDirectory", () => {
   });
 
   // Root may write anywhere, so the pod's case needs a pod's uid: clearDirectory runs in a child that
-  // becomes one (Node's binary may be out of its reach, so the child starts as root).
+  // becomes one (Node's binary and this checkout may be out of its reach, so the child starts as root).
   it.runIf(process.getuid?.() === 0)(
     "empties a lost+found the pod's uid owns though an image made it read-only",
     () => {
@@ -94,8 +94,9 @@ describe("clearDirectory", () => {
           "--input-type=module",
           "-e",
           [
-            `process.setgroups([]); process.setgid(${pod}); process.setuid(${pod});`,
+            // Loaded while still root: the checkout may sit where the pod's uid cannot reach it.
             `const { clearDirectory } = await import(${JSON.stringify(module)});`,
+            `process.setgroups([]); process.setgid(${pod}); process.setuid(${pod});`,
             `await clearDirectory(${JSON.stringify(volume)});`,
           ].join(" "),
         ],
