@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CustomObjectsApi } from "@kubernetes/client-node";
+import { applyCrdFile } from "../test/support/crd.ts";
 import { createPvc, createTestNamespace, deleteNamespace, type Kube, waitFor } from "../test/support/kube.ts";
 import { apiserverMetrics, countsDelta, requestCounts, total } from "./apiserver-metrics.ts";
 import { percentile, processStats } from "./process-stats.ts";
@@ -56,6 +58,11 @@ export interface PopulateRun {
 const HELLO_GROUP = "hello.example.com";
 
 export async function benchPopulate(options: PopulateOptions): Promise<PopulateRun[]> {
+  // Ours is upstream's Hello (same group, version, kind, fields) plus validation: both serve it.
+  await applyCrdFile(
+    options.api.config,
+    path.join(import.meta.dirname, "../packages/populator-hello/deploy/crd.yaml"),
+  );
   const runs: PopulateRun[] = [];
   for (const n of options.sizes) {
     runs.push(
@@ -144,8 +151,8 @@ async function runOnce(options: PopulateOptions, contender: Contender, n: number
     );
     await Promise.race([allBound, died]);
     const stats = processStats(pidOf(controller));
-    const after = requestCounts(await apiserverMetrics(api.config));
-    // The clean-up after Bound is part of a population: wait for PVC' and the pods to go.
+    // The clean-up after Bound is part of a population (and of its API requests): wait for PVC' and
+    // the pods to go.
     await waitFor(
       `PVC' and pods of ${contender.name} to be removed`,
       async () => {
@@ -157,6 +164,7 @@ async function runOnce(options: PopulateOptions, contender: Contender, n: number
       },
       300_000,
     );
+    const after = requestCounts(await apiserverMetrics(api.config));
     const latencies = [...bound].map(([name, at]) => (at - (created.get(name) ?? at)) / 1000);
     const requests = countsDelta(before, after);
     return {
@@ -180,7 +188,20 @@ async function runOnce(options: PopulateOptions, contender: Contender, n: number
     await deleteNamespace(api, userNs);
     await waitForPvsReleased(api, userNs);
     await deleteNamespace(api, populatorNs);
+    // The namespace controller's clean-up lists and deletes every kind: not the next run's requests.
+    await waitForNamespacesGone(api, [userNs, populatorNs]);
   }
+}
+
+async function waitForNamespacesGone(api: Kube, names: readonly string[]): Promise<void> {
+  await waitFor(
+    `namespaces ${names.join(", ")} to be deleted`,
+    async () => {
+      const left = await api.core.listNamespace();
+      return left.items.some((ns) => names.includes(ns.metadata?.name ?? "")) ? undefined : true;
+    },
+    300_000,
+  ).catch(() => undefined);
 }
 
 function pidOf(child: ChildProcess): number {

@@ -519,7 +519,8 @@ export async function bundleEntry(
       target: "node24",
       outExtension: () => ({ js: ".js" }),
       bundle: true,
-      splitting: false,
+      // Chunks: what a program imports dynamically (the SDK's controller mode) is only loaded when used.
+      splitting: true,
       noExternal: [/.*/],
       shims: true,
       removeNodeProtocol: false,

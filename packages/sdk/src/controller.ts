@@ -37,6 +37,7 @@ import { lastProgress, type Progress } from "./progress.ts";
 import { WorkQueue } from "./queue.ts";
 import { reconcile, refersTo, sourceNamespace } from "./reconcile.ts";
 import { grantAllows, listReferenceGrants } from "./reference-grant.ts";
+import { showsWrite } from "./resource-version.ts";
 import { type PopulationSettings, withDefaults } from "./settings.ts";
 import { podStrategy } from "./strategies/pod.ts";
 import type { Strategy } from "./strategy.ts";
@@ -131,7 +132,8 @@ export function createPopulatorController<Spec>(
     `${kind}/${o.metadata?.namespace ?? ""}/${o.metadata?.name}`;
   const cacheShows = (kind: string, o: KubernetesObject) => {
     const id = objectId(kind, o);
-    if (unseenWrites.get(id)?.resourceVersion === o.metadata?.resourceVersion) unseenWrites.delete(id);
+    const written = unseenWrites.get(id)?.resourceVersion;
+    if (written !== undefined && showsWrite(o.metadata?.resourceVersion, written)) unseenWrites.delete(id);
   };
   const cacheBehindMs = (key: string): number => {
     let wait = 0;
@@ -321,6 +323,10 @@ export function createPopulatorController<Spec>(
     }
     const behindMs = cacheBehindMs(key);
     if (behindMs > 0) {
+      logger.debug(
+        { namespace, name, behindMs },
+        "waiting for the caches to show this population's own writes",
+      );
       queue.forget(key);
       queue.addAfter(key, behindMs);
       return;
@@ -340,13 +346,17 @@ export function createPopulatorController<Spec>(
         strategyName: strategy.name,
         runtime: strategy.runtime,
         wrote: (kind, object) => {
-          if (object.metadata?.resourceVersion) {
-            unseenWrites.set(objectId(kind, object), {
-              key,
-              resourceVersion: object.metadata.resourceVersion,
-              until: clock.now() + CACHE_CATCH_UP_MS,
-            });
-          }
+          const written = object.metadata?.resourceVersion;
+          if (!written) return;
+          // The watch may bring a write before the call that made it returns: then it is seen already.
+          const cache = kind === "Pod" ? pods : kind === "PersistentVolume" ? pvs : pvcs;
+          const cached = cache.get(object.metadata?.name ?? "", object.metadata?.namespace);
+          if (showsWrite(cached?.metadata?.resourceVersion, written)) return;
+          unseenWrites.set(objectId(kind, object), {
+            key,
+            resourceVersion: written,
+            until: clock.now() + CACHE_CATCH_UP_MS,
+          });
         },
       });
       queue.forget(key);

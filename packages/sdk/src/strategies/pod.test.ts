@@ -302,6 +302,20 @@ describe("podStrategy.fill", () => {
     });
   });
 
+  it.each([
+    [
+      "Pending, not yet provisioned",
+      primePvc({ spec: { volumeName: undefined }, status: { phase: "Pending" } }),
+    ],
+    // The PV controller sets volumeName, then the phase: a kubelet handed the pod in between fails it.
+    ["half bound: volumeName set, phase still Pending", primePvc({ status: { phase: "Pending" } })],
+  ])("creates no pod while PVC' is %s", (_, prime) => {
+    const plan = workingPlan(
+      podStrategy.fill(fillInput({ observed: { primePvc: prime, primePv: undefined } })),
+    );
+    expect(plan).toEqual({ steps: [], waitingFor: "PVC' to bind before its populator pod" });
+  });
+
   it("waits out the retry delay after a failure, counting from the last failure", () => {
     // Two failures: the third attempt waits base × 2 = 20 s after the last one, 5 s of which have passed.
     const plan = workingPlan(podStrategy.fill(fillInput({ observed: { primePvc: primeAfter(2, 5_000) } })));

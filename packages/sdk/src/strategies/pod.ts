@@ -53,6 +53,13 @@ function fillWithPod(input: FillInput): FillOutcome {
   const attempt = failures + 1;
 
   if (!pod) {
+    // PVC' binds on its own (Immediate, or WaitForFirstConsumer with the node already selected), and a
+    // pod is only created once it has: the scheduler refuses a pod with an unbound Immediate claim and
+    // backs off, and a kubelet handed a pod while its claim is half bound (volumeName set, phase not
+    // yet) fails the volume and retries it ten-odd seconds later. Both were seen, at 10 PVCs at once.
+    if (primePvc?.status?.phase !== "Bound") {
+      return { state: "working", plan: { steps: [], waitingFor: "PVC' to bind before its populator pod" } };
+    }
     const waiting = waitForRetry(input);
     if (waiting) return waiting;
     const pod = populatorPod(input);
