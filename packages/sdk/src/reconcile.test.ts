@@ -115,6 +115,25 @@ describe("reconcile", () => {
       },
     );
 
+    it("counts the grace from the last write to the claim: WaitForFirstConsumer's turn comes with the selected node", () => {
+      const claim = pvc({
+        metadata: {
+          creationTimestamp: createdAt(600_000),
+          annotations: { [SELECTED_NODE_ANNOTATION]: "node-1" },
+          managedFields: [
+            { manager: "kubectl", operation: "Update", time: createdAt(600_000) },
+            { manager: "kube-scheduler", operation: "Update", time: createdAt(1_000) },
+          ],
+        },
+      });
+      const plan = run({
+        pvc: claim,
+        storageClass: storageClass({ volumeBindingMode: "WaitForFirstConsumer" }),
+      });
+      expect(plan.waitingFor).toBe("kube-controller-manager to take the PVC in hand");
+      expect(plan.requeueAfterMs).toBe(PV_CONTROLLER_GRACE_MS);
+    });
+
     it("starts anyway once the grace is over (a cluster without the PV controller)", () => {
       expect(kinds(run({ pvc: fresh(PV_CONTROLLER_GRACE_MS + 1_000) }))).toEqual(firstPass);
     });

@@ -49,6 +49,18 @@ function pvControllerHasSeen(pvc: V1PersistentVolumeClaim): boolean {
   return STORAGE_PROVISIONER_ANNOTATIONS.some((key) => annotations[key] !== undefined);
 }
 
+/**
+ * When the claim was last written: its creation, or a later write by anyone (managedFields). With
+ * WaitForFirstConsumer, the PV controller's turn comes when the scheduler writes the selected node,
+ * long after the claim was created.
+ */
+function lastWrittenAt(pvc: V1PersistentVolumeClaim): number | undefined {
+  const times = [pvc.metadata?.creationTimestamp, ...(pvc.metadata?.managedFields ?? []).map((f) => f.time)]
+    .map((t) => (t === undefined ? Number.NaN : new Date(t).getTime()))
+    .filter((t) => !Number.isNaN(t));
+  return times.length === 0 ? undefined : Math.max(...times);
+}
+
 // Provisioners built into Kubernetes cannot be populated through a prime PVC: upstream skips them too.
 function isInTreeProvisioner(provisioner: string): boolean {
   return provisioner.startsWith("kubernetes.io/");
@@ -158,9 +170,9 @@ export function reconcile(observed: Observed, context: ReconcileContext): Plan {
   }
 
   if (!hasFinalizer && !primePvc && !pvControllerHasSeen(pvc)) {
-    const created = new Date(pvc.metadata?.creationTimestamp ?? Number.NaN).getTime();
-    // creationTimestamp has whole seconds: count the grace from the end of that second.
-    const waitedMs = Number.isNaN(created) ? Number.POSITIVE_INFINITY : observed.now - (created + 1_000);
+    const written = lastWrittenAt(pvc);
+    // Timestamps have whole seconds: count the grace from the end of that second.
+    const waitedMs = written === undefined ? Number.POSITIVE_INFINITY : observed.now - (written + 1_000);
     if (waitedMs < PV_CONTROLLER_GRACE_MS) {
       return {
         steps: [],
