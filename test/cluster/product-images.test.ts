@@ -255,12 +255,15 @@ describe("bundleBanner", () => {
   });
 
   /** Runs the banner as the top of `main.js` in a folder holding `files`; prints what it set. */
-  function runBanner(files: readonly string[]): { require: string; overrides: Record<string, string> } {
+  function runBanner(
+    files: readonly string[],
+    moduleTop = "",
+  ): { require: string; overrides: Record<string, string> } {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "volpop-banner-"));
     for (const file of files) fs.writeFileSync(path.join(dir, file), "");
     fs.writeFileSync(
       path.join(dir, "main.mjs"),
-      `${bundleBanner}\nconsole.log(JSON.stringify({ require: typeof require, overrides: globalThis.__bundlerPathsOverrides ?? {} }));\n`,
+      `${bundleBanner}\nconsole.log(JSON.stringify({ require: typeof require, overrides: globalThis.__bundlerPathsOverrides ?? {} }));\n${moduleTop}\n`,
     );
     return JSON.parse(execFileSync(process.execPath, [path.join(dir, "main.mjs")], { encoding: "utf8" }));
   }
@@ -277,6 +280,16 @@ describe("bundleBanner", () => {
 
   it("leaves pino alone in a bundle without its worker files", () => {
     expect(runBanner([]).overrides).toEqual({});
+  });
+
+  // Each chunk of a split bundle gets the banner in its own module scope, where a library may declare
+  // the globals the banner would use (@peculiar/x509's chunk declares a top-level URL).
+  it("works in a chunk whose code declares its own top-level URL, require and fileURLToPath", () => {
+    const { overrides } = runBanner(
+      ["pino-worker.js"],
+      "var URL = 1; var fileURLToPath = 2; var existsSync = 3; var createRequire = 4; export {};",
+    );
+    expect(overrides).toEqual({ "pino-worker": path.join(dir ?? "", "pino-worker.js") });
   });
 });
 

@@ -233,14 +233,17 @@ export const pinoWorkerFiles: Readonly<
  *   `require`; it is set on `globalThis` rather than declared, so that a bundled module declaring its
  *   own top-level `require` cannot clash with it (`__dirname`/`__filename` come from tsup's shims);
  * - pino's worker files, for those that are there (bundles without pino have none).
+ * Every name it uses is imported under a `__volpop` name: the banner runs in each chunk's own module
+ * scope, where a bundled library may declare a top-level `URL` (@peculiar/x509 does, and `new URL`
+ * then threw "URL is not a constructor" in the validator's webhook).
  */
 export const bundleBanner = [
   'import { createRequire as __volpopCreateRequire } from "node:module";',
   'import { existsSync as __volpopExists } from "node:fs";',
-  'import { fileURLToPath as __volpopFileURLToPath } from "node:url";',
+  'import { fileURLToPath as __volpopFileURLToPath, URL as __volpopURL } from "node:url";',
   "globalThis.require ??= __volpopCreateRequire(import.meta.url);",
   `for (const [key, file] of ${JSON.stringify(Object.entries(pinoWorkerFiles).map(([name, { key }]) => [key, `./${name}.js`]))}) {`,
-  "  const found = __volpopFileURLToPath(new URL(file, import.meta.url));",
+  "  const found = __volpopFileURLToPath(new __volpopURL(file, import.meta.url));",
   "  if (__volpopExists(found)) (globalThis.__bundlerPathsOverrides ??= {})[key] = found;",
   "}",
 ].join("\n");

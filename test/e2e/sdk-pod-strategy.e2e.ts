@@ -116,8 +116,13 @@ describe("Pod strategy", () => {
       expect(reasons).toContain("PopulatorCreated");
       expect(reasons).toContain("PopulatorFinished");
       // A clean run reads clean: no Warning (the PV controller's ClaimMisbound about PVC' after the
-      // hand-over is not repeated), and PVC''s routine provisioning events stay on PVC'.
-      expect(events.filter((e) => e.type === "Warning").map((e) => `${e.reason}: ${e.message}`)).toEqual([]);
+      // hand-over is not repeated), and PVC''s routine provisioning events stay on PVC'. A data-source
+      // validator installed in the cluster (the demo's, an operator's) warns about this suite's kind,
+      // which no VolumePopulator registers: that one is not the population's doing.
+      const warnings = events.filter(
+        (e) => e.type === "Warning" && e.reason !== "UnrecognizedDataSourceKind",
+      );
+      expect(warnings.map((e) => `${e.reason}: ${e.message}`)).toEqual([]);
       expect(events.filter((e) => e.message?.includes(`(on PVC' ${populatorNs}/`))).toEqual([]);
     },
   );
