@@ -40,7 +40,8 @@ export function sourceNamespace(pvc: V1PersistentVolumeClaim): string {
  * The PV controller updates every new claim it will provision (the storage-provisioner annotation) with
  * a plain Update from its cache; a finalizer patched in between makes that Update fail, and the user
  * reads a `ProvisioningFailed ... the object has been modified` Warning on a PVC that is fine. Waiting
- * for the annotation costs one watch event; the grace only matters where no PV controller runs.
+ * for the annotation costs one watch event; the grace only runs out where the PV controller has
+ * nothing to do (WaitForFirstConsumer before a node is chosen) or does not run.
  */
 export const PV_CONTROLLER_GRACE_MS = 5_000;
 
