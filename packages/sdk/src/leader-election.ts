@@ -388,6 +388,13 @@ export async function runWithLeaderElection(
     }
   }
 
+  // An attempt our own deadline cut short says nothing new when an earlier one got an answer: that
+  // answer (a refusal, say) stays the cause a lost leadership is reported with.
+  function noteFailure(error: unknown, signal: AbortSignal): void {
+    if (signal.aborted && lastFailure !== undefined) return;
+    lastFailure = error;
+  }
+
   async function attempt(now: number, signal: AbortSignal): Promise<boolean> {
     // Fast path for a leader: assume nothing changed since our last write, skip the read.
     if (
@@ -402,7 +409,7 @@ export async function runWithLeaderElection(
         );
         return true;
       } catch (error) {
-        lastFailure = error;
+        noteFailure(error, signal);
         if (signal.aborted) return false;
         logger.debug({ err: toVolpopError(error) }, "renewal without reading failed; reading the Lease");
       }
@@ -412,7 +419,7 @@ export async function runWithLeaderElection(
       current = await read(signal);
     } catch (error) {
       if (!isNotFound(error)) {
-        lastFailure = error;
+        noteFailure(error, signal);
         logger.warn({ err: toVolpopError(error) }, "cannot read the Lease");
         return false;
       }
@@ -438,7 +445,7 @@ export async function runWithLeaderElection(
       }
       return true;
     } catch (error) {
-      lastFailure = error;
+      noteFailure(error, signal);
       // A 409 is the election working: another candidate wrote first and won.
       if (isConflict(error)) logger.debug("another candidate updated the Lease first");
       else logger.warn({ err: toVolpopError(error) }, "cannot update the Lease");
@@ -457,7 +464,7 @@ export async function runWithLeaderElection(
       remember(await api.createNamespacedLease({ namespace: config.namespace, body }, withSignal(signal)));
       return true;
     } catch (error) {
-      lastFailure = error;
+      noteFailure(error, signal);
       if (isAlreadyExists(error)) logger.debug("another candidate created the Lease first");
       else logger.warn({ err: toVolpopError(error) }, "cannot create the Lease");
       return false;
