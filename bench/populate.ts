@@ -3,7 +3,14 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CustomObjectsApi } from "@kubernetes/client-node";
 import { applyCrdFile } from "../test/support/crd.ts";
-import { createPvc, createTestNamespace, deleteNamespace, type Kube, waitFor } from "../test/support/kube.ts";
+import {
+  createPvc,
+  createTestNamespace,
+  deleteNamespace,
+  type Kube,
+  waitFor,
+  waitForNamespaceGone,
+} from "../test/support/kube.ts";
 import { apiserverMetrics, countsDelta, requestCounts, total } from "./apiserver-metrics.ts";
 import { percentile, processStats } from "./process-stats.ts";
 import { alternatingRounds } from "./rounds.ts";
@@ -189,19 +196,10 @@ async function runOnce(options: PopulateOptions, contender: Contender, n: number
     await waitForPvsReleased(api, userNs);
     await deleteNamespace(api, populatorNs);
     // The namespace controller's clean-up lists and deletes every kind: not the next run's requests.
-    await waitForNamespacesGone(api, [userNs, populatorNs]);
+    for (const namespace of [userNs, populatorNs]) {
+      await waitForNamespaceGone(api, namespace, 300_000).catch(() => undefined);
+    }
   }
-}
-
-async function waitForNamespacesGone(api: Kube, names: readonly string[]): Promise<void> {
-  await waitFor(
-    `namespaces ${names.join(", ")} to be deleted`,
-    async () => {
-      const left = await api.core.listNamespace();
-      return left.items.some((ns) => names.includes(ns.metadata?.name ?? "")) ? undefined : true;
-    },
-    300_000,
-  ).catch(() => undefined);
 }
 
 function pidOf(child: ChildProcess): number {

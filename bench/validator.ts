@@ -10,7 +10,12 @@ import {
   Watch,
 } from "@kubernetes/client-node";
 import { applyCrdFile } from "../test/support/crd.ts";
-import { createTestNamespace, deleteNamespace, type Kube } from "../test/support/kube.ts";
+import {
+  createTestNamespace,
+  deleteNamespace,
+  type Kube,
+  waitForNamespaceGone,
+} from "../test/support/kube.ts";
 import { apiserverMetrics, countsDelta, requestCounts, total } from "./apiserver-metrics.ts";
 import { percentile, processStats } from "./process-stats.ts";
 import { alternatingRounds } from "./rounds.ts";
@@ -464,7 +469,7 @@ async function runOnce(
     events?.stop();
     if (validator) await stop(validator);
     await deleteNamespace(api, namespace);
-    await namespaceGone(api, namespace);
+    await waitForNamespaceGone(api, namespace).catch(() => undefined);
   }
 }
 
@@ -481,18 +486,6 @@ async function stop(validator: Started): Promise<void> {
 }
 
 // The next contender lists every PVC in the cluster at start: let this run's go first.
-async function namespaceGone(api: Kube, namespace: string): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    const found = await api.core.readNamespace({ name: namespace }).then(
-      () => true,
-      (error: { code?: number }) => error.code !== 404,
-    );
-    if (!found) return;
-    await sleep(500);
-  }
-}
-
 /** Median over rounds of each run's figure. */
 function medianOf(values: readonly number[]): number {
   return percentile(values, 50);

@@ -82,6 +82,14 @@ describe.skipIf(!stateDir)("CSI fast path with the reference hostpath backend", 
   let controller: RunningController;
   let pods: ReturnType<typeof watchPods>;
 
+  // The suite's own controller: golden content through the reference backend.
+  const startSuiteController = () =>
+    startFastPathController(
+      api,
+      populatorNs,
+      goldenContentPopulator({ goldenHostDir: golden.dir }),
+      fastPath(backend.endpoint),
+    );
   beforeAll(async () => {
     api = kube();
     work = await mkdtemp(path.join(os.tmpdir(), "volpop-fastpath-e2e-"));
@@ -98,12 +106,7 @@ describe.skipIf(!stateDir)("CSI fast path with the reference hostpath backend", 
     userNs = await createTestNamespace(api, "fastpath-user");
     pods = watchPods(api, populatorNs);
     await pods.start();
-    controller = await startFastPathController(
-      api,
-      populatorNs,
-      goldenContentPopulator({ goldenHostDir: golden.dir }),
-      fastPath(backend.endpoint),
-    );
+    controller = await startSuiteController();
   });
   afterAll(async () => {
     pods?.stop();
@@ -249,12 +252,7 @@ describe.skipIf(!stateDir)("CSI fast path with the reference hostpath backend", 
     await copyUnderWay(name);
     const uid = await uidOf(name);
     await controller.stop();
-    controller = await startFastPathController(
-      api,
-      populatorNs,
-      goldenContentPopulator({ goldenHostDir: golden.dir }),
-      fastPath(backend.endpoint),
-    );
+    controller = await startSuiteController();
     await waitForBound(api, userNs, name);
     // The new controller asked again with the same operation id and attempt: the backend answered
     // with the running operation instead of starting a second copy.
@@ -384,12 +382,7 @@ describe.skipIf(!stateDir)("CSI fast path with the reference hostpath backend", 
       await fallback?.stop();
       await other.kill();
       await deleteNamespace(api, fallbackNs);
-      controller = await startFastPathController(
-        api,
-        populatorNs,
-        goldenContentPopulator({ goldenHostDir: golden.dir }),
-        fastPath(backend.endpoint),
-      );
+      controller = await startSuiteController();
     }
   });
 });

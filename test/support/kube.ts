@@ -73,6 +73,25 @@ export async function deleteNamespace(api: Kube, name: string): Promise<void> {
   await api.core.deleteNamespace({ name }).catch(() => undefined);
 }
 
+/**
+ * Waits until the namespace is gone: the namespace controller has deleted everything in it (its
+ * clean-up lists and deletes every kind, traffic a measurement that follows must not count).
+ */
+export async function waitForNamespaceGone(api: Kube, name: string, timeoutMs = 120_000): Promise<void> {
+  await waitFor(
+    `namespace ${name} to be deleted`,
+    () =>
+      api.core.readNamespace({ name }).then(
+        () => undefined,
+        (error: { code?: number }) => {
+          if (error.code === 404) return true;
+          throw error;
+        },
+      ),
+    timeoutMs,
+  );
+}
+
 export interface PvcOptions {
   readonly storageClassName: string;
   readonly volumeMode: "Filesystem" | "Block";
