@@ -12,7 +12,7 @@ import {
   waitForNamespaceGone,
 } from "../test/support/kube.ts";
 import { apiserverMetrics, countsDelta, requestCounts, total } from "./apiserver-metrics.ts";
-import { percentile, processStats } from "./process-stats.ts";
+import { percentile, processStats, samplePeakAnonymousRss } from "./process-stats.ts";
 import { alternatingRounds } from "./rounds.ts";
 import { PHASES, type PopulationTimeline, recordTimelines } from "./timeline.ts";
 
@@ -55,6 +55,8 @@ export interface PopulateRun {
   readonly apiRequestsPerPopulation: number;
   readonly apiRequests: Record<string, number>;
   readonly peakRssMiB: number;
+  /** Peak private memory (RssAnon), without the program's binary; see `samplePeakAnonymousRss`. */
+  readonly peakAnonymousRssMiB: number;
   /** CPU over the controller's life: start-up, caches, the run. */
   readonly cpuSeconds: number;
   /** CPU from the first create to the last PVC bound. */
@@ -109,6 +111,7 @@ async function runOnce(options: PopulateOptions, contender: Contender, n: number
   );
   died.catch(() => undefined);
   const recorder = await recordTimelines(api.config, userNs, populatorNs);
+  const anonymous = samplePeakAnonymousRss(pidOf(controller));
   try {
     // Both list and watch before acting; a few seconds is past either's start-up.
     await sleep(4000);
@@ -158,6 +161,7 @@ async function runOnce(options: PopulateOptions, contender: Contender, n: number
     );
     await Promise.race([allBound, died]);
     const stats = processStats(pidOf(controller));
+    const peakAnonymousBytes = anonymous.stop();
     // The clean-up after Bound is part of a population (and of its API requests): wait for PVC' and
     // the pods to go.
     await waitFor(
@@ -185,11 +189,13 @@ async function runOnce(options: PopulateOptions, contender: Contender, n: number
       apiRequestsPerPopulation: total(requests) / n,
       apiRequests: Object.fromEntries([...requests].sort(([, a], [, b]) => b - a)),
       peakRssMiB: stats.peakRssBytes / 1024 / 1024,
+      peakAnonymousRssMiB: peakAnonymousBytes / 1024 / 1024,
       cpuSeconds: stats.cpuSeconds,
       cpuSecondsDuringRun: stats.cpuSeconds - cpuBefore,
       timelines: [...recorder.timelines.values()],
     };
   } finally {
+    anonymous.stop();
     recorder.stop();
     controller.kill("SIGTERM");
     await deleteNamespace(api, userNs);
@@ -233,6 +239,7 @@ export function populateReport(runs: readonly PopulateRun[], contenders: readonl
     ["all bound, wall (s)", (r: PopulateRun) => r.wallSeconds, 1],
     ["API requests / population", (r: PopulateRun) => r.apiRequestsPerPopulation, 0],
     ["controller peak RSS (MiB)", (r: PopulateRun) => r.peakRssMiB, 0],
+    ["controller peak private RSS, binary excluded (MiB)", (r: PopulateRun) => r.peakAnonymousRssMiB, 0],
     ["controller CPU, whole life (s)", (r: PopulateRun) => r.cpuSeconds, 2],
     ["controller CPU during the run (s)", (r: PopulateRun) => r.cpuSecondsDuringRun, 2],
   ] as const;

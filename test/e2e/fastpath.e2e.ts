@@ -3,12 +3,9 @@ import os from "node:os";
 import path from "node:path";
 import { PatchStrategy, setHeaderOptions, type V1Pod, Watch } from "@kubernetes/client-node";
 import { goldenContentPopulator } from "@volpop/populator-csi-fastpath";
-import {
-  POPULATOR_UID,
-  populateProgressAnnotation,
-  runConformance,
-  targetProtectionFinalizer,
-} from "@volpop/sdk";
+import { POPULATOR_UID } from "@volpop/sdk";
+import { runConformance } from "@volpop/sdk/fastpath";
+import { populateProgressAnnotation, targetProtectionFinalizer } from "@volpop/sdk/runtime";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { registry as embeddedRegistry, layout } from "../cluster/config.ts";
 import { publishPackageImage } from "../cluster/product-images.ts";

@@ -10,7 +10,8 @@ import {
   startLocalRegistry,
   writeImage,
 } from "@volpop/populator-image/testing";
-import { podStrategy, populateStateAnnotation } from "@volpop/sdk";
+import { podStrategy } from "@volpop/sdk";
+import { populateStateAnnotation } from "@volpop/sdk/runtime";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { registry as embeddedRegistry, network } from "../cluster/config.ts";
 import { publishPackageImage } from "../cluster/product-images.ts";

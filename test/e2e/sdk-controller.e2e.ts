@@ -1,12 +1,7 @@
 import net from "node:net";
 import { CustomObjectsApi } from "@kubernetes/client-node";
-import {
-  createLogger,
-  createPopulatorController,
-  type PopulatorProgram,
-  runPopulator,
-  runWithLeaderElection,
-} from "@volpop/sdk";
+import { createLogger, type PopulatorProgram, runPopulator } from "@volpop/sdk";
+import { createPopulatorController, runWithLeaderElection } from "@volpop/sdk/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   installReferenceGrantCrd,

@@ -5,14 +5,8 @@ import {
   type V1Lease,
   V1MicroTime,
 } from "@kubernetes/client-node";
-import {
-  createLogger,
-  type LeaderElectionStatus,
-  LeadershipLostError,
-  type Logger,
-  runWithLeaderElection,
-  toVolpopError,
-} from "@volpop/sdk";
+import { createLogger, type Logger, toVolpopError } from "@volpop/sdk";
+import { type LeaderElectionStatus, LeadershipLostError, runWithLeaderElection } from "@volpop/sdk/runtime";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { createTestNamespace, deleteNamespace, type Kube, kube, waitFor } from "./support/kube.ts";
 

@@ -1,4 +1,4 @@
-import { populatedFromAnnotation, targetProtectionFinalizer } from "@volpop/sdk";
+import { populatedFromAnnotation, targetProtectionFinalizer } from "@volpop/sdk/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TEST_GROUP } from "../support/test-populator.ts";
 import {

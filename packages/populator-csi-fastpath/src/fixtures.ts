@@ -2,7 +2,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { PopulateRequest, VolumeMode } from "@volpop/sdk";
+import { PopulateRequest, VolumeMode } from "@volpop/sdk/fastpath";
 
 export type TreeSpec = { readonly [name: string]: TreeNode };
 export type TreeNode =

@@ -1,4 +1,5 @@
-import { POPULATE_FOR_LABEL, type Populator } from "@volpop/sdk";
+import type { Populator } from "@volpop/sdk";
+import { POPULATE_FOR_LABEL } from "@volpop/sdk/runtime";
 import {
   checkGoldenContentSpec,
   GOLDEN_CONTENT_GROUP,

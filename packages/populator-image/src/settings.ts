@@ -14,14 +14,8 @@
  *   and token realms that may get pull secrets' credentials over HTTPS when the ImageSource names its
  *   own CA (`spec.caBundle`), with which its author could vouch for a server of their own.
  */
-import {
-  CliUsageError,
-  type ExtraOptions,
-  type ExtraValues,
-  type PopulatorCliDefaults,
-  parseGoDuration,
-  parsePopulatorArgs,
-} from "@volpop/sdk";
+import { CliUsageError, type ExtraOptions, type ExtraValues } from "@volpop/sdk";
+import { type PopulatorCliDefaults, parseGoDuration, parsePopulatorArgs } from "@volpop/sdk/runtime";
 import { isRegistryHost } from "./image-source.ts";
 import { formatDuration } from "./populate/errors.ts";
 import { DEFAULT_POPULATION_DEADLINE_MS } from "./populate.ts";

@@ -10,7 +10,6 @@ import { reuseConnections } from "./kube-connections.ts";
 import { runWithLeaderElection } from "./leader-election.ts";
 import type { Logger } from "./logger.ts";
 import type { PopulatorProgram } from "./run.ts";
-import { csiFastPathStrategy } from "./strategies/csi-fastpath.ts";
 import type { Strategy } from "./strategy.ts";
 import { registerVolumePopulator } from "./volume-populator-registration.ts";
 
@@ -18,12 +17,13 @@ import { registerVolumePopulator } from "./volume-populator-registration.ts";
 
 /**
  * The program's own strategy, else the fast path when `--fastpath-endpoint` names backends, else the
- * controller's default (Pod).
+ * controller's default (Pod). The fast path (gRPC, protobuf: a tenth of the bundle) is loaded only
+ * when asked for, so a Pod-strategy controller does not carry it in memory.
  */
-export function strategyFor<Spec, E extends ExtraOptions>(
+export async function strategyFor<Spec, E extends ExtraOptions>(
   program: PopulatorProgram<Spec, E>,
   options: PopulatorCliOptions<ExtraValues<E>>,
-): Strategy | undefined {
+): Promise<Strategy | undefined> {
   const { endpoints, tlsDir, fallback } = options.fastPath;
   if (program.strategy) {
     if (endpoints.length > 0) {
@@ -35,6 +35,7 @@ export function strategyFor<Spec, E extends ExtraOptions>(
   }
   if (endpoints.length === 0) return undefined;
   const tls = tlsDir ? readMutualTls(tlsDir) : undefined;
+  const { csiFastPathStrategy } = await import("./strategies/csi-fastpath.ts");
   return csiFastPathStrategy({ backends: endpoints.map((endpoint) => ({ endpoint, tls })), fallback });
 }
 
@@ -57,7 +58,7 @@ export async function controllerMode<Spec, E extends ExtraOptions>(
   const registry = new Registry();
   let strategy: Strategy | undefined;
   try {
-    strategy = strategyFor(program, options);
+    strategy = await strategyFor(program, options);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     // Like a usage error: said once, plainly, before anything starts.

@@ -1,84 +1,84 @@
 import { describe, expect, it } from "vitest";
-import * as sdk from "./index.ts";
+import * as fastpath from "./fastpath/index.ts";
+import * as authors from "./index.ts";
+import * as run from "./run.ts";
+import * as runtime from "./runtime.ts";
+import * as testing from "./testing.ts";
 
-// The public surface changes only on purpose: a new or removed export shows up here in review.
+// The public surface changes only on purpose: a new or removed export shows up here in review, entry
+// point by entry point.
 describe("@volpop/sdk public API", () => {
-  it("exports exactly these values", () => {
-    expect(Object.keys(sdk).sort()).toMatchInlineSnapshot(`
+  it("@volpop/sdk (populator authors) exports exactly these values", () => {
+    expect(Object.keys(authors).sort()).toMatchInlineSnapshot(`
       [
         "ApiError",
-        "BackendCallError",
-        "BackendClient",
-        "BackendRpcError",
         "CliUsageError",
         "ConfigError",
-        "DEFAULT_BASE_DELAY_MS",
         "DEFAULT_DEVICE_PATH",
-        "DEFAULT_LEASE_DURATION_MS",
-        "DEFAULT_MAX_DELAY_MS",
         "DEFAULT_MOUNT_PATH",
         "DEFAULT_POD_DEADLINE_SECONDS",
-        "DEFAULT_RENEW_DEADLINE_MS",
-        "DEFAULT_RETRY_PERIOD_MS",
-        "DEFAULT_WORKERS",
-        "DataMovement",
-        "ERROR_DETAIL_METADATA_KEY",
         "ErrorCode",
-        "ErrorDetail",
         "EventReason",
-        "FAST_PATH",
-        "FastPathOperations",
-        "GetBackendInfoResponse",
-        "GrpcCode",
-        "LEADERSHIP_LOST",
         "LOG_LEVELS",
-        "LeadershipLostError",
-        "MANAGED_BY_LABEL",
-        "OPERATION_SECONDS_BUCKETS",
-        "Operation",
-        "OperationState",
-        "POPULATE_FOR_LABEL",
-        "POPULATOR_CONTAINER_NAME",
         "POPULATOR_UID",
-        "POPULATOR_VOLUME_NAME",
-        "PROTOCOL_LIMITS",
-        "PopulateRequest",
-        "PopulatorBackendClient",
-        "PopulatorBackendService",
-        "SELECTED_NODE_ANNOTATION",
         "SourceInvalidError",
         "TerminalError",
         "TransientError",
         "VolpopError",
-        "VolumeMode",
-        "WorkQueue",
-        "backendError",
         "blockTargetSize",
-        "clientCredentials",
-        "copiedObjectName",
         "createLogger",
-        "createPopulatorController",
-        "createPopulatorMetrics",
-        "csiFastPathStrategy",
         "defaultSettings",
-        "describeEndpoint",
-        "describeProgress",
         "detectTarget",
         "deviceNumbers",
-        "errorDetailOf",
+        "podStrategy",
+        "progressReporter",
+        "quantityToBytes",
+        "runPopulator",
+        "toVolpopError",
+      ]
+    `);
+  });
+
+  it("@volpop/sdk/run exports exactly these values", () => {
+    expect(Object.keys(run).sort()).toMatchInlineSnapshot(`
+      [
+        "runPopulator",
+      ]
+    `);
+  });
+
+  it("@volpop/sdk/runtime (the controller machinery) exports exactly these values", () => {
+    expect(Object.keys(runtime).sort()).toMatchInlineSnapshot(`
+      [
+        "DEFAULT_BASE_DELAY_MS",
+        "DEFAULT_LEASE_DURATION_MS",
+        "DEFAULT_MAX_DELAY_MS",
+        "DEFAULT_RENEW_DEADLINE_MS",
+        "DEFAULT_RETRY_PERIOD_MS",
+        "DEFAULT_WORKERS",
+        "LEADERSHIP_LOST",
+        "LeadershipLostError",
+        "MANAGED_BY_LABEL",
+        "OPERATION_SECONDS_BUCKETS",
+        "POPULATE_FOR_LABEL",
+        "POPULATOR_CONTAINER_NAME",
+        "POPULATOR_VOLUME_NAME",
+        "SELECTED_NODE_ANNOTATION",
+        "WorkQueue",
+        "copiedObjectName",
+        "createPopulatorController",
+        "createPopulatorMetrics",
+        "describeProgress",
         "fastPathBackendAnnotation",
         "formatProgressLine",
-        "grpcCodeName",
         "isAlreadyExists",
         "isConflict",
         "isNotFound",
         "lastProgress",
         "leaderElectionTimingProblems",
-        "parseEndpoint",
         "parseGoDuration",
         "parseListenAddress",
         "parsePopulatorArgs",
-        "podStrategy",
         "populateAttemptsAnnotation",
         "populateProgressAnnotation",
         "populateStateAnnotation",
@@ -86,25 +86,106 @@ describe("@volpop/sdk public API", () => {
         "populatedFromAnnotation",
         "populatorPodName",
         "primePvcName",
-        "progressReporter",
-        "quantityToBytes",
-        "readMutualTls",
         "reconcile",
         "reconcileLogger",
         "registerVolumePopulator",
         "reuseConnections",
-        "runConformance",
-        "runPopulator",
         "runWithLeaderElection",
-        "serveBackend",
-        "serverCredentials",
         "startHttpEndpoint",
         "systemClock",
         "targetProtectionFinalizer",
-        "toVolpopError",
         "volumePopulatorName",
         "watchCollection",
       ]
     `);
+  });
+
+  it("@volpop/sdk/fastpath (storage vendors) exports exactly these values", () => {
+    expect(Object.keys(fastpath).sort()).toMatchInlineSnapshot(`
+      [
+        "BackendCallError",
+        "BackendClient",
+        "BackendRpcError",
+        "DataMovement",
+        "ERROR_DETAIL_METADATA_KEY",
+        "ErrorDetail",
+        "FAST_PATH",
+        "FastPathOperations",
+        "GetBackendInfoResponse",
+        "GrpcCode",
+        "Operation",
+        "OperationState",
+        "PROTOCOL_LIMITS",
+        "PopulateRequest",
+        "PopulatorBackendClient",
+        "PopulatorBackendService",
+        "VolumeMode",
+        "backendError",
+        "clientCredentials",
+        "csiFastPathStrategy",
+        "describeEndpoint",
+        "errorDetailOf",
+        "grpcCodeName",
+        "parseEndpoint",
+        "readMutualTls",
+        "runConformance",
+        "serveBackend",
+        "serverCredentials",
+      ]
+    `);
+  });
+
+  it("@volpop/sdk/testing (test doubles) exports exactly these values", () => {
+    expect(Object.keys(testing).sort()).toMatchInlineSnapshot(`
+      [
+        "CSI_DRIVER",
+        "FASTPATH_ENDPOINT",
+        "FINALIZER",
+        "FakeClock",
+        "MemoryBackend",
+        "NOW",
+        "POPULATOR_NAMESPACE",
+        "PREFIX",
+        "PRIME_UID",
+        "PVC_NAME",
+        "PVC_UID",
+        "PV_NAME",
+        "SOURCE_KIND",
+        "SOURCE_NAME",
+        "SOURCE_UID",
+        "STORAGE_CLASS",
+        "USER_NAMESPACE",
+        "backendView",
+        "downBackend",
+        "failedPod",
+        "fakePopulator",
+        "fakeStrategy",
+        "fillInput",
+        "observed",
+        "operationView",
+        "ourPvc",
+        "pod",
+        "primePvc",
+        "pv",
+        "pvc",
+        "settings",
+        "source",
+        "sourceObject",
+        "storageClass",
+      ]
+    `);
+  });
+
+  it("no name is exported by two entry points, so each has one home", () => {
+    const seen = new Map<string, string>();
+    const twice: string[] = [];
+    for (const [entry, names] of Object.entries({ authors, runtime, fastpath, testing })) {
+      for (const name of Object.keys(names)) {
+        const first = seen.get(name);
+        if (first) twice.push(`${name}: ${first} and ${entry}`);
+        else seen.set(name, entry);
+      }
+    }
+    expect(twice).toEqual([]);
   });
 });

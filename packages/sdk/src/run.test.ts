@@ -40,8 +40,8 @@ describe("strategyFor", () => {
   });
   afterAll(() => rmSync(tlsDir, { recursive: true, force: true }));
 
-  it("leaves the controller's default (Pod) when no fast-path backend is given", () => {
-    expect(strategyFor(program(), options())).toBeUndefined();
+  it("leaves the controller's default (Pod) when no fast-path backend is given", async () => {
+    expect(await strategyFor(program(), options())).toBeUndefined();
   });
 
   it.each<[string, () => string[]]>([
@@ -50,29 +50,29 @@ describe("strategyFor", () => {
       "TCP backends with a TLS directory",
       () => ["--fastpath-endpoint=b:7443,c:7443", `--fastpath-tls-dir=${tlsDir}`],
     ],
-  ])("uses the CSI fast path for %s", (_, argv) => {
-    const strategy = strategyFor(program(), options(...argv()));
+  ])("uses the CSI fast path for %s", async (_, argv) => {
+    const strategy = await strategyFor(program(), options(...argv()));
     expect(strategy?.name).toBe(FAST_PATH);
     expect(strategy?.runtime).toBeInstanceOf(FastPathOperations);
   });
 
-  it("keeps the program's own strategy when no fast-path flag is given", () => {
+  it("keeps the program's own strategy when no fast-path flag is given", async () => {
     const own = fakeStrategy();
-    expect(strategyFor(program(own), options())).toBe(own);
+    expect(await strategyFor(program(own), options())).toBe(own);
   });
 
-  it("refuses fast-path flags for a program that brings its own strategy, rather than ignoring them", () => {
-    expect(() =>
+  it("refuses fast-path flags for a program that brings its own strategy, rather than ignoring them", async () => {
+    await expect(
       strategyFor(program(fakeStrategy()), options("--fastpath-endpoint=unix:///run/b.sock")),
-    ).toThrow(/brings its own strategy .*--fastpath-endpoint cannot change it/);
+    ).rejects.toThrow(/brings its own strategy .*--fastpath-endpoint cannot change it/);
   });
 
-  it("refuses a TLS directory without the Secret's files before anything starts", () => {
+  it("refuses a TLS directory without the Secret's files before anything starts", async () => {
     const empty = mkdtempSync(path.join(tmpdir(), "volpop-run-empty-"));
     try {
-      expect(() =>
+      await expect(
         strategyFor(program(), options("--fastpath-endpoint=b:7443", `--fastpath-tls-dir=${empty}`)),
-      ).toThrow(ConfigError);
+      ).rejects.toThrow(ConfigError);
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }

@@ -2,7 +2,8 @@
  * The validator's command line: upstream's flags, spelled and defaulted as upstream's binary does,
  * read the way Go's `flag` package reads them so that upstream manifests work unchanged.
  */
-import { CliUsageError, LOG_LEVELS, type LogLevel, parseGoDuration, parseListenAddress } from "@volpop/sdk";
+import { CliUsageError, LOG_LEVELS, type LogLevel } from "@volpop/sdk";
+import { parseGoDuration, parseListenAddress } from "@volpop/sdk/runtime";
 import { DEFAULT_RESYNC_PERIOD_MS, DEFAULT_WORKER_THREADS } from "./controller.ts";
 import {
   DEFAULT_WEBHOOK_CONFIGURATION,

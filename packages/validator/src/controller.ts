@@ -6,18 +6,16 @@ import {
   type KubernetesListObject,
   type V1PersistentVolumeClaim,
 } from "@kubernetes/client-node";
+import { createLogger, type Logger, toVolpopError } from "@volpop/sdk";
 import {
   type Clock,
   type CollectionWatch,
-  createLogger,
   type HealthResult,
-  type Logger,
   reuseConnections,
   systemClock,
-  toVolpopError,
   WorkQueue,
   watchCollection,
-} from "@volpop/sdk";
+} from "@volpop/sdk/runtime";
 import type { Registry } from "prom-client";
 import type { SourceKind } from "./classify.ts";
 import { apiEventRecorder, EVENT_COMPONENT, type RecordEvent } from "./events.ts";

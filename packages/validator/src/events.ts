@@ -1,5 +1,5 @@
 import type { CoreV1Api, V1PersistentVolumeClaim } from "@kubernetes/client-node";
-import type { Clock } from "@volpop/sdk";
+import type { Clock } from "@volpop/sdk/runtime";
 
 /** Event reasons the validator records on PVCs; users grep and alert on these. */
 export const EventReason = {

@@ -1,14 +1,8 @@
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { KubeConfig } from "@kubernetes/client-node";
-import {
-  CliUsageError,
-  createLogger,
-  type Logger,
-  reuseConnections,
-  runWithLeaderElection,
-  startHttpEndpoint,
-} from "@volpop/sdk";
+import { CliUsageError, createLogger, type Logger } from "@volpop/sdk";
+import { reuseConnections, runWithLeaderElection, startHttpEndpoint } from "@volpop/sdk/runtime";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { PROGRAM_NAME, parseValidatorArgs, type ValidatorCliOptions } from "./cli.ts";
 import { createValidatorController } from "./controller.ts";

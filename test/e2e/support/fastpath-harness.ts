@@ -4,14 +4,9 @@ import { once } from "node:events";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { CustomObjectsApi } from "@kubernetes/client-node";
-import {
-  createLogger,
-  createPopulatorController,
-  csiFastPathStrategy,
-  type PopulationSettings,
-  type Populator,
-  type Strategy,
-} from "@volpop/sdk";
+import { createLogger, type PopulationSettings, type Populator, type Strategy } from "@volpop/sdk";
+import { csiFastPathStrategy } from "@volpop/sdk/fastpath";
+import { createPopulatorController } from "@volpop/sdk/runtime";
 import { Registry } from "prom-client";
 import { applyCrdFile } from "../../support/crd.ts";
 import { type Kube, waitFor } from "./kube.ts";

@@ -1,10 +1,6 @@
 import { CustomObjectsApi } from "@kubernetes/client-node";
-import {
-  createLogger,
-  createPopulatorController,
-  type PopulationSettings,
-  type PopulatorController,
-} from "@volpop/sdk";
+import { createLogger, type PopulationSettings } from "@volpop/sdk";
+import { createPopulatorController, type PopulatorController } from "@volpop/sdk/runtime";
 import { Registry } from "prom-client";
 import {
   installTestSourceCrd,

@@ -1,7 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { type ConformanceVolume, createLogger, runConformance } from "@volpop/sdk";
+import { createLogger } from "@volpop/sdk";
+import { type ConformanceVolume, runConformance } from "@volpop/sdk/fastpath";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { GOLDEN_SOURCE, sourceJson, sparseFile, temporaryDir, writeTree } from "../fixtures.ts";
 import { runBackendDaemon } from "./daemon.ts";

@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
-import { LOG_LEVELS, type LogLevel, parseGoDuration, quantityToBytes } from "@volpop/sdk";
+import { LOG_LEVELS, type LogLevel, quantityToBytes } from "@volpop/sdk";
+import { parseGoDuration } from "@volpop/sdk/runtime";
 import { DEFAULT_DRIVER_NAME } from "./hostpath-backend.ts";
 
 export const DEFAULT_BACKEND_ENDPOINT = "unix:///run/volpop-fastpath/backend.sock";

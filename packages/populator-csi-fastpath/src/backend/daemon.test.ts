@@ -2,8 +2,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { credentials, type ServiceError } from "@grpc/grpc-js";
+import { createLogger } from "@volpop/sdk";
 import {
-  createLogger,
   errorDetailOf,
   type GetBackendInfoResponse,
   GrpcCode,
@@ -12,7 +12,7 @@ import {
   type PopulateRequest,
   PopulatorBackendClient,
   VolumeMode,
-} from "@volpop/sdk";
+} from "@volpop/sdk/fastpath";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { populateRequest, readTree, temporaryDir, writeTree } from "../fixtures.ts";
 import { runBackendDaemon } from "./daemon.ts";

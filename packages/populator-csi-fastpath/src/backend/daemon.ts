@@ -1,18 +1,15 @@
 import { stat } from "node:fs/promises";
+import { ConfigError, createLogger, type Logger } from "@volpop/sdk";
 import {
   BackendRpcError,
-  ConfigError,
-  createLogger,
   GrpcCode,
-  type HttpEndpoint,
-  type Logger,
   type MutualTls,
   parseEndpoint,
   readMutualTls,
   type ServingBackend,
   serveBackend,
-  startHttpEndpoint,
-} from "@volpop/sdk";
+} from "@volpop/sdk/fastpath";
+import { type HttpEndpoint, startHttpEndpoint } from "@volpop/sdk/runtime";
 import { VERSION } from "../version.ts";
 import { DaemonUsageError, parseDaemonArgs } from "./daemon-flags.ts";
 import { HostpathBackend } from "./hostpath-backend.ts";

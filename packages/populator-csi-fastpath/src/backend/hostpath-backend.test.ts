@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { DataMovement, GrpcCode, type Operation, OperationState, VolumeMode } from "@volpop/sdk";
+import { DataMovement, GrpcCode, type Operation, OperationState, VolumeMode } from "@volpop/sdk/fastpath";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MARKER_NAME } from "../copy/marker.ts";
 import { populateRequest, readTree, sourceJson, sparseFile, temporaryDir, writeTree } from "../fixtures.ts";

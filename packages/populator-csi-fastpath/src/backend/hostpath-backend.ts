@@ -1,18 +1,18 @@
 import type { Stats } from "node:fs";
 import { lstat } from "node:fs/promises";
 import path from "node:path";
+import type { Logger } from "@volpop/sdk";
 import {
   type BackendImplementation,
   BackendRpcError,
   DataMovement,
   type GetBackendInfoResponse,
   GrpcCode,
-  type Logger,
   type Operation,
   OperationState,
   type PopulateRequest,
   VolumeMode,
-} from "@volpop/sdk";
+} from "@volpop/sdk/fastpath";
 import { fillBlock } from "../copy/fill-block.ts";
 import { fillFilesystem } from "../copy/fill-filesystem.ts";
 import type { FillResult } from "../copy/fill-result.ts";

@@ -1,4 +1,4 @@
-import { GrpcCode, OperationState } from "@volpop/sdk";
+import { GrpcCode, OperationState } from "@volpop/sdk/fastpath";
 import { describe, expect, it } from "vitest";
 import { decidePopulate, type KnownOperation } from "./idempotency.ts";
 

@@ -1,4 +1,4 @@
-import { BackendRpcError, GrpcCode, OperationState } from "@volpop/sdk";
+import { BackendRpcError, GrpcCode, OperationState } from "@volpop/sdk/fastpath";
 import { RpcReason } from "./reasons.ts";
 
 /** What the decision needs to know about a recorded operation. */

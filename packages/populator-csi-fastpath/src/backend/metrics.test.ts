@@ -1,4 +1,4 @@
-import { OperationState } from "@volpop/sdk";
+import { OperationState } from "@volpop/sdk/fastpath";
 import { describe, expect, it } from "vitest";
 import { operationsMetrics } from "./metrics.ts";
 

@@ -1,4 +1,4 @@
-import { OperationState } from "@volpop/sdk";
+import { OperationState } from "@volpop/sdk/fastpath";
 import { Gauge, Registry } from "prom-client";
 
 const STATE_LABELS: Readonly<Record<number, string>> = {

@@ -1,4 +1,4 @@
-import { DataMovement, type Operation, OperationState } from "@volpop/sdk";
+import { DataMovement, type Operation, OperationState } from "@volpop/sdk/fastpath";
 
 /** One operation as the backend tracks it: the protocol's Operation plus the means to stop it. */
 export interface OperationRecord {

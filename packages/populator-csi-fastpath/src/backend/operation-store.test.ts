@@ -1,4 +1,4 @@
-import { OperationState } from "@volpop/sdk";
+import { OperationState } from "@volpop/sdk/fastpath";
 import { describe, expect, it } from "vitest";
 import { newRecord, type OperationRecord } from "./operation-record.ts";
 import { OperationStore } from "./operation-store.ts";

@@ -1,4 +1,10 @@
-import { BackendRpcError, GrpcCode, type PopulateRequest, PROTOCOL_LIMITS, VolumeMode } from "@volpop/sdk";
+import {
+  BackendRpcError,
+  GrpcCode,
+  type PopulateRequest,
+  PROTOCOL_LIMITS,
+  VolumeMode,
+} from "@volpop/sdk/fastpath";
 import { describe, expect, it } from "vitest";
 import { populateRequest, sourceJson } from "../fixtures.ts";
 import { checkPopulateRequest, goldenContentName, type Served } from "./populate-request.ts";

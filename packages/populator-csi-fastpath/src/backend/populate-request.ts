@@ -1,4 +1,10 @@
-import { BackendRpcError, GrpcCode, type PopulateRequest, PROTOCOL_LIMITS, VolumeMode } from "@volpop/sdk";
+import {
+  BackendRpcError,
+  GrpcCode,
+  type PopulateRequest,
+  PROTOCOL_LIMITS,
+  VolumeMode,
+} from "@volpop/sdk/fastpath";
 import { checkGoldenContentSpec } from "../golden-content.ts";
 import { locateVolume, VolumeHandleError, type VolumeLocation } from "../volume-path.ts";
 import { RpcReason } from "./reasons.ts";

@@ -9,7 +9,7 @@ import {
   setHeaderOptions,
   type V1ValidatingWebhookConfiguration,
 } from "@kubernetes/client-node";
-import { isNotFound } from "@volpop/sdk";
+import { isNotFound } from "@volpop/sdk/runtime";
 
 /** One RFC 6902 JSON Patch operation of {@link caBundlePatch}. */
 export type JsonPatchOperation =

@@ -5,7 +5,8 @@
  * `AlreadyExists` or `Conflict`) means another replica wrote first, and its certificate is used.
  */
 import type { CoreV1Api, V1Secret } from "@kubernetes/client-node";
-import { isAlreadyExists, isConflict, isNotFound, type Logger } from "@volpop/sdk";
+import type { Logger } from "@volpop/sdk";
+import { isAlreadyExists, isConflict, isNotFound } from "@volpop/sdk/runtime";
 import {
   type CertificateDecision,
   decideCertificate,

@@ -5,14 +5,8 @@
  * `admission.ts`, against the `VolumePopulator`s the controller has cached.
  */
 import { AdmissionregistrationV1Api, CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
-import {
-  type Clock,
-  createLogger,
-  type HealthResult,
-  type Logger,
-  systemClock,
-  toVolpopError,
-} from "@volpop/sdk";
+import { createLogger, type Logger, toVolpopError } from "@volpop/sdk";
+import { type Clock, type HealthResult, systemClock } from "@volpop/sdk/runtime";
 import { Counter, Registry } from "prom-client";
 import { EVENT_COMPONENT } from "../events.ts";
 import type { Registration } from "../volume-populator.ts";

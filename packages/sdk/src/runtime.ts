@@ -1,0 +1,84 @@
+/**
+ * `@volpop/sdk/runtime`: the controller machinery under `runPopulator`, for embedding a populator's
+ * controller in another program, writing a strategy, or building another controller on the same
+ * parts (the validator does): controller, work queue, informers, leader election, HTTP endpoint,
+ * metrics, the pure `reconcile` and its plan, object names, the command line.
+ */
+export type {
+  CliParseResult,
+  FastPathCliOptions,
+  LeaderElectionOptions,
+  PopulatorCliDefaults,
+  PopulatorCliOptions,
+  PopulatorMode,
+} from "./cli.ts";
+export { DEFAULT_WORKERS, parseGoDuration, parsePopulatorArgs } from "./cli.ts";
+export type { Clock, TimerHandle } from "./clock.ts";
+export { systemClock } from "./clock.ts";
+export {
+  createPopulatorController,
+  type PopulatorController,
+  type PopulatorControllerConfig,
+} from "./controller.ts";
+export { isAlreadyExists, isConflict, isNotFound } from "./errors.ts";
+export type {
+  CheckResult,
+  HealthCheck,
+  HealthResult,
+  HttpEndpoint,
+  HttpEndpointOptions,
+  ListenAddress,
+  MetricsSource,
+} from "./http-server.ts";
+export { parseListenAddress, startHttpEndpoint } from "./http-server.ts";
+export { type CollectionWatch, type WatchCollectionOptions, watchCollection } from "./informers.ts";
+export { reuseConnections } from "./kube-connections.ts";
+export type { LeaderElectionConfig, LeaderElectionStatus, LeaderElectionTimings } from "./leader-election.ts";
+export {
+  DEFAULT_LEASE_DURATION_MS,
+  DEFAULT_RENEW_DEADLINE_MS,
+  DEFAULT_RETRY_PERIOD_MS,
+  LEADERSHIP_LOST,
+  LeadershipLostError,
+  leaderElectionTimingProblems,
+  runWithLeaderElection,
+} from "./leader-election.ts";
+export { type ReconcileLogContext, reconcileLogger } from "./logger.ts";
+export type {
+  FinishOperation,
+  PopulatorMetrics,
+  PopulatorMetricsOptions,
+  ReconcileResult,
+} from "./metrics.ts";
+export { createPopulatorMetrics, OPERATION_SECONDS_BUCKETS } from "./metrics.ts";
+export {
+  copiedObjectName,
+  fastPathBackendAnnotation,
+  MANAGED_BY_LABEL,
+  POPULATE_FOR_LABEL,
+  POPULATOR_CONTAINER_NAME,
+  POPULATOR_VOLUME_NAME,
+  populateAttemptsAnnotation,
+  populatedFromAnnotation,
+  populateProgressAnnotation,
+  populateStateAnnotation,
+  populateStrategyAnnotation,
+  populatorPodName,
+  primePvcName,
+  SELECTED_NODE_ANNOTATION,
+  targetProtectionFinalizer,
+} from "./names.ts";
+export type { Observed, SourceObject } from "./observed.ts";
+export type { Plan, Step } from "./plan.ts";
+export { describeProgress, formatProgressLine, lastProgress } from "./progress.ts";
+export type { WorkQueueOptions } from "./queue.ts";
+export { DEFAULT_BASE_DELAY_MS, DEFAULT_MAX_DELAY_MS, WorkQueue } from "./queue.ts";
+export { type ReconcileContext, reconcile } from "./reconcile.ts";
+export type {
+  FillInput,
+  FillOutcome,
+  RuntimeStep,
+  StrategyRuntime,
+  StrategyRuntimeContext,
+} from "./strategy.ts";
+export { registerVolumePopulator, volumePopulatorName } from "./volume-populator-registration.ts";
