@@ -218,14 +218,14 @@ describe("parsePopulatorArgs", () => {
       message: 'invalid --leader-election-retry-period "-5s": must be positive',
     },
     {
-      argv: ["--mode=controller", "--leader-election-renew-deadline=15s"],
+      argv: ["--mode=controller", "--leader-election", "--leader-election-renew-deadline=15s"],
       message:
-        "--leader-election-renew-deadline (15s) must be shorter than --leader-election-lease-duration (15s)",
+        "--leader-election-lease-duration (15s) must be greater than --leader-election-renew-deadline (15s)",
     },
     {
-      argv: ["--mode=controller", "--leader-election-retry-period=9s"],
+      argv: ["--mode=controller", "--leader-election", "--leader-election-retry-period=9s"],
       message:
-        "--leader-election-renew-deadline (10s) must be longer than 1.2 × --leader-election-retry-period (9s)",
+        "--leader-election-renew-deadline (10s) must be greater than 1.2 × --leader-election-retry-period (9s)",
     },
   ])("rejects $argv: $message", ({ argv, message }) => {
     const error = usageError(argv);

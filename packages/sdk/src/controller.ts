@@ -13,7 +13,6 @@ import {
   type V1StorageClass,
 } from "@kubernetes/client-node";
 import type { Registry } from "prom-client";
-import { DEFAULT_WORKERS } from "./cli.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { isConflict, TerminalError, toVolpopError } from "./errors.ts";
 import { EventRecorder } from "./event-recorder.ts";
@@ -38,7 +37,7 @@ import { WorkQueue } from "./queue.ts";
 import { reconcile, refersTo, sourceNamespace } from "./reconcile.ts";
 import { grantAllows, listReferenceGrants } from "./reference-grant.ts";
 import { showsWrite } from "./resource-version.ts";
-import { type PopulationSettings, withDefaults } from "./settings.ts";
+import { DEFAULT_WORKERS, type PopulationSettings, withDefaults } from "./settings.ts";
 import { podStrategy } from "./strategies/pod.ts";
 import type { Strategy } from "./strategy.ts";
 

@@ -38,21 +38,25 @@ import {
   VolpopError,
   type VolpopErrorOptions,
 } from "./errors.ts";
+import {
+  DEFAULT_LEASE_DURATION_MS,
+  DEFAULT_RENEW_DEADLINE_MS,
+  DEFAULT_RETRY_PERIOD_MS,
+  JITTER_FACTOR,
+  type LeaderElectionTimings,
+  leaderElectionTimingProblems,
+} from "./leader-election-timings.ts";
 import type { Logger } from "./logger.ts";
 
-/** Default {@link LeaderElectionConfig.leaseDurationMs}: client-go's and the CSI sidecars' 15 s. */
-export const DEFAULT_LEASE_DURATION_MS = 15_000;
-/** Default {@link LeaderElectionConfig.renewDeadlineMs}: 10 s, as in client-go. */
-export const DEFAULT_RENEW_DEADLINE_MS = 10_000;
-/** Default {@link LeaderElectionConfig.retryPeriodMs}: 5 s, as in client-go. */
-export const DEFAULT_RETRY_PERIOD_MS = 5_000;
-
-/**
- * client-go's `JitterFactor`: a waiting candidate sleeps between 1 and 1 + 1.2 retry periods, so
- * that candidates started together do not keep retrying in lockstep. The renew deadline must exceed
- * `JITTER_FACTOR × retryPeriod` so that a leader gets more than one renewal attempt in.
- */
-export const JITTER_FACTOR = 1.2;
+// The timing rules live apart so that command lines can check them without loading the Kubernetes
+// client; they are part of this module's surface all the same.
+export {
+  DEFAULT_LEASE_DURATION_MS,
+  DEFAULT_RENEW_DEADLINE_MS,
+  DEFAULT_RETRY_PERIOD_MS,
+  type LeaderElectionTimings,
+  leaderElectionTimingProblems,
+};
 
 /** The `code` of a {@link LeadershipLostError}. */
 export const LEADERSHIP_LOST = "LEADERSHIP_LOST";
@@ -113,47 +117,6 @@ export interface LeaderElectionConfig {
    * check or a metric. It must not throw (an exception is logged and ignored).
    */
   readonly onChange?: (status: LeaderElectionStatus) => void;
-}
-
-/** The three durations of an election, in milliseconds. */
-export interface LeaderElectionTimings {
-  /** See {@link LeaderElectionConfig.leaseDurationMs}. */
-  readonly leaseDurationMs: number;
-  /** See {@link LeaderElectionConfig.renewDeadlineMs}. */
-  readonly renewDeadlineMs: number;
-  /** See {@link LeaderElectionConfig.retryPeriodMs}. */
-  readonly retryPeriodMs: number;
-}
-
-/**
- * What is wrong with a set of timings, one sentence per problem (empty when they are valid): the
- * same rules as client-go's `NewLeaderElector`, plus a lease of at least one second, the Lease's
- * unit.
- */
-export function leaderElectionTimingProblems(timings: LeaderElectionTimings): string[] {
-  const problems: string[] = [];
-  for (const [field, value] of Object.entries(timings)) {
-    if (!Number.isFinite(value) || value <= 0)
-      problems.push(`${field} must be a positive number, not ${value}`);
-  }
-  if (problems.length > 0) return problems;
-  if (timings.leaseDurationMs < 1000) {
-    problems.push(
-      `leaseDurationMs must be at least 1000 (a Lease counts whole seconds), not ${timings.leaseDurationMs}`,
-    );
-  }
-  // The leader must give up before anyone else may take over, or two would lead at once.
-  if (timings.leaseDurationMs <= timings.renewDeadlineMs) {
-    problems.push(
-      `leaseDurationMs (${timings.leaseDurationMs}) must be greater than renewDeadlineMs (${timings.renewDeadlineMs})`,
-    );
-  }
-  if (timings.renewDeadlineMs <= JITTER_FACTOR * timings.retryPeriodMs) {
-    problems.push(
-      `renewDeadlineMs (${timings.renewDeadlineMs}) must be greater than ${JITTER_FACTOR} × retryPeriodMs (${timings.retryPeriodMs})`,
-    );
-  }
-  return problems;
 }
 
 /** `leaseDurationSeconds` to write for a lease duration: rounded up, so that others never wait less than we assume. */

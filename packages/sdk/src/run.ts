@@ -1,11 +1,6 @@
 import { writeFile } from "node:fs/promises";
-import {
-  CliUsageError,
-  type ExtraOptions,
-  type ExtraValues,
-  type PopulatorCliOptions,
-  parsePopulatorArgs,
-} from "./cli.ts";
+import { type ExtraOptions, type ExtraValues, type PopulatorCliOptions, parsePopulatorArgs } from "./cli.ts";
+import { CliUsageError } from "./flags/index.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { detectTarget, type PopulateContext, progressReporter } from "./populate.ts";
 import type { Populator } from "./populator.ts";

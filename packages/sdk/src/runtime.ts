@@ -12,7 +12,7 @@ export type {
   PopulatorCliOptions,
   PopulatorMode,
 } from "./cli.ts";
-export { DEFAULT_WORKERS, parseGoDuration, parsePopulatorArgs } from "./cli.ts";
+export { parsePopulatorArgs } from "./cli.ts";
 export type { Clock, TimerHandle } from "./clock.ts";
 export { systemClock } from "./clock.ts";
 export {
@@ -21,6 +21,32 @@ export {
   type PopulatorControllerConfig,
 } from "./controller.ts";
 export { isAlreadyExists, isConflict, isNotFound } from "./errors.ts";
+export {
+  type BooleanFlag,
+  type DurationFlag,
+  defineFlags,
+  type EnumFlag,
+  type FlagCheck,
+  type FlagCommand,
+  type FlagDeclaration,
+  type FlagDeclarations,
+  type FlagParseResult,
+  type FlagValue,
+  type FlagValues,
+  flagUsage,
+  formatGoDuration,
+  httpEndpointFlags,
+  type IntFlag,
+  kubeconfigFlags,
+  type LeaderElectionFlags,
+  leaderElectionCheck,
+  leaderElectionFlags,
+  loggingFlags,
+  logLevelOf,
+  parseFlags,
+  parseGoDuration,
+  type StringFlag,
+} from "./flags/index.ts";
 export type {
   CheckResult,
   HealthCheck,
@@ -74,6 +100,7 @@ export { describeProgress, formatProgressLine, lastProgress } from "./progress.t
 export type { WorkQueueOptions } from "./queue.ts";
 export { DEFAULT_BASE_DELAY_MS, DEFAULT_MAX_DELAY_MS, WorkQueue } from "./queue.ts";
 export { type ReconcileContext, reconcile } from "./reconcile.ts";
+export { DEFAULT_WORKERS } from "./settings.ts";
 export type {
   FillInput,
   FillOutcome,

@@ -29,6 +29,14 @@ export interface PopulationSettings {
   readonly referenceGrantRecheckMs: number;
 }
 
+/**
+ * Default `--workers` (the controller's `workers`). Upstream's populator runs a single worker; its
+ * sibling controller, the data source validator, defaults `--worker-threads` to 10. The queue never
+ * hands one PVC to two workers, so parallelism is safe, and 10 keeps a burst of new PVCs from
+ * queueing behind one slow API call without flooding the API server.
+ */
+export const DEFAULT_WORKERS = 10;
+
 export const defaultSettings: Omit<PopulationSettings, "namespace" | "imageName"> = {
   maxAttempts: 5,
   retryBaseDelayMs: 10_000,

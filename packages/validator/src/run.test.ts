@@ -41,6 +41,15 @@ describe("runValidator", () => {
     expect(err).toMatch(/^invalid --worker-threads "many"/);
     expect(err).toContain("Usage: volume-data-source-validator");
   });
+
+  it("exits 2 for leader election timings the election would refuse, such as a 500 ms lease", async () => {
+    const { code, err } = await run("--leader-election", "--leader-election-lease-duration=500ms");
+    expect(code).toBe(2);
+    expect(err).toMatch(
+      /^--leader-election-lease-duration must be at least 1s \(a Lease counts whole seconds\)/,
+    );
+    expect(err).toContain("Usage: volume-data-source-validator");
+  });
 });
 
 describe("runValidator with --http-endpoint", () => {
