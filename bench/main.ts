@@ -8,6 +8,7 @@ import { VersionApi } from "@kubernetes/client-node";
 import { registry as embeddedRegistry, layout } from "../test/cluster/config.ts";
 import { bundleEntry, parseReference, publishPackageImage } from "../test/cluster/product-images.ts";
 import { kubeFromFile } from "../test/support/kube.ts";
+import { benchForeign, foreignReport } from "./foreign.ts";
 import { benchPopulate, type Contender, populateReport } from "./populate.ts";
 import { prepareUpstream } from "./upstream.ts";
 import { benchValidator, type ValidatorContender, validatorReport } from "./validator.ts";
@@ -22,13 +23,14 @@ writes bench/results/<date>.md and .json.
   --upstream-validator DIR   a git clone of kubernetes-csi/volume-data-source-validator (e.g. v1.7.0)
   --baseline-bundle DIR      a bundled hello main.js of another volpop commit (bundleEntry output):
                              runs as a third contender, "volpop (baseline)", for before/after
-  --only LIST                populate,validator,images,fastpath,image (default: all)
+  --only LIST                populate,foreign,validator,images,fastpath,image (default: all)
   --sizes LIST               PVCs per populate run (default 1,10,50)
   --rounds N                 rounds of each size, contenders alternating (default 3)
   --validator-pvcs N         PVCs of mixed kinds for the validator (default 100)
+  --foreign-pvcs LIST        bound PVCs that are not ours, for the foreign suite (default 1000,10000)
 `;
 
-const SUITES = ["populate", "validator", "images", "fastpath", "image"] as const;
+const SUITES = ["populate", "foreign", "validator", "images", "fastpath", "image"] as const;
 type Suite = (typeof SUITES)[number];
 
 const { values } = parseArgs({
@@ -40,6 +42,7 @@ const { values } = parseArgs({
     sizes: { type: "string", default: "1,10,50" },
     rounds: { type: "string", default: "3" },
     "validator-pvcs": { type: "string", default: "100" },
+    "foreign-pvcs": { type: "string", default: "1000,10000" },
     help: { type: "boolean", short: "h" },
   },
 });
@@ -89,7 +92,7 @@ try {
   });
   json.upstream = upstream;
 
-  if (suites.has("populate")) {
+  if (suites.has("populate") || suites.has("foreign")) {
     const bundle = path.join(work, "hello");
     await bundleEntry(path.join(layout.repoRoot, "packages/populator-hello/src/main.ts"), bundle);
     const contenders: Contender[] = [
@@ -121,22 +124,20 @@ try {
         image: upstream.helloPopulator.image.reference,
       });
     }
-    const runs = await benchPopulate({
-      api,
-      kubeconfig,
-      storageClass,
-      sizes: values.sizes.split(",").map(Number),
-      rounds: Number(values.rounds),
-      contenders,
-      log,
-    });
-    json.populate = runs;
-    sections.push(
-      `## populate: hello, N PVCs at once (${storageClass})\n\n${populateReport(
-        runs,
-        contenders.map((c) => c.name),
-      )}`,
-    );
+    const common = { api, kubeconfig, storageClass, rounds: Number(values.rounds), contenders, log };
+    const names = contenders.map((c) => c.name);
+    if (suites.has("populate")) {
+      const runs = await benchPopulate({ ...common, sizes: values.sizes.split(",").map(Number) });
+      json.populate = runs;
+      sections.push(`## populate: hello, N PVCs at once (${storageClass})\n\n${populateReport(runs, names)}`);
+    }
+    if (suites.has("foreign")) {
+      const runs = await benchForeign({ ...common, counts: values["foreign-pvcs"].split(",").map(Number) });
+      json.foreign = runs;
+      sections.push(
+        `## foreign: one population among N bound PVCs that are not ours\n\n${foreignReport(runs, names)}`,
+      );
+    }
   }
 
   if (suites.has("validator")) {

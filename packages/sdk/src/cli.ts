@@ -1,18 +1,12 @@
 import type { ParseArgsOptionDescriptor } from "node:util";
 import { type BackendEndpoint, parseEndpoint } from "./fastpath/endpoint.ts";
-import {
-  defineFlags,
-  type FlagCheck,
-  type FlagDeclaration,
-  type FlagDeclarations,
-  httpEndpointFlags,
-  kubeconfigFlags,
-  leaderElectionCheck,
-  leaderElectionFlags,
-  loggingFlags,
-  logLevelOf,
-  parseFlags,
-} from "./flags/index.ts";
+import type { FlagCheck } from "./flags/command.ts";
+import { defineFlags, type FlagDeclaration, type FlagDeclarations } from "./flags/declaration.ts";
+import { httpEndpointFlags } from "./flags/groups/http-endpoint.ts";
+import { kubeconfigFlags } from "./flags/groups/kubeconfig.ts";
+import { leaderElectionCheck, leaderElectionFlags } from "./flags/groups/leader-election.ts";
+import { loggingFlags, logLevelOf } from "./flags/groups/logging.ts";
+import { parseFlags } from "./flags/parse.ts";
 import type { LogLevel } from "./logger.ts";
 import { DEFAULT_WORKERS } from "./settings.ts";
 

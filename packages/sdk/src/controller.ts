@@ -34,7 +34,7 @@ import type { Observed, SourceObject } from "./observed.ts";
 import type { Populator } from "./populator.ts";
 import { lastProgress, type Progress } from "./progress.ts";
 import { WorkQueue } from "./queue.ts";
-import { reconcile, refersTo, sourceNamespace } from "./reconcile.ts";
+import { isPopulationPv, reconcile, refersTo, sourceNamespace } from "./reconcile.ts";
 import { grantAllows, listReferenceGrants } from "./reference-grant.ts";
 import { showsWrite } from "./resource-version.ts";
 import { DEFAULT_WORKERS, type PopulationSettings, withDefaults } from "./settings.ts";
@@ -175,6 +175,8 @@ export function createPopulatorController<Spec>(
     kubeConfig: kc,
     path: "/api/v1/persistentvolumes",
     list: () => core.listPersistentVolume(),
+    // Like PVCs: only the PVs of populations, not every PV of the cluster.
+    keep: (pv) => isPopulationPv(pv, settings.namespace, populator.prefix),
     logger,
     onChange: (pv) => {
       cacheShows("PersistentVolume", pv);

@@ -1,4 +1,4 @@
-import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
+import type { V1PersistentVolume, V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { EventReason } from "./events.ts";
 import {
@@ -30,13 +30,22 @@ import {
 } from "./internal/fixtures.ts";
 import {
   fastPathBackendAnnotation,
+  populatedFromAnnotation,
   populateStateAnnotation,
   populateStrategyAnnotation,
+  primePvcName,
   SELECTED_NODE_ANNOTATION,
 } from "./names.ts";
 import type { Observed } from "./observed.ts";
 import { nothing, type Plan, type Step } from "./plan.ts";
-import { PV_CONTROLLER_GRACE_MS, primePvcFor, reconcile, refersTo, sourceNamespace } from "./reconcile.ts";
+import {
+  isPopulationPv,
+  PV_CONTROLLER_GRACE_MS,
+  primePvcFor,
+  reconcile,
+  refersTo,
+  sourceNamespace,
+} from "./reconcile.ts";
 import type { PopulationSettings } from "./settings.ts";
 import { csiFastPathStrategy, FAST_PATH } from "./strategies/csi-fastpath.ts";
 import { podStrategy } from "./strategies/pod.ts";
@@ -211,6 +220,39 @@ describe("reconcile", () => {
       expect(refersTo(pvc(), SOURCE_KIND)).toBe(true);
       expect(refersTo(pvc(), { ...SOURCE_KIND, version: "v2" })).toBe(true);
       expect(refersTo(pvc(), { ...SOURCE_KIND, kind: "hello" })).toBe(false);
+    });
+
+    it.each<[string, boolean, V1PersistentVolume]>([
+      ["bound to a PVC' of the populator's namespace", true, pv()],
+      [
+        "handed over by this populator (its populated-from annotation)",
+        true,
+        pv({
+          metadata: { annotations: { [populatedFromAnnotation(PREFIX)]: "apps/hello" } },
+          spec: { claimRef: { namespace: USER_NAMESPACE, name: PVC_NAME, uid: PVC_UID } },
+        }),
+      ],
+      [
+        "bound to an ordinary claim",
+        false,
+        pv({ spec: { claimRef: { namespace: USER_NAMESPACE, name: "db", uid: "u-1" } } }),
+      ],
+      [
+        "bound to a prime-… claim of another namespace",
+        false,
+        pv({ spec: { claimRef: { namespace: "elsewhere", name: primePvcName(PVC_UID), uid: "u-2" } } }),
+      ],
+      [
+        "handed over by another populator",
+        false,
+        pv({
+          metadata: { annotations: { [populatedFromAnnotation("other.example.com")]: "apps/x" } },
+          spec: { claimRef: { namespace: USER_NAMESPACE, name: "x", uid: "u-3" } },
+        }),
+      ],
+      ["not bound at all", false, pv({ spec: { claimRef: undefined } })],
+    ])("caches a PV %s: %s", (_, kept, volume) => {
+      expect(isPopulationPv(volume, POPULATOR_NAMESPACE, PREFIX)).toBe(kept);
     });
 
     it("matches a core-group kind when dataSourceRef leaves apiGroup out", () => {

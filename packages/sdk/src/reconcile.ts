@@ -1,9 +1,10 @@
-import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
+import type { V1PersistentVolume, V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import { EventReason } from "./events.ts";
 import {
   MANAGED_BY,
   MANAGED_BY_LABEL,
   POPULATE_FOR_LABEL,
+  populatedFromAnnotation,
   populateStateAnnotation,
   populateStrategyAnnotation,
   primePvcName,
@@ -28,6 +29,19 @@ export interface ReconcileContext {
 export function refersTo(pvc: V1PersistentVolumeClaim, kind: SourceKind): boolean {
   const ref = pvc.spec?.dataSourceRef;
   return ref !== undefined && (ref.apiGroup ?? "") === kind.group && ref.kind === kind.kind;
+}
+
+/**
+ * True for the PVs a population of this populator can look at: bound to a PVC' (`prime-…` in the
+ * populator's namespace), or already handed over by it (they carry its populated-from annotation,
+ * set in the same patch as the new claimRef). The controller caches only these, so that a cluster's
+ * other PVs, thousands of them, cost it nothing; both tests depend on the PV alone, and a PV that
+ * passes keeps passing through the hand-over.
+ */
+export function isPopulationPv(pv: V1PersistentVolume, namespace: string, prefix: string): boolean {
+  const claim = pv.spec?.claimRef;
+  if (claim?.namespace === namespace && (claim.name?.startsWith("prime-") ?? false)) return true;
+  return pv.metadata?.annotations?.[populatedFromAnnotation(prefix)] !== undefined;
 }
 
 /** Namespace of the source object: `dataSourceRef.namespace` or the PVC's own. */

@@ -1,0 +1,129 @@
+import {
+  createTestNamespace,
+  deleteNamespace,
+  type Kube,
+  waitFor,
+  waitForNamespaceGone,
+} from "../test/support/kube.ts";
+import { benchPopulate, type PopulateOptions, type PopulateRun } from "./populate.ts";
+
+/**
+ * A populator must not pay for every PVC of the cluster: N bound PVCs (and their PVs) that are not
+ * ours are put in the cluster, then each contender runs one population among them. What grows with
+ * N is what the controller keeps of other people's objects.
+ *
+ * The foreign claims are statically bound (each PV is made for its claim, `claimRef` set), so the
+ * PV controller binds them once and then leaves them alone: no provisioning, no repeated events, a
+ * quiet cluster of N PVCs and N PVs, as a real one is most of the time.
+ */
+
+export interface ForeignOptions extends Omit<PopulateOptions, "sizes"> {
+  /** Cumulative: each count adds claims to those of the one before. */
+  readonly counts: readonly number[];
+}
+
+export interface ForeignRun extends PopulateRun {
+  readonly foreignPvcs: number;
+}
+
+/** How many creates are in flight at once: fast, without tripping the API server's rate limits. */
+const CREATE_CONCURRENCY = 32;
+
+export async function benchForeign(options: ForeignOptions): Promise<ForeignRun[]> {
+  const { api, log } = options;
+  const namespace = await createTestNamespace(api, "bench-foreign");
+  const runs: ForeignRun[] = [];
+  let made = 0;
+  try {
+    for (const count of [...options.counts].sort((a, b) => a - b)) {
+      log(`foreign: binding ${count - made} more PVCs that are not ours (${count} in all)`);
+      await createBoundClaims(api, namespace, made, count);
+      made = count;
+      for (const run of await benchPopulate({ ...options, sizes: [1] }))
+        runs.push({ ...run, foreignPvcs: count });
+    }
+  } finally {
+    log("foreign: deleting the foreign PVCs and PVs");
+    await deleteNamespace(api, namespace);
+    await waitForNamespaceGone(api, namespace, 900_000).catch(() => undefined);
+    await api.core.deleteCollectionPersistentVolume({ labelSelector: `${FOREIGN_LABEL}=${namespace}` });
+  }
+  return runs;
+}
+
+const FOREIGN_LABEL = "volpop.dev/bench-foreign";
+
+async function createBoundClaims(api: Kube, namespace: string, from: number, to: number): Promise<void> {
+  let next = from;
+  const worker = async () => {
+    for (let i = next++; i < to; i = next++) {
+      const name = `foreign-${i}`;
+      const pvName = `${namespace}-${name}`;
+      // Bound by name both ways: the PV controller only confirms it.
+      await api.core.createPersistentVolume({
+        body: {
+          metadata: { name: pvName, labels: { [FOREIGN_LABEL]: namespace } },
+          spec: {
+            capacity: { storage: "1Mi" },
+            accessModes: ["ReadWriteOnce"],
+            // Retain: nothing is provisioned, so nothing is to be deleted but the object (done at the end).
+            persistentVolumeReclaimPolicy: "Retain",
+            storageClassName: "",
+            hostPath: { path: `/tmp/volpop-bench-foreign/${name}` },
+            claimRef: { namespace, name },
+          },
+        },
+      });
+      await api.core.createNamespacedPersistentVolumeClaim({
+        namespace,
+        body: {
+          metadata: { name },
+          spec: {
+            accessModes: ["ReadWriteOnce"],
+            resources: { requests: { storage: "1Mi" } },
+            storageClassName: "",
+            volumeName: pvName,
+          },
+        },
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: CREATE_CONCURRENCY }, worker));
+  await waitFor(
+    `${to} foreign PVCs to be Bound`,
+    async () => {
+      const list = await api.core.listNamespacedPersistentVolumeClaim({ namespace });
+      return list.items.filter((c) => c.status?.phase === "Bound").length >= to ? true : undefined;
+    },
+    900_000,
+  );
+}
+
+/** Per count of foreign PVCs: the contenders' memory, CPU and the one population's latency. */
+export function foreignReport(runs: readonly ForeignRun[], contenders: readonly string[]): string {
+  const counts = [...new Set(runs.map((r) => r.foreignPvcs))];
+  const figures = [
+    ["controller peak RSS (MiB)", (r: ForeignRun) => r.peakRssMiB, 0],
+    ["controller peak private RSS, binary excluded (MiB)", (r: ForeignRun) => r.peakAnonymousRssMiB, 0],
+    ["controller CPU, whole life (s)", (r: ForeignRun) => r.cpuSeconds, 2],
+    ["create→Bound of one population (s)", (r: ForeignRun) => r.p50Seconds, 1],
+  ] as const;
+  const others = contenders.slice(1);
+  const lines = [
+    `| PVCs not ours | figure | ${contenders.join(" | ")} |${others.map((o) => ` ÷ ${o} |`).join("")}`,
+    `| --- | --- |${contenders.map(() => " --- |").join("")}${others.map(() => " --- |").join("")}`,
+  ];
+  for (const count of counts) {
+    for (const [label, pick, digits] of figures) {
+      const values = contenders.map((c) => {
+        const picked = runs.filter((r) => r.foreignPvcs === count && r.contender === c).map(pick);
+        return picked.length === 0 ? Number.NaN : picked.reduce((a, b) => a + b, 0) / picked.length;
+      });
+      const ratios = values.slice(1).map((v) => ` ${((values[0] ?? Number.NaN) / v).toFixed(2)}× |`);
+      lines.push(
+        `| ${count} | ${label} | ${values.map((v) => v.toFixed(digits)).join(" | ")} |${ratios.join("")}`,
+      );
+    }
+  }
+  return lines.join("\n");
+}
