@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { cacheDir } from "../test/cluster/config.ts";
-import { CommandError, run } from "../test/cluster/exec.ts";
+import { run } from "../test/cluster/exec.ts";
 import { buildah } from "../test/cluster/images.ts";
 import { step } from "../test/cluster/log.ts";
 import { imageLabel, pushImage, registryImageBytes, reproducible } from "../test/cluster/product-images.ts";

@@ -25,7 +25,7 @@ export interface GoComponent {
 
 function stamp(pkg: string, version: string): string {
   const [major, minor] = version.replace(/^v/, "").split(".");
-  return ["gitVersion=" + version, `gitMajor=${major}`, `gitMinor=${minor}`, "gitTreeState=clean"]
+  return [`gitVersion=${version}`, `gitMajor=${major}`, `gitMinor=${minor}`, "gitTreeState=clean"]
     .map((kv) => `-X ${pkg}.${kv}`)
     .join(" ");
 }

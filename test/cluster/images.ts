@@ -55,6 +55,7 @@ async function buildOnce(
 }
 
 async function busyboxVersion(): Promise<string> {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax, not a template
   const { stdout } = await run("dpkg-query", ["-W", "-f=${Version}", "busybox-static"]);
   return stdout.trim().replace(/[^A-Za-z0-9_.-]/g, "_");
 }

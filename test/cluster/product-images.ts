@@ -422,6 +422,7 @@ async function owningPackage(file: string): Promise<string> {
 }
 
 async function packageVersion(name: string): Promise<string> {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax, not a template
   return (await run("dpkg-query", ["-W", "-f=${Version}", name])).stdout.trim();
 }
 

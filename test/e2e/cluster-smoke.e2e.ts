@@ -81,6 +81,7 @@ describe("the cluster", () => {
       // 1.37) refuse; a plain HTTP request to the TLS port still proves the Service reaches a Go
       // HTTPS server (the API server answers it with its well-known 400), on any cluster.
       script:
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: shell variables, expanded in the pod
         'printf "GET /version HTTP/1.0\\r\\n\\r\\n" | nc -w 10 "${KUBERNETES_SERVICE_HOST}" "${KUBERNETES_SERVICE_PORT}" && echo "via ${KUBERNETES_SERVICE_HOST}"',
     });
     expect(log).toContain("Client sent an HTTP request to an HTTPS server");
@@ -94,13 +95,14 @@ describe("the cluster", () => {
     });
     const volumeName = await waitFor("the claim to bind", async () => {
       const pvc = await api.core.readNamespacedPersistentVolumeClaim({ name: "short-lived", namespace });
-      return pvc.status?.phase === "Bound" ? pvc.spec?.volumeName : undefined;
+      const bound = pvc.status?.phase === "Bound" ? pvc.spec?.volumeName : undefined;
+      return bound === undefined ? undefined : String(bound);
     });
     await api.core.deleteNamespacedPersistentVolumeClaim({ name: "short-lived", namespace });
     await waitFor(
       `PV ${volumeName} to be deleted`,
       async () =>
-        await api.core.readPersistentVolume({ name: volumeName! }).then(
+        await api.core.readPersistentVolume({ name: volumeName }).then(
           () => undefined,
           () => true,
         ),

@@ -27,6 +27,7 @@ export interface CheckedRequest {
 
 /** CSI limits driver names to 63 characters. */
 const CSI_DRIVER_NAME_BYTES = 63;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is its purpose
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 const invalid = (reason: string, message: string, field: string) =>

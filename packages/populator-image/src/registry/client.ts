@@ -221,7 +221,7 @@ export class RegistryClient {
     const bytes = await readBody(response.body, limit, () => new ManifestTooLargeError(what, limit));
     const digest = digestOf(bytes, algorithm);
     const expected = pinned ? tagOrDigest : response.headers["docker-content-digest"];
-    if (expected !== undefined && expected.startsWith(`${algorithm}:`) && expected !== digest) {
+    if (expected?.startsWith(`${algorithm}:`) && expected !== digest) {
       throw new DigestMismatchError(what, expected, digest);
     }
     return { digest, bytes, document: parseManifest(bytes, response.headers["content-type"] ?? "", what) };

@@ -73,5 +73,5 @@ export {
   type ResolvedImageFields,
 } from "./pulled-image.ts";
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry.ts";
-export { type HttpRequest, type HttpResponse, type Transport } from "./transport.ts";
+export type { HttpRequest, HttpResponse, Transport } from "./transport.ts";
 export { type AuthChallenge, parseWwwAuthenticate } from "./www-authenticate.ts";
