@@ -28,6 +28,7 @@ export {
   DEFAULT_DEVICE_PATH,
   DEFAULT_MOUNT_PATH,
   DEFAULT_POD_DEADLINE_SECONDS,
+  type MutationContext,
   type PodContext,
   type Populator,
   type PopulatorPodSpec,

@@ -1,6 +1,9 @@
 import type {
+  V1Affinity,
   V1EnvFromSource,
   V1EnvVar,
+  V1PersistentVolumeClaim,
+  V1Pod,
   V1ResourceRequirements,
   V1Toleration,
   V1Volume,
@@ -27,6 +30,33 @@ export interface Populator<Spec = unknown> {
   validate(spec: unknown): SourceCheck<Spec>;
   /** The pod that writes the data (Pod strategy). */
   populatorPod(source: Source<Spec>, context: PodContext): PopulatorPodSpec;
+  /**
+   * The last word on the populator pod, for what {@link PopulatorPodSpec} does not cover: gets the
+   * finished, hardened pod (a copy: change it or return another) and returns the one to create. The
+   * result is checked again (see `mutators.ts`): a pod that lost what the controller finds it by, or
+   * its hardening, is refused with a `PopulatorCreationError` event naming what changed.
+   */
+  mutatePod?(pod: V1Pod, context: MutationContext<Spec>): V1Pod;
+  /**
+   * The last word on PVC' (labels for quotas or backups, a different `dataSource`…), checked like
+   * {@link Populator.mutatePod}: what the PV's hand-over to the user's PVC depends on (size, access
+   * and volume modes, StorageClass, node) must stay as built.
+   */
+  mutatePrimePvc?(pvc: V1PersistentVolumeClaim, context: MutationContext<Spec>): V1PersistentVolumeClaim;
+  /**
+   * Lets {@link Populator.mutatePod} weaken the pod's hardening (host namespaces, privilege,
+   * capabilities, root, the API token…): the explicit opt-out, for a populator that truly needs it and
+   * says so in its own documentation. What the controller finds the pod by is checked still.
+   */
+  readonly allowWeakerPodSecurity?: boolean;
+}
+
+/** What a mutator is told besides the object: the population it is for. */
+export interface MutationContext<Spec> {
+  /** The user's PVC. */
+  readonly pvc: V1PersistentVolumeClaim;
+  /** The validated source. */
+  readonly source: Source<Spec>;
 }
 
 export interface SourceKind {
@@ -71,6 +101,13 @@ export interface PopulatorPodSpec {
   readonly labels?: Readonly<Record<string, string>>;
   readonly nodeSelector?: Readonly<Record<string, string>>;
   readonly tolerations?: readonly V1Toleration[];
+  /** Scheduling constraints beyond `nodeSelector` (a WaitForFirstConsumer PVC pins the node anyway). */
+  readonly affinity?: V1Affinity;
+  /** `priorityClassName`, e.g. for populations that must not be preempted by batch work. */
+  readonly priorityClassName?: string;
+  /** Secrets of the populator namespace holding registry credentials for `image`. */
+  readonly imagePullSecrets?: readonly string[];
+  readonly imagePullPolicy?: "Always" | "IfNotPresent" | "Never";
   /** Extra volumes (e.g. a Secret with credentials) and where the container mounts them. */
   readonly volumes?: readonly V1Volume[];
   readonly volumeMounts?: readonly V1VolumeMount[];

@@ -594,6 +594,38 @@ describe("reconcile", () => {
       });
     });
 
+    it("creates PVC' as the populator's mutatePrimePvc adjusted it", () => {
+      const populator = {
+        ...fakePopulator(),
+        mutatePrimePvc: (prime: V1PersistentVolumeClaim) => {
+          prime.metadata = { ...prime.metadata, labels: { ...prime.metadata?.labels, backup: "skip" } };
+          return prime;
+        },
+      };
+      const plan = reconcile(observed({}), { populator, strategy: untouchable, settings: settings() });
+      const create = plan.steps.find((s) => s.kind === "createPrimePvc");
+      expect(create?.pvc.metadata?.labels?.backup).toBe("skip");
+    });
+
+    it("refuses a PVC' whose size mutatePrimePvc changed, with an event, and creates nothing", () => {
+      const populator = {
+        ...fakePopulator(),
+        mutatePrimePvc: (prime: V1PersistentVolumeClaim) => {
+          if (prime.spec) prime.spec.resources = { requests: { storage: "5Gi" } };
+          return prime;
+        },
+      };
+      const plan = reconcile(observed({}), { populator, strategy: untouchable, settings: settings() });
+      expect(plan.steps).toEqual([
+        {
+          kind: "event",
+          type: "Warning",
+          reason: EventReason.PvcPrimeCreationError,
+          message: "PVC' not created: mutatePrimePvc changed spec storage",
+        },
+      ]);
+    });
+
     it("copies access modes, resources (requests and limits) and volume mode of a Block PVC into PVC', and nothing of the source", () => {
       const claim = pvc({
         metadata: { labels: { team: "a" }, annotations: { note: "x" } },

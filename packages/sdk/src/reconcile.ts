@@ -1,5 +1,6 @@
 import type { V1PersistentVolume, V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import { EventReason } from "./events.ts";
+import { applyMutator, primePvcProblems } from "./mutators.ts";
 import {
   MANAGED_BY,
   MANAGED_BY_LABEL,
@@ -206,32 +207,39 @@ export function reconcile(observed: Observed, context: ReconcileContext): Plan {
     return { steps: [], waitingFor: "a pod using the PVC (WaitForFirstConsumer)" };
   }
 
+  const validSource = {
+    namespace: sourceNs,
+    name: source.metadata?.name ?? "",
+    uid: source.metadata?.uid ?? "",
+    spec: checked.spec,
+  };
   const steps: Step[] = hasFinalizer ? [] : [{ kind: "addFinalizer" }];
   if (!primePvc) {
+    const mutate = populator.mutatePrimePvc;
+    const built = applyMutator(
+      primePvcFor(pvc, settings.namespace, selectedNode),
+      mutate && ((prime: V1PersistentVolumeClaim) => mutate(prime, { pvc, source: validSource })),
+      primePvcProblems,
+    );
+    if (!built.ok) {
+      return warn(
+        EventReason.PvcPrimeCreationError,
+        `PVC' not created: mutatePrimePvc ${built.problems.join("; ")}`,
+      );
+    }
     return {
       steps: [
         ...steps,
         // Beside the finalizer: one patch of the user's PVC.
         { kind: "setProgress", progress: "populating" },
-        { kind: "createPrimePvc", pvc: primePvcFor(pvc, settings.namespace, selectedNode) },
+        { kind: "createPrimePvc", pvc: built.object },
         { kind: "startOperation" },
       ],
       waitingFor: "PVC' to appear",
     };
   }
 
-  const outcome = strategy.fill({
-    observed,
-    populator,
-    prefix,
-    settings,
-    source: {
-      namespace: sourceNs,
-      name: source.metadata?.name ?? "",
-      uid: source.metadata?.uid ?? "",
-      spec: checked.spec,
-    },
-  });
+  const outcome = strategy.fill({ observed, populator, prefix, settings, source: validSource });
   if (outcome.state === "working") return { ...outcome.plan, steps: [...steps, ...outcome.plan.steps] };
 
   const pvName = primePvc.spec?.volumeName;

@@ -78,6 +78,13 @@ export type {
 } from "./metrics.ts";
 export { createPopulatorMetrics, OPERATION_SECONDS_BUCKETS } from "./metrics.ts";
 export {
+  applyMutator,
+  type Mutated,
+  podHardeningProblems,
+  podIdentityProblems,
+  primePvcProblems,
+} from "./mutators.ts";
+export {
   copiedObjectName,
   fastPathBackendAnnotation,
   MANAGED_BY_LABEL,

@@ -65,6 +65,28 @@ function withPodSpec(extra: Overrides<PopulatorPodSpec>, volumeMode: "Filesystem
 }
 
 describe("populatorPod", () => {
+  it("passes the pod settings users ask for: pull secrets and policy, priority class, affinity", () => {
+    const affinity = {
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [{ matchExpressions: [{ key: "zone", operator: "In", values: ["a"] }] }],
+        },
+      },
+    };
+    const { pod: created, container } = podFor(
+      withPodSpec({
+        imagePullSecrets: ["registry-a", "registry-b"],
+        imagePullPolicy: "Always",
+        priorityClassName: "populations",
+        affinity,
+      }),
+    );
+    expect(created.spec?.imagePullSecrets).toEqual([{ name: "registry-a" }, { name: "registry-b" }]);
+    expect(container.imagePullPolicy).toBe("Always");
+    expect(created.spec?.priorityClassName).toBe("populations");
+    expect(created.spec?.affinity).toEqual(affinity);
+  });
+
   it("uses upstream's names: pod populate-<uid>, container populate, volume target on claim prime-<uid>", () => {
     const { pod: created, container } = podFor(fillInput());
     expect(created.metadata?.name).toBe(`populate-${PVC_UID}`);

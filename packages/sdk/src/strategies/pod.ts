@@ -7,6 +7,7 @@ import type {
   V1VolumeMount,
 } from "@kubernetes/client-node";
 import { EventReason } from "../events.ts";
+import { applyMutator, type Mutated, podHardeningProblems, podIdentityProblems } from "../mutators.ts";
 import {
   copiedObjectName,
   MANAGED_BY,
@@ -62,7 +63,18 @@ function fillWithPod(input: FillInput): FillOutcome {
     }
     const waiting = waitForRetry(input);
     if (waiting) return waiting;
-    const pod = populatorPod(input);
+    const mutated = mutatedPod(input, populatorPod(input));
+    if (!mutated.ok) {
+      const message = `Populator pod not created: ${input.populator.mutatePod ? "mutatePod" : "the pod"} ${mutated.problems.join("; ")}`;
+      return {
+        state: "working",
+        plan: {
+          steps: [{ kind: "event", type: "Warning", reason: EventReason.CreationError, message }],
+          waitingFor: message,
+        },
+      };
+    }
+    const pod = mutated.object;
     const uid = observed.pvc.metadata?.uid ?? "";
     const copies: Step[] =
       podSpecOf(input).fromSourceNamespace?.map((object, index) => ({
@@ -157,6 +169,20 @@ export function failureMessage(pod: V1Pod): string {
   return pod.status?.message ?? pod.status?.reason ?? "pod failed";
 }
 
+/** The populator's `mutatePod` applied to the built pod, and checked (see mutators.ts). */
+function mutatedPod(input: FillInput, built: V1Pod): Mutated<V1Pod> {
+  const { populator, observed, source } = input;
+  const mutate = populator.mutatePod;
+  return applyMutator(
+    built,
+    mutate && ((pod: V1Pod) => mutate(pod, { pvc: observed.pvc, source })),
+    (before, after) => [
+      ...podIdentityProblems(before, after),
+      ...(populator.allowWeakerPodSecurity ? [] : podHardeningProblems(before, after)),
+    ],
+  );
+}
+
 /** The populator pod for PVC': upstream's names and paths, hardened by default. */
 function podSpecOf(input: FillInput): PopulatorPodSpec {
   const volumeMode = input.observed.pvc.spec?.volumeMode === "Block" ? "Block" : "Filesystem";
@@ -231,10 +257,16 @@ export function populatorPod(input: FillInput): V1Pod {
       securityContext: podSecurity,
       ...(spec.nodeSelector ? { nodeSelector: { ...spec.nodeSelector } } : {}),
       ...(spec.tolerations ? { tolerations: [...spec.tolerations] } : {}),
+      ...(spec.affinity ? { affinity: spec.affinity } : {}),
+      ...(spec.priorityClassName ? { priorityClassName: spec.priorityClassName } : {}),
+      ...(spec.imagePullSecrets?.length
+        ? { imagePullSecrets: spec.imagePullSecrets.map((name) => ({ name })) }
+        : {}),
       containers: [
         {
           name: POPULATOR_CONTAINER_NAME,
           image: spec.image,
+          ...(spec.imagePullPolicy ? { imagePullPolicy: spec.imagePullPolicy } : {}),
           ...(spec.command ? { command: [...spec.command] } : {}),
           ...(spec.args ? { args: [...spec.args] } : {}),
           ...(spec.env ? { env: [...spec.env] } : {}),
