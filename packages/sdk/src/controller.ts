@@ -298,7 +298,7 @@ export function createPopulatorController<Spec>(
       primePv: primePvc?.spec?.volumeName ? pvs.get(primePvc.spec.volumeName) : undefined,
       pod,
       podProgress: pod?.status?.phase === "Running" ? await readProgress(pod) : undefined,
-      fastPath: strategy.runtime?.observe(uid),
+      strategyState: strategy.runtime?.observe(uid),
     };
   }
 

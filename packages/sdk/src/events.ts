@@ -20,10 +20,6 @@ export const EventReason = {
   CrossNamespaceNotAllowed: "PopulatorCrossNamespaceNotAllowed",
   CrossNamespaceNotGranted: "PopulatorCrossNamespaceNotGranted",
   Progress: "PopulatorProgress",
-  /** The CSI fast path fills the volume, without a populator pod. */
-  FastPath: "PopulatorFastPath",
-  /** The fast path cannot take this volume; the Pod strategy fills it (the message says why). */
-  FastPathFallback: "PopulatorFastPathFallback",
 } as const;
 
 export type EventReason = (typeof EventReason)[keyof typeof EventReason];

@@ -27,17 +27,15 @@ import { createLogger } from "./logger.ts";
 import { createPopulatorMetrics } from "./metrics.ts";
 import {
   copiedObjectName,
-  fastPathBackendAnnotation,
   MANAGED_BY,
   MANAGED_BY_LABEL,
   POPULATE_FOR_LABEL,
   populateProgressAnnotation,
-  populateStrategyAnnotation,
   primePvcName,
   targetProtectionFinalizer,
 } from "./names.ts";
 import type { Step } from "./plan.ts";
-import type { RuntimeStep, StrategyRuntime } from "./strategy.ts";
+import type { StrategyRuntime } from "./strategy.ts";
 
 // Steps of the executor against a CoreV1Api that records what it is asked and keeps the Secrets and
 // ConfigMaps it is given, answering as the API server does when one is missing or already there.
@@ -56,7 +54,7 @@ interface Recorded {
   readonly events: CoreV1Event[];
   /** Creates and replaces of Secrets and ConfigMaps, in order. */
   readonly writes: Write[];
-  readonly performed: [RuntimeStep, string][];
+  readonly performed: [unknown, string][];
   readonly registry: Registry;
   /** What `wrote` was told, as `kind resourceVersion`. */
   readonly wrote: string[];
@@ -233,91 +231,24 @@ describe("execute: finalizer and progress of the user's PVC", () => {
   });
 });
 
-describe("execute: chooseStrategy", () => {
-  it.each<[string, Step, Record<string, string>, string, string]>([
-    [
-      "records the fast path and its backend on PVC', counts the decision and tells the user's PVC",
-      {
-        kind: "chooseStrategy",
-        strategy: "csi-fastpath",
-        reason: "FastPath",
-        message: "Populating through fast-path backend x",
-        endpoint: FASTPATH_ENDPOINT,
-      },
-      {
-        [populateStrategyAnnotation(PREFIX)]: "csi-fastpath",
-        [fastPathBackendAnnotation(PREFIX)]: FASTPATH_ENDPOINT,
-      },
-      'volpop_fastpath_decisions_total{decision="fastpath",reason="FastPath"} 1',
-      EventReason.FastPath,
-    ],
-    [
-      "records a fallback to pods on PVC', counts it by reason and tells the user's PVC",
-      {
-        kind: "chooseStrategy",
-        strategy: "pod",
-        reason: "DriverNotServed",
-        message: "Populating with a pod instead of the fast path: no backend",
-      },
-      { [populateStrategyAnnotation(PREFIX)]: "pod" },
-      'volpop_fastpath_decisions_total{decision="fallback",reason="DriverNotServed"} 1',
-      EventReason.FastPathFallback,
-    ],
-  ])("%s", async (_, step, annotations, counted, reason) => {
-    const { context, recorded } = setup();
-    await run([step], context);
-    expect(recorded.patches).toEqual([
-      { name: primePvcName(PVC_UID), namespace: POPULATOR_NAMESPACE, body: { metadata: { annotations } } },
-    ]);
-    expect(await recorded.registry.metrics()).toContain(counted);
-    expect(recorded.events).toMatchObject([
-      {
-        type: "Normal",
-        reason,
-        message: (step as { message: string }).message,
-        involvedObject: {
-          kind: "PersistentVolumeClaim",
-          namespace: USER_NAMESPACE,
-          name: PVC_NAME,
-          uid: PVC_UID,
-        },
-      },
-    ]);
-  });
-});
+describe("execute: runtime steps", () => {
+  const populate: Step = { kind: "runtime", action: { kind: "populate", endpoint: FASTPATH_ENDPOINT } };
+  const cancel: Step = { kind: "runtime", action: { kind: "cancel", endpoint: FASTPATH_ENDPOINT } };
 
-describe("execute: fast-path calls", () => {
-  const populate: Step = {
-    kind: "fastPathPopulate",
-    endpoint: FASTPATH_ENDPOINT,
-    request: {
-      operationId: PVC_UID,
-      attempt: 1,
-      csiDriver: "hostpath.csi.k8s.io",
-      volumeHandle: "vol-1",
-      volumeAttributes: {},
-      capacityBytes: 1,
-      volumeMode: 1,
-      sourceKind: undefined,
-      sourceJson: "{}",
-      parameters: {},
-    },
-  };
-  const cancel: Step = { kind: "fastPathCancel", endpoint: FASTPATH_ENDPOINT };
-
-  it("hands Populate and Cancel to the strategy runtime with the user's PVC uid, in order", async () => {
+  it("hands each action to the strategy runtime with the user's PVC uid, in order, and writes nothing itself", async () => {
     const { context, recorded } = setup();
     await run([populate, cancel], context);
     expect(recorded.performed).toEqual([
-      [populate, PVC_UID],
-      [cancel, PVC_UID],
+      [{ kind: "populate", endpoint: FASTPATH_ENDPOINT }, PVC_UID],
+      [{ kind: "cancel", endpoint: FASTPATH_ENDPOINT }, PVC_UID],
     ]);
     expect(recorded.patches).toEqual([]);
+    expect(recorded.events).toEqual([]);
   });
 
-  it.each([populate, cancel])("fails a $kind step when the strategy has no runtime", async (step) => {
+  it("fails a runtime step when the strategy has no runtime", async () => {
     const { context } = setup({ runtime: false });
-    await expect(run([step], context)).rejects.toThrow(`step ${step.kind} needs a strategy runtime`);
+    await expect(run([populate], context)).rejects.toThrow("a runtime step needs the strategy's runtime");
   });
 });
 

@@ -13,13 +13,11 @@ import type { EventRecorder } from "./event-recorder.ts";
 import { EventReason } from "./events.ts";
 import type { PopulatorMetrics } from "./metrics.ts";
 import {
-  fastPathBackendAnnotation,
   MANAGED_BY,
   MANAGED_BY_LABEL,
   POPULATE_FOR_LABEL,
   populatedFromAnnotation,
   populateProgressAnnotation,
-  populateStrategyAnnotation,
   populatorPodName,
   primePvcName,
   targetProtectionFinalizer,
@@ -39,8 +37,8 @@ export interface ExecutorContext {
   /** Namespace of PVC' and populator pods. */
   readonly namespace: string;
   readonly strategyName: string;
-  /** Carries out the steps only the strategy can (fast-path calls). */
-  readonly runtime?: StrategyRuntime | undefined;
+  /** Carries out the `runtime` steps, which only the strategy can. */
+  readonly runtime?: StrategyRuntime<unknown, never> | undefined;
   /**
    * Told of every object a step wrote, as the API server returned it, so that the controller can
    * wait for its caches to show the write before deciding again (see `controller.ts`).
@@ -164,38 +162,9 @@ export async function execute(
           context.metrics.recordStrategy(step.strategy ?? context.strategyName, step.result);
         }
         break;
-      case "chooseStrategy":
-        // Recorded before anything is started, so a restart can never run both strategies.
-        await core.patchNamespacedPersistentVolumeClaim(
-          {
-            name: primePvcName(uid),
-            namespace,
-            body: {
-              metadata: {
-                annotations: {
-                  [populateStrategyAnnotation(prefix)]: step.strategy,
-                  ...(step.endpoint ? { [fastPathBackendAnnotation(prefix)]: step.endpoint } : {}),
-                },
-              },
-            },
-          },
-          mergePatch,
-        );
-        context.metrics.fastPathDecisionsTotal.inc({
-          decision: step.strategy === "pod" ? "fallback" : "fastpath",
-          reason: step.reason,
-        });
-        await context.events.record(
-          reference,
-          "Normal",
-          step.strategy === "pod" ? EventReason.FastPathFallback : EventReason.FastPath,
-          step.message,
-        );
-        break;
-      case "fastPathPopulate":
-      case "fastPathCancel":
-        if (!context.runtime) throw new Error(`step ${step.kind} needs a strategy runtime`);
-        await context.runtime.perform(step, uid);
+      case "runtime":
+        if (!context.runtime) throw new Error("a runtime step needs the strategy's runtime");
+        await context.runtime.perform(step.action as never, uid);
         break;
     }
   }

@@ -47,12 +47,8 @@ export interface PopulatorMetrics {
   readonly reconcileTotal: Counter<"result">;
   /** `volpop_reconcile_errors_total{code}`: failed reconciles by `VolpopError` code. */
   readonly reconcileErrorsTotal: Counter<"code">;
-  /** `volpop_population_strategy_total{strategy,outcome}`: populations by strategy (pod, csi-fastpath…) and outcome. */
+  /** `volpop_population_strategy_total{strategy,outcome}`: populations by strategy and outcome. */
   readonly populationStrategyTotal: Counter<"strategy" | "outcome">;
-  /** `volpop_fastpath_backend_call_seconds{method,code}`: fast-path backend calls by method and gRPC code. */
-  readonly fastPathCallSeconds: Histogram<"method" | "code">;
-  /** `volpop_fastpath_decisions_total{decision,reason}`: populations sent down the fast path or falling back. */
-  readonly fastPathDecisionsTotal: Counter<"decision" | "reason">;
   /**
    * Starts timing an operation and counts it in flight. With a `key` (upstream uses the PVC uid)
    * a population spanning many reconciles is timed once: starting a key already in flight
@@ -109,19 +105,6 @@ export function createPopulatorMetrics(
     labelNames: ["strategy", "outcome"] as const,
     registers: [registry],
   });
-  const fastPathCallSeconds = new Histogram({
-    name: "volpop_fastpath_backend_call_seconds",
-    help: "Calls to CSI fast-path backends by method and gRPC status code",
-    labelNames: ["method", "code"] as const,
-    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [registry],
-  });
-  const fastPathDecisionsTotal = new Counter({
-    name: "volpop_fastpath_decisions_total",
-    help: "Populations sent down the CSI fast path (decision=fastpath) or to the Pod strategy (decision=fallback), by reason",
-    labelNames: ["decision", "reason"] as const,
-    registers: [registry],
-  });
   // Present every result from the start so that rate() sees a 0 → 1 step rather than a new series.
   for (const result of RECONCILE_RESULTS) reconcileTotal.inc({ result }, 0);
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
@@ -155,8 +138,6 @@ export function createPopulatorMetrics(
     reconcileTotal,
     reconcileErrorsTotal,
     populationStrategyTotal,
-    fastPathCallSeconds,
-    fastPathDecisionsTotal,
     startOperation(key) {
       if (key === undefined) return begin(() => {}).finish;
       let operation = keyed.get(key);

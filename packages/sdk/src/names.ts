@@ -45,14 +45,17 @@ export function copiedObjectName(pvcUid: string, index: number): string {
   return `populate-${pvcUid}-${index}`;
 }
 
-/** On PVC': which strategy fills it (`csi-fastpath` or `pod`), decided once so restarts keep to it. */
+/** On PVC': which strategy fills it (e.g. `pod`), decided once so restarts keep to it. */
 export function populateStrategyAnnotation(prefix: string): string {
   return `${checkPrefix(prefix)}/populate-strategy`;
 }
 
-/** On PVC': the fast-path backend (endpoint) that accepted the operation, so cleanup can reach it. */
-export function fastPathBackendAnnotation(prefix: string): string {
-  return `${checkPrefix(prefix)}/fastpath-backend`;
+/**
+ * `<prefix>/<name>`, the populator's own key for a label or annotation: strategies name theirs with
+ * it, so that every key a populator sets carries its prefix.
+ */
+export function populatorKey(prefix: string, name: string): string {
+  return `${checkPrefix(prefix)}/${name}`;
 }
 
 /** Label on PVC' and populator pods naming the user's PVC uid, for finding them and for humans. */

@@ -5,7 +5,6 @@ import type {
   V1Pod,
   V1StorageClass,
 } from "@kubernetes/client-node";
-import type { FastPathObservation } from "./fastpath/observation.ts";
 import type { Progress } from "./progress.ts";
 
 /** A source custom resource as read from the API: only metadata and an untrusted `spec`. */
@@ -35,6 +34,9 @@ export interface Observed {
   readonly pod: V1Pod | undefined;
   /** The last progress the running populator pod reported, if any. */
   readonly podProgress?: Progress | undefined;
-  /** Fast-path backends and this PVC's operation, when the strategy uses the fast path. */
-  readonly fastPath?: FastPathObservation | undefined;
+  /**
+   * What the strategy's runtime knows of this population (`strategy.runtime.observe(uid)`): for the
+   * fast path, its backends and this PVC's operation. Only the strategy reads it.
+   */
+  readonly strategyState?: unknown;
 }

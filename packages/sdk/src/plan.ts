@@ -1,5 +1,4 @@
 import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
-import type { PopulateRequest } from "./fastpath/protocol.ts";
 
 /**
  * What one reconcile decided: steps to carry out in order, then whether to look again. Decisions are
@@ -49,20 +48,10 @@ export type Step =
       readonly strategy?: string;
     }
   /**
-   * Records on PVC' which strategy fills it (once, so a restarted controller keeps to it); a fallback
-   * is also told on the user's PVC with `reason`. Counted in `volpop_fastpath_decisions_total`.
+   * Work only the strategy's runtime can do (a call to a storage backend, a function of the
+   * populator's): handed to `strategy.runtime.perform(action, pvcUid)`. The core never looks inside.
    */
-  | {
-      readonly kind: "chooseStrategy";
-      readonly strategy: "csi-fastpath" | "pod";
-      readonly reason: string;
-      readonly message: string;
-      readonly endpoint?: string;
-    }
-  /** Asks the fast-path backend at `endpoint` to populate (idempotent on the request's operation id). */
-  | { readonly kind: "fastPathPopulate"; readonly endpoint: string; readonly request: PopulateRequest }
-  /** Cancels and forgets the PVC's fast-path operation at `endpoint`. */
-  | { readonly kind: "fastPathCancel"; readonly endpoint: string };
+  | { readonly kind: "runtime"; readonly action: unknown };
 
 export interface Plan {
   readonly steps: readonly Step[];

@@ -1,6 +1,7 @@
 import type { V1PersistentVolume, V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { EventReason } from "./events.ts";
+import { fastPathBackendAnnotation } from "./fastpath/vocabulary.ts";
 import {
   backendView,
   FASTPATH_ENDPOINT,
@@ -29,7 +30,6 @@ import {
   USER_NAMESPACE,
 } from "./internal/fixtures.ts";
 import {
-  fastPathBackendAnnotation,
   populatedFromAnnotation,
   populateStateAnnotation,
   populateStrategyAnnotation,
@@ -798,20 +798,20 @@ describe("reconcile", () => {
           pvc: ourPvc(),
           primePvc: primePvc(),
           primePv: pv(),
-          fastPath: { backends: [backendView()], operation: undefined },
+          strategyState: { backends: [backendView()], operation: undefined },
           ...seen,
         },
         { strategy: csiFastPathStrategy({ backends: [{ endpoint: FASTPATH_ENDPOINT }] }) },
       );
 
     it("records the decision and asks the backend once PVC' is bound", () => {
-      expect(kinds(withFastPath({}))).toEqual(["chooseStrategy", "fastPathPopulate"]);
+      expect(kinds(withFastPath({}))).toEqual(["annotatePrimePvc", "runtime", "event", "runtime"]);
     });
 
     it("rebinds the PV once the operation succeeded", () => {
       const plan = withFastPath({
         primePvc: chosenPrime(),
-        fastPath: { backends: [backendView()], operation: operationView({ phase: "succeeded" }) },
+        strategyState: { backends: [backendView()], operation: operationView({ phase: "succeeded" }) },
       });
       expect(plan.steps).toEqual([{ kind: "rebindPv", pvName: PV_NAME }]);
     });
@@ -820,10 +820,10 @@ describe("reconcile", () => {
       const plan = withFastPath({
         pvc: ourPvc({ metadata: { deletionTimestamp: new Date(NOW) } }),
         primePvc: chosenPrime(),
-        fastPath: { backends: [backendView()], operation: operationView() },
+        strategyState: { backends: [backendView()], operation: operationView() },
       });
       expect(plan.steps).toEqual([
-        { kind: "fastPathCancel", endpoint: FASTPATH_ENDPOINT },
+        { kind: "runtime", action: { kind: "cancel", endpoint: FASTPATH_ENDPOINT } },
         { kind: "deletePrimePvc" },
         { kind: "removeFinalizer" },
         { kind: "finishOperation", result: "abandoned" },
@@ -838,7 +838,7 @@ describe("reconcile", () => {
       expect(plan.steps).toEqual([
         finishedPopulation[0],
         { kind: "finishOperation", result: "success", strategy: FAST_PATH },
-        { kind: "fastPathCancel", endpoint: FASTPATH_ENDPOINT },
+        { kind: "runtime", action: { kind: "cancel", endpoint: FASTPATH_ENDPOINT } },
         { kind: "deletePrimePvc" },
         completed,
         { kind: "removeFinalizer" },

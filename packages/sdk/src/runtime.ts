@@ -86,7 +86,6 @@ export {
 } from "./mutators.ts";
 export {
   copiedObjectName,
-  fastPathBackendAnnotation,
   MANAGED_BY_LABEL,
   POPULATE_FOR_LABEL,
   POPULATOR_CONTAINER_NAME,
@@ -96,6 +95,7 @@ export {
   populateProgressAnnotation,
   populateStateAnnotation,
   populateStrategyAnnotation,
+  populatorKey,
   populatorPodName,
   primePvcName,
   SELECTED_NODE_ANNOTATION,

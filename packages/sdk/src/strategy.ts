@@ -1,4 +1,3 @@
-import type { FastPathObservation } from "./fastpath/observation.ts";
 import type { HealthResult } from "./http-server.ts";
 import type { Logger } from "./logger.ts";
 import type { PopulatorMetrics } from "./metrics.ts";
@@ -27,17 +26,17 @@ export type FillOutcome =
  * strategy only fills a bound-or-binding PVC' and removes what it created.
  */
 export interface Strategy {
-  /** Label value in metrics and logs: `pod`, `csi-fastpath`. */
+  /** Label value in metrics and logs, e.g. `pod`. */
   readonly name: string;
   fill(input: FillInput): FillOutcome;
   /** Steps removing what `fill` created; run when the population ends either way. */
   cleanup(observed: Observed, prefix: string): readonly Step[];
   /**
-   * Strategies that talk to something besides the API server (a fast-path backend) have a runtime: the
-   * controller starts it before its workers, reads its state into each observation and hands it the
-   * steps only it can carry out.
+   * Strategies that talk to something besides the API server (a storage backend, the populator's own
+   * functions) have a runtime: the controller starts it before its workers, reads its state into each
+   * observation (`observed.strategyState`) and hands it the `runtime` steps.
    */
-  readonly runtime?: StrategyRuntime;
+  readonly runtime?: StrategyRuntime<unknown, never>;
 }
 
 /** What the controller gives a strategy runtime. */
@@ -46,17 +45,22 @@ export interface StrategyRuntimeContext {
   /** Reconcile the user's PVC with this uid again (its operation changed). */
   requeue(pvcUid: string): void;
   readonly logger: Logger;
+  /** The controller's metrics; a runtime registers its own on `metrics.registry`. */
   readonly metrics: PopulatorMetrics;
 }
 
-export type RuntimeStep = Extract<Step, { kind: "fastPathPopulate" | "fastPathCancel" }>;
+export type RuntimeStep = Extract<Step, { kind: "runtime" }>;
 
-export interface StrategyRuntime {
-  /** Connects; resolves once the first look at each backend finished (answered or not). */
+/**
+ * The side of a strategy that lives beside the controller. `State` is what it tells each reconcile
+ * (`observed.strategyState`), `Action` what a `runtime` step asks of it.
+ */
+export interface StrategyRuntime<State = unknown, Action = unknown> {
+  /** Starts (each leadership term); resolves once it is ready to be observed. */
   start(context: StrategyRuntimeContext): Promise<void>;
   stop(): Promise<void>;
-  observe(pvcUid: string): FastPathObservation;
-  perform(step: RuntimeStep, pvcUid: string): Promise<void>;
-  /** Readiness entries (one per backend), shown on /readyz but never failing it: fallback covers them. */
+  observe(pvcUid: string): State;
+  perform(action: Action, pvcUid: string): Promise<void>;
+  /** Readiness entries, shown on /readyz. */
   health(): HealthResult;
 }

@@ -52,3 +52,10 @@ export {
   type ServingBackend,
   serveBackend,
 } from "./server.ts";
+export {
+  type FastPathAction,
+  FastPathEventReason,
+  type FastPathMetrics,
+  fastPathBackendAnnotation,
+  fastPathMetrics,
+} from "./vocabulary.ts";

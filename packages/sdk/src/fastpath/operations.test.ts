@@ -7,12 +7,12 @@ import { PVC_UID } from "../internal/fixtures.ts";
 import { MemoryBackend } from "../internal/memory-backend.ts";
 import { createLogger } from "../logger.ts";
 import { createPopulatorMetrics, type PopulatorMetrics } from "../metrics.ts";
-import type { RuntimeStep } from "../strategy.ts";
 import { GrpcCode } from "./backend-error.ts";
 import { type BackendEndpoint, describeEndpoint } from "./endpoint.ts";
 import { FastPathOperations, type FastPathOperationsOptions } from "./operations.ts";
 import { PopulateRequest, VolumeMode } from "./protocol.ts";
 import { BackendRpcError, type ServingBackend, serveBackend } from "./server.ts";
+import type { FastPathAction } from "./vocabulary.ts";
 
 // FastPathOperations against real gRPC servers on unix sockets, polling every 20 ms.
 
@@ -82,9 +82,9 @@ async function started(
   return { operations, requeued, registry, metrics, abort };
 }
 
-function populate(endpoint: BackendEndpoint, attempt = 1): RuntimeStep {
+function populate(endpoint: BackendEndpoint, attempt = 1): FastPathAction {
   return {
-    kind: "fastPathPopulate",
+    kind: "populate",
     endpoint: describeEndpoint(endpoint),
     request: PopulateRequest.fromPartial({
       operationId: PVC_UID,
@@ -97,8 +97,8 @@ function populate(endpoint: BackendEndpoint, attempt = 1): RuntimeStep {
   };
 }
 
-const cancel = (endpoint: BackendEndpoint): RuntimeStep => ({
-  kind: "fastPathCancel",
+const cancel = (endpoint: BackendEndpoint): FastPathAction => ({
+  kind: "cancel",
   endpoint: describeEndpoint(endpoint),
 });
 
@@ -161,6 +161,29 @@ describe("FastPathOperations.start", () => {
     expect(text).toContain('volpop_fastpath_backend_call_seconds_count{method="GetBackendInfo",code="OK"} 1');
     expect(text).toContain(
       'volpop_fastpath_backend_call_seconds_count{method="GetBackendInfo",code="UNAVAILABLE"} 1',
+    );
+  });
+  it("counts each decision it is told of in volpop_fastpath_decisions_total", async () => {
+    const { operations, registry } = await started([socket()]);
+    await operations.perform({ kind: "decided", decision: "fastpath", reason: "FastPath" }, PVC_UID);
+    await operations.perform({ kind: "decided", decision: "fallback", reason: "NotCsi" }, PVC_UID);
+    const text = await registry.metrics();
+    expect(text).toContain('volpop_fastpath_decisions_total{decision="fastpath",reason="FastPath"} 1');
+    expect(text).toContain('volpop_fastpath_decisions_total{decision="fallback",reason="NotCsi"} 1');
+  });
+
+  it("starts again on the same registry, as with a new leadership term, and keeps counting", async () => {
+    const { operations, registry, metrics, abort } = await started([socket()]);
+    await operations.stop();
+    await operations.start({
+      signal: abort.signal,
+      requeue: () => undefined,
+      logger: createLogger({ level: "silent", name: "test" }),
+      metrics,
+    });
+    await operations.perform({ kind: "decided", decision: "fastpath", reason: "FastPath" }, PVC_UID);
+    expect(await registry.metrics()).toContain(
+      'volpop_fastpath_decisions_total{decision="fastpath",reason="FastPath"} 1',
     );
   });
 });

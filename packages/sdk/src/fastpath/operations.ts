@@ -3,12 +3,12 @@ import { status } from "@grpc/grpc-js";
 import { VolpopError } from "../errors.ts";
 import type { HealthResult } from "../http-server.ts";
 import type { Logger } from "../logger.ts";
-import type { PopulatorMetrics } from "../metrics.ts";
-import type { RuntimeStep, StrategyRuntime, StrategyRuntimeContext } from "../strategy.ts";
+import type { StrategyRuntime, StrategyRuntimeContext } from "../strategy.ts";
 import { BackendCallError, BackendClient } from "./backend-client.ts";
 import { type BackendEndpoint, describeEndpoint, type MutualTls } from "./endpoint.ts";
 import type { BackendView, FastPathObservation, OperationPhase, OperationView } from "./observation.ts";
 import { type Operation, OperationState } from "./protocol.ts";
+import { type FastPathAction, type FastPathMetrics, fastPathMetrics } from "./vocabulary.ts";
 
 /** One configured backend. */
 export interface BackendTarget {
@@ -44,13 +44,14 @@ const isFinal = (phase: OperationView["phase"]) => phase !== "pending" && phase 
  * itself, and the state of each PVC's operation, polled while it runs. Reconciles read this state
  * (like an informer's cache) and ask for calls through steps; a change in an operation requeues its PVC.
  */
-export class FastPathOperations implements StrategyRuntime {
+export class FastPathOperations implements StrategyRuntime<FastPathObservation, FastPathAction> {
   readonly #options: FastPathOperationsOptions;
   readonly #clients = new Map<string, BackendClient>();
   readonly #backends = new Map<string, BackendView>();
   readonly #operations = new Map<string, OperationView>();
   readonly #following = new Set<string>();
   #context: StrategyRuntimeContext | undefined;
+  #metrics: FastPathMetrics | undefined;
   #stop = new AbortController();
 
   constructor(options: FastPathOperationsOptions) {
@@ -64,7 +65,8 @@ export class FastPathOperations implements StrategyRuntime {
   async start(context: StrategyRuntimeContext): Promise<void> {
     this.#context = context;
     this.#stop = new AbortController();
-    const metrics: PopulatorMetrics = context.metrics;
+    const metrics = fastPathMetrics(context.metrics.registry);
+    this.#metrics = metrics;
     for (const target of this.#options.backends) {
       const endpoint = describeEndpoint(target.endpoint);
       this.#clients.set(
@@ -76,7 +78,7 @@ export class FastPathOperations implements StrategyRuntime {
             ? { callTimeoutMs: this.#options.callTimeoutMs }
             : {}),
           ...(this.#options.attempts !== undefined ? { attempts: this.#options.attempts } : {}),
-          onCall: (method, code, seconds) => metrics.fastPathCallSeconds.observe({ method, code }, seconds),
+          onCall: (method, code, seconds) => metrics.callSeconds.observe({ method, code }, seconds),
         }),
       );
     }
@@ -113,9 +115,13 @@ export class FastPathOperations implements StrategyRuntime {
     }));
   }
 
-  async perform(step: RuntimeStep, pvcUid: string): Promise<void> {
+  async perform(step: FastPathAction, pvcUid: string): Promise<void> {
+    if (step.kind === "decided") {
+      this.#metrics?.decisionsTotal.inc({ decision: step.decision, reason: step.reason });
+      return;
+    }
     const client = this.#clients.get(step.endpoint);
-    if (step.kind === "fastPathCancel") {
+    if (step.kind === "cancel") {
       this.#operations.delete(pvcUid);
       if (!client) {
         this.#logger?.warn(

@@ -6,6 +6,11 @@ import type { BackendView, OperationView } from "../fastpath/observation.ts";
 import { FastPathOperations } from "../fastpath/operations.ts";
 import { PopulateRequest, VolumeMode } from "../fastpath/protocol.ts";
 import {
+  type FastPathAction,
+  FastPathEventReason,
+  fastPathBackendAnnotation,
+} from "../fastpath/vocabulary.ts";
+import {
   backendView,
   CSI_DRIVER,
   downBackend,
@@ -24,7 +29,6 @@ import {
   sourceObject,
 } from "../internal/fixtures.ts";
 import {
-  fastPathBackendAnnotation,
   populateAttemptsAnnotation,
   populateLastFailureAnnotation,
   populateStateAnnotation,
@@ -71,7 +75,7 @@ function fill(scene: Scene = {}): FillOutcome {
         }),
         primePv: "pv" in scene ? scene.pv : pv(),
         pod: scene.pod,
-        fastPath: { backends: scene.backends ?? [backendView()], operation: scene.operation },
+        strategyState: { backends: scene.backends ?? [backendView()], operation: scene.operation },
       },
       ...(scene.settings ? { settings: scene.settings } : {}),
     }),
@@ -100,8 +104,8 @@ function chosen(failures = 0, lastFailureAgoMs?: number): Record<string, string>
 
 /** The Populate the strategy asks of {@link FASTPATH_ENDPOINT} for the fixtures' PV and source. */
 function populate(attempt: number, overrides: Partial<PopulateRequest> = {}): Step {
-  return {
-    kind: "fastPathPopulate",
+  return runtime({
+    kind: "populate",
     endpoint: FASTPATH_ENDPOINT,
     request: PopulateRequest.fromPartial({
       operationId: PVC_UID,
@@ -116,19 +120,39 @@ function populate(attempt: number, overrides: Partial<PopulateRequest> = {}): St
       parameters: {},
       ...overrides,
     }),
-  };
+  });
+}
+
+/** A step for the fast path's runtime. */
+function runtime(action: FastPathAction): Step {
+  return { kind: "runtime", action };
+}
+
+/** The steps recording a decision: on PVC' (with the backend when there is one), counted, told to the user. */
+function decision(
+  strategy: "pod" | typeof FAST_PATH,
+  reason: string,
+  message: string,
+  endpoint?: string,
+): Step[] {
+  return [
+    {
+      kind: "annotatePrimePvc",
+      annotations: { [STRATEGY]: strategy, ...(endpoint ? { [BACKEND]: endpoint } : {}) },
+    },
+    runtime({ kind: "decided", decision: strategy === FAST_PATH ? "fastpath" : "fallback", reason }),
+    {
+      kind: "event",
+      type: "Normal",
+      reason: strategy === FAST_PATH ? FastPathEventReason.FastPath : FastPathEventReason.FastPathFallback,
+      message,
+    },
+  ];
 }
 
 function fallbackPlan(reason: string, message: string): Plan {
   return {
-    steps: [
-      {
-        kind: "chooseStrategy",
-        strategy: "pod",
-        reason,
-        message: `Populating with a pod instead of the fast path: ${message}`,
-      },
-    ],
+    steps: decision("pod", reason, `Populating with a pod instead of the fast path: ${message}`),
     waitingFor: "the fallback decision to be recorded",
   };
 }
@@ -181,13 +205,12 @@ describe("csiFastPathStrategy.fill before the decision", () => {
   it("records the fast path on PVC' and asks the backend for attempt 1, in one plan", () => {
     expect(plan()).toEqual({
       steps: [
-        {
-          kind: "chooseStrategy",
-          strategy: FAST_PATH,
-          reason: "FastPath",
-          message: "Populating through fast-path backend hostpath-fastpath, without a populator pod",
-          endpoint: FASTPATH_ENDPOINT,
-        },
+        ...decision(
+          FAST_PATH,
+          "FastPath",
+          "Populating through fast-path backend hostpath-fastpath, without a populator pod",
+          FASTPATH_ENDPOINT,
+        ),
         populate(1),
       ],
       waitingFor: "the fast-path backend to accept the operation",
@@ -205,7 +228,7 @@ describe("csiFastPathStrategy.fill before the decision", () => {
       volumeMode: "Block",
       options: { parameters: { compression: "zstd" } },
     }).steps;
-    expect(steps[1]).toEqual(
+    expect(steps[3]).toEqual(
       populate(1, {
         volumeHandle: "vol-9",
         volumeAttributes: { pool: "fast" },
@@ -401,7 +424,7 @@ describe("csiFastPathStrategy.fill once the fast path was chosen", () => {
       prime: { ...chosen(), [BACKEND]: OTHER_ENDPOINT },
       options: { backends: [{ endpoint: FASTPATH_ENDPOINT }, { endpoint: OTHER_ENDPOINT }] },
     }).steps;
-    expect(steps).toMatchObject([{ kind: "fastPathPopulate", endpoint: OTHER_ENDPOINT }]);
+    expect(steps).toMatchObject([{ kind: "runtime", action: { kind: "populate", endpoint: OTHER_ENDPOINT } }]);
   });
 
   it("asks again when the operation known is one at another backend", () => {
@@ -414,7 +437,7 @@ describe("csiFastPathStrategy.fill once the fast path was chosen", () => {
   });
 
   it("keeps to the decision even when the backend is now unavailable", () => {
-    expect(kinds(plan({ prime: chosen(), backends: [downBackend()] }))).toEqual(["fastPathPopulate"]);
+    expect(kinds(plan({ prime: chosen(), backends: [downBackend()] }))).toEqual(["runtime"]);
   });
 
   it.each<[string, Partial<OperationView>, string, string]>([
@@ -641,21 +664,21 @@ describe("csiFastPathStrategy.cleanup", () => {
     [
       "cancels the operation at the backend recorded on PVC', even when none is known (restart)",
       withPrime(chosen()),
-      [{ kind: "fastPathCancel", endpoint: FASTPATH_ENDPOINT }],
+      [{ kind: "runtime", action: { kind: "cancel", endpoint: FASTPATH_ENDPOINT } }],
     ],
     [
       "cancels at the backend of the known operation when PVC' is already gone",
       {
         ...observed,
         primePvc: undefined,
-        fastPath: { backends: [], operation: operationView({ endpoint: OTHER_ENDPOINT }) },
+        strategyState: { backends: [], operation: operationView({ endpoint: OTHER_ENDPOINT }) },
       },
-      [{ kind: "fastPathCancel", endpoint: OTHER_ENDPOINT }],
+      [{ kind: "runtime", action: { kind: "cancel", endpoint: OTHER_ENDPOINT } }],
     ],
     [
       "deletes the pod of a fallback and cancels at the backend that had been chosen first",
       { ...withPrime({ ...chosen(), [STRATEGY]: "pod" }), pod: pod() },
-      [{ kind: "deletePod" }, { kind: "fastPathCancel", endpoint: FASTPATH_ENDPOINT }],
+      [{ kind: "deletePod" }, { kind: "runtime", action: { kind: "cancel", endpoint: FASTPATH_ENDPOINT } }],
     ],
     [
       "only deletes the pod when the fast path was never chosen",

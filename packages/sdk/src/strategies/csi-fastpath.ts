@@ -6,10 +6,15 @@ import {
   type MutualTls,
   parseEndpoint,
 } from "../fastpath/endpoint.ts";
-import type { BackendView, OperationView } from "../fastpath/observation.ts";
+import type { BackendView, FastPathObservation, OperationView } from "../fastpath/observation.ts";
 import { FastPathOperations } from "../fastpath/operations.ts";
 import { PopulateRequest, VolumeMode } from "../fastpath/protocol.ts";
-import { fastPathBackendAnnotation, populateStateAnnotation, populateStrategyAnnotation } from "../names.ts";
+import {
+  type FastPathAction,
+  FastPathEventReason,
+  fastPathBackendAnnotation,
+} from "../fastpath/vocabulary.ts";
+import { populateStateAnnotation, populateStrategyAnnotation } from "../names.ts";
 import type { Observed } from "../observed.ts";
 import type { Step } from "../plan.ts";
 import { quantityToBytes } from "../quantity.ts";
@@ -69,6 +74,44 @@ export function csiFastPathStrategy(options: CsiFastPathOptions): Strategy {
   };
 }
 
+/** What the fast path's runtime knows of this population (see FastPathOperations.observe). */
+function stateOf(observed: Observed): FastPathObservation | undefined {
+  return observed.strategyState as FastPathObservation | undefined;
+}
+
+/** A step for the fast path's runtime. */
+function act(action: FastPathAction): Step {
+  return { kind: "runtime", action };
+}
+
+/**
+ * Records on PVC' which strategy fills it (once, so a restarted controller keeps to it), counts the
+ * decision and tells the user's PVC; recorded before anything is started, so a restart can never
+ * run both strategies.
+ */
+function decide(
+  prefix: string,
+  decision: { strategy: "pod" | typeof FAST_PATH; reason: string; message: string; endpoint?: string },
+): Step[] {
+  const fast = decision.strategy === FAST_PATH;
+  return [
+    {
+      kind: "annotatePrimePvc",
+      annotations: {
+        [populateStrategyAnnotation(prefix)]: decision.strategy,
+        ...(decision.endpoint ? { [fastPathBackendAnnotation(prefix)]: decision.endpoint } : {}),
+      },
+    },
+    act({ kind: "decided", decision: fast ? "fastpath" : "fallback", reason: decision.reason }),
+    {
+      kind: "event",
+      type: "Normal",
+      reason: fast ? FastPathEventReason.FastPath : FastPathEventReason.FastPathFallback,
+      message: decision.message,
+    },
+  ];
+}
+
 interface Resolved extends CsiFastPathOptions {
   readonly order: readonly string[];
 }
@@ -77,11 +120,8 @@ interface Resolved extends CsiFastPathOptions {
 function cleanupFast(observed: Observed, prefix: string): readonly Step[] {
   const endpoint =
     observed.primePvc?.metadata?.annotations?.[fastPathBackendAnnotation(prefix)] ??
-    observed.fastPath?.operation?.endpoint;
-  return [
-    ...podStrategy.cleanup(observed, prefix),
-    ...(endpoint ? [{ kind: "fastPathCancel", endpoint } as const] : []),
-  ];
+    stateOf(observed)?.operation?.endpoint;
+  return [...podStrategy.cleanup(observed, prefix), ...(endpoint ? [act({ kind: "cancel", endpoint })] : [])];
 }
 
 function fillFast(input: FillInput, options: Resolved): FillOutcome {
@@ -96,19 +136,18 @@ function fillFast(input: FillInput, options: Resolved): FillOutcome {
   if (!pv || observed.primePvc?.status?.phase !== "Bound") {
     return { state: "working", plan: { steps: [], waitingFor: "PVC' to be provisioned (fast path)" } };
   }
-  const choice = choose(pv, input, observed.fastPath?.backends ?? [], options.order);
+  const choice = choose(pv, input, stateOf(observed)?.backends ?? [], options.order);
   if ("fallback" in choice) return fallBack(input, options, choice.fallback, choice.message);
   return {
     state: "working",
     plan: {
       steps: [
-        {
-          kind: "chooseStrategy",
+        ...decide(input.prefix, {
           strategy: FAST_PATH,
           reason: "FastPath",
           message: `Populating through fast-path backend ${choice.backend.info?.name || "(unnamed)"}, without a populator pod`,
           endpoint: choice.backend.endpoint,
-        },
+        }),
         populateStep(input, options, choice.backend.endpoint, pv, 1),
       ],
       waitingFor: "the fast-path backend to accept the operation",
@@ -218,14 +257,11 @@ function fallBack(input: FillInput, options: Resolved, reason: string, message: 
   return {
     state: "working",
     plan: {
-      steps: [
-        {
-          kind: "chooseStrategy",
-          strategy: "pod",
-          reason,
-          message: `Populating with a pod instead of the fast path: ${message}`,
-        },
-      ],
+      steps: decide(input.prefix, {
+        strategy: "pod",
+        reason,
+        message: `Populating with a pod instead of the fast path: ${message}`,
+      }),
       waitingFor: "the fallback decision to be recorded",
     },
   };
@@ -240,8 +276,8 @@ function populateStep(
 ): Step {
   const { observed, populator } = input;
   const csi = pv.spec?.csi;
-  return {
-    kind: "fastPathPopulate",
+  return act({
+    kind: "populate",
     endpoint,
     request: PopulateRequest.fromPartial({
       operationId: observed.pvc.metadata?.uid ?? "",
@@ -255,7 +291,7 @@ function populateStep(
       sourceJson: JSON.stringify(observed.source ?? {}),
       parameters: { ...options.parameters },
     }),
-  };
+  });
 }
 
 /** After the fast path was chosen: start, follow, retry or give up the backend's operation. */
@@ -265,7 +301,7 @@ function follow(input: FillInput, options: Resolved, endpoint: string): FillOutc
   const attempt = failures + 1;
   const pv = observed.primePv;
   if (!pv) return { state: "working", plan: { steps: [], waitingFor: "PVC''s PV" } };
-  const operation: OperationView | undefined = observed.fastPath?.operation;
+  const operation: OperationView | undefined = stateOf(observed)?.operation;
 
   // Ask (again) for this attempt, once its retry delay has passed, when no operation is known (not
   // started, controller or backend restarted) or the known one is an attempt already counted as
