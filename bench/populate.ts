@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { CustomObjectsApi } from "@kubernetes/client-node";
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { applyCrdFile } from "../test/support/crd.ts";
 import {
   createPvc,
@@ -65,6 +65,25 @@ export interface PopulateRun {
 }
 
 const HELLO_GROUP = "hello.example.com";
+/** The finalizer both hello controllers put on a user's PVC while they populate it. */
+const PROTECTION = `${HELLO_GROUP}/populate-target-protection`;
+
+async function releaseClaims(api: Kube, namespace: string): Promise<void> {
+  const claims = await api.core.listNamespacedPersistentVolumeClaim({ namespace }).catch(() => undefined);
+  for (const claim of claims?.items ?? []) {
+    if (!claim.metadata?.finalizers?.includes(PROTECTION)) continue;
+    await api.core
+      .patchNamespacedPersistentVolumeClaim(
+        {
+          name: claim.metadata.name ?? "",
+          namespace,
+          body: { metadata: { "$deleteFromPrimitiveList/finalizers": [PROTECTION] } },
+        },
+        setHeaderOptions("Content-Type", PatchStrategy.StrategicMergePatch),
+      )
+      .catch(() => undefined);
+  }
+}
 
 export async function benchPopulate(options: PopulateOptions): Promise<PopulateRun[]> {
   // Ours is upstream's Hello (same group, version, kind, fields) plus validation: both serve it.
@@ -162,16 +181,20 @@ async function runOnce(options: PopulateOptions, contender: Contender, n: number
     await Promise.race([allBound, died]);
     const stats = processStats(pidOf(controller));
     const peakAnonymousBytes = anonymous.stop();
-    // The clean-up after Bound is part of a population (and of its API requests): wait for PVC' and
-    // the pods to go.
+    // The clean-up after Bound is part of a population (and of its API requests): wait for PVC', the
+    // pods and the finalizers on the users' PVCs to go (both controllers release the finalizer last).
     await waitFor(
-      `PVC' and pods of ${contender.name} to be removed`,
+      `PVC', pods and finalizers of ${contender.name} to be removed`,
       async () => {
-        const [pvcs, pods] = await Promise.all([
+        const [primes, pods, claims] = await Promise.all([
           api.core.listNamespacedPersistentVolumeClaim({ namespace: populatorNs }),
           api.core.listNamespacedPod({ namespace: populatorNs }),
+          api.core.listNamespacedPersistentVolumeClaim({ namespace: userNs }),
         ]);
-        return pvcs.items.length === 0 && pods.items.length === 0 ? true : undefined;
+        const protectedClaims = claims.items.filter((c) => c.metadata?.finalizers?.includes(PROTECTION));
+        return primes.items.length === 0 && pods.items.length === 0 && protectedClaims.length === 0
+          ? true
+          : undefined;
       },
       300_000,
     );
@@ -198,6 +221,8 @@ async function runOnce(options: PopulateOptions, contender: Contender, n: number
     anonymous.stop();
     recorder.stop();
     controller.kill("SIGTERM");
+    // A run cut short leaves the finalizer of a controller that is gone: the namespace would never go.
+    await releaseClaims(api, userNs);
     await deleteNamespace(api, userNs);
     await waitForPvsReleased(api, userNs);
     await deleteNamespace(api, populatorNs);

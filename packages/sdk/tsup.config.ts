@@ -10,7 +10,7 @@ export default defineConfig({
     "src/index.ts",
     "src/run.ts",
     "src/runtime.ts",
-    "src/fastpath/index.ts",
+    "src/strategies/csi-fastpath/index.ts",
     "src/testing.ts",
     "src/bin/volpop.ts",
   ],

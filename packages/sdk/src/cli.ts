@@ -1,5 +1,4 @@
 import type { ParseArgsOptionDescriptor } from "node:util";
-import { type BackendEndpoint, parseEndpoint } from "./fastpath/endpoint.ts";
 import type { FlagCheck } from "./flags/command.ts";
 import { defineFlags, type FlagDeclaration, type FlagDeclarations } from "./flags/declaration.ts";
 import { httpEndpointFlags } from "./flags/groups/http-endpoint.ts";
@@ -9,6 +8,7 @@ import { loggingFlags, logLevelOf } from "./flags/groups/logging.ts";
 import { parseFlags } from "./flags/parse.ts";
 import type { LogLevel } from "./logger.ts";
 import { DEFAULT_WORKERS } from "./settings.ts";
+import { type BackendEndpoint, parseEndpoint } from "./strategies/csi-fastpath/endpoint.ts";
 
 // Their homes are the flag library and the settings now; importers of this module keep finding them.
 export { CliUsageError, parseGoDuration } from "./flags/index.ts";

@@ -4,12 +4,12 @@ import { Registry } from "prom-client";
 import type { ExtraOptions, ExtraValues, PopulatorCliOptions } from "./cli.ts";
 import { createPopulatorController } from "./controller.ts";
 import { ConfigError } from "./errors.ts";
-import { readMutualTls } from "./fastpath/endpoint.ts";
 import { startHttpEndpoint } from "./http-server.ts";
 import { reuseConnections } from "./kube-connections.ts";
 import { runWithLeaderElection } from "./leader-election.ts";
 import type { Logger } from "./logger.ts";
 import type { PopulatorProgram } from "./run.ts";
+import { readMutualTls } from "./strategies/csi-fastpath/endpoint.ts";
 import type { Strategy } from "./strategy.ts";
 import { registerVolumePopulator } from "./volume-populator-registration.ts";
 
@@ -35,7 +35,7 @@ export async function strategyFor<Spec, E extends ExtraOptions>(
   }
   if (endpoints.length === 0) return undefined;
   const tls = tlsDir ? readMutualTls(tlsDir) : undefined;
-  const { csiFastPathStrategy } = await import("./strategies/csi-fastpath.ts");
+  const { csiFastPathStrategy } = await import("./strategies/csi-fastpath/strategy.ts");
   return csiFastPathStrategy({ backends: endpoints.map((endpoint) => ({ endpoint, tls })), fallback });
 }
 

@@ -38,7 +38,7 @@ import { isPopulationPv, reconcile, refersTo, sourceNamespace } from "./reconcil
 import { grantAllows, listReferenceGrants } from "./reference-grant.ts";
 import { showsWrite } from "./resource-version.ts";
 import { DEFAULT_WORKERS, type PopulationSettings, withDefaults } from "./settings.ts";
-import { podStrategy } from "./strategies/pod.ts";
+import { podStrategy } from "./strategies/pod/strategy.ts";
 import type { Strategy } from "./strategy.ts";
 
 /**

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import * as fastpath from "./fastpath/index.ts";
 import * as authors from "./index.ts";
 import * as run from "./run.ts";
 import * as runtime from "./runtime.ts";
+import * as fastpath from "./strategies/csi-fastpath/index.ts";
 import * as testing from "./testing.ts";
 
 // The public surface changes only on purpose: a new or removed export shows up here in review, entry

@@ -5,7 +5,7 @@ import { fakePopulator, fillInput, ourPvc, POPULATOR_NAMESPACE, primePvc } from 
 import { applyMutator, primePvcProblems } from "./mutators.ts";
 import type { Populator } from "./populator.ts";
 import { primePvcFor } from "./reconcile.ts";
-import { podStrategy } from "./strategies/pod.ts";
+import { podStrategy } from "./strategies/pod/strategy.ts";
 import type { FillInput } from "./strategy.ts";
 
 /** The first populator container of a pod, to change in place. */

@@ -1,7 +1,6 @@
 import type { V1PersistentVolume, V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { EventReason } from "./events.ts";
-import { fastPathBackendAnnotation } from "./fastpath/vocabulary.ts";
 import {
   backendView,
   FASTPATH_ENDPOINT,
@@ -47,8 +46,9 @@ import {
   sourceNamespace,
 } from "./reconcile.ts";
 import type { PopulationSettings } from "./settings.ts";
-import { csiFastPathStrategy, FAST_PATH } from "./strategies/csi-fastpath.ts";
-import { podStrategy } from "./strategies/pod.ts";
+import { csiFastPathStrategy, FAST_PATH } from "./strategies/csi-fastpath/strategy.ts";
+import { fastPathBackendAnnotation } from "./strategies/csi-fastpath/vocabulary.ts";
+import { podStrategy } from "./strategies/pod/strategy.ts";
 import type { FillOutcome, Strategy } from "./strategy.ts";
 
 const WORKING_PLAN: Plan = {

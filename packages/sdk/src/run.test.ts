@@ -5,10 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parsePopulatorArgs } from "./cli.ts";
 import { strategyFor } from "./controller-mode.ts";
 import { ConfigError } from "./errors.ts";
-import { FastPathOperations } from "./fastpath/operations.ts";
 import { fakePopulator, fakeStrategy } from "./internal/fixtures.ts";
 import type { PopulatorProgram } from "./run.ts";
-import { FAST_PATH } from "./strategies/csi-fastpath.ts";
+import { FastPathOperations } from "./strategies/csi-fastpath/operations.ts";
+import { FAST_PATH } from "./strategies/csi-fastpath/strategy.ts";
 import type { Strategy } from "./strategy.ts";
 
 function program(strategy?: Strategy): PopulatorProgram<unknown, Record<never, never>> {

@@ -1,4 +1,4 @@
 #!/usr/bin/env node
-import { runVolpopCli } from "../fastpath/conformance-cli.ts";
+import { runVolpopCli } from "../strategies/csi-fastpath/conformance-cli.ts";
 
 process.exitCode = await runVolpopCli(process.argv.slice(2));

@@ -10,13 +10,13 @@ import type {
   V1PodStatus,
   V1StorageClass,
 } from "@kubernetes/client-node";
-import type { BackendView, OperationView } from "../fastpath/observation.ts";
-import { DataMovement, GetBackendInfoResponse, VolumeMode } from "../fastpath/protocol.ts";
 import { primePvcName, targetProtectionFinalizer } from "../names.ts";
 import type { Observed, SourceObject } from "../observed.ts";
 import type { Step } from "../plan.ts";
 import type { PodContext, Populator, PopulatorPodSpec, Source, SourceCheck } from "../populator.ts";
 import { type PopulationSettings, withDefaults } from "../settings.ts";
+import type { BackendView, OperationView } from "../strategies/csi-fastpath/observation.ts";
+import { DataMovement, GetBackendInfoResponse, VolumeMode } from "../strategies/csi-fastpath/protocol.ts";
 import type { FillInput, FillOutcome, Strategy } from "../strategy.ts";
 
 /**

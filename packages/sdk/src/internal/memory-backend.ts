@@ -1,13 +1,13 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { GrpcCode } from "../fastpath/backend-error.ts";
+import { GrpcCode } from "../strategies/csi-fastpath/backend-error.ts";
 import {
   type GetBackendInfoResponse,
   type Operation,
   OperationState,
   type PopulateRequest,
   VolumeMode,
-} from "../fastpath/protocol.ts";
-import { type BackendImplementation, BackendRpcError } from "../fastpath/server.ts";
+} from "../strategies/csi-fastpath/protocol.ts";
+import { type BackendImplementation, BackendRpcError } from "../strategies/csi-fastpath/server.ts";
 import { CSI_DRIVER, SOURCE_KIND } from "./fixtures.ts";
 
 /** A call the backend received, in order. */

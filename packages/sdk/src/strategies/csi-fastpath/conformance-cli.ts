@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { parseGoDuration } from "../flags/index.ts";
-import { quantityToBytes } from "../quantity.ts";
+import { parseGoDuration } from "../../flags/index.ts";
+import { quantityToBytes } from "../../quantity.ts";
 import { type ConformanceResult, type ConformanceVolume, runConformance } from "./conformance.ts";
 import { readMutualTls } from "./endpoint.ts";
 

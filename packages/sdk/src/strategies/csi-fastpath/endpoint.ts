@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { ConfigError } from "../errors.ts";
+import { ConfigError } from "../../errors.ts";
 
 /** Where a fast-path backend listens: a unix socket, or TCP with mutual TLS. */
 export type BackendEndpoint =

@@ -6,8 +6,8 @@ import type {
   V1Volume,
   V1VolumeMount,
 } from "@kubernetes/client-node";
-import { EventReason } from "../events.ts";
-import { applyMutator, type Mutated, podHardeningProblems, podIdentityProblems } from "../mutators.ts";
+import { EventReason } from "../../events.ts";
+import { applyMutator, type Mutated, podHardeningProblems, podIdentityProblems } from "../../mutators.ts";
 import {
   copiedObjectName,
   MANAGED_BY,
@@ -19,18 +19,18 @@ import {
   populatorPodName,
   primePvcName,
   SELECTED_NODE_ANNOTATION,
-} from "../names.ts";
-import type { Observed } from "../observed.ts";
-import type { Step } from "../plan.ts";
+} from "../../names.ts";
+import type { Observed } from "../../observed.ts";
+import type { Step } from "../../plan.ts";
 import {
   DEFAULT_DEVICE_PATH,
   DEFAULT_MOUNT_PATH,
   DEFAULT_POD_DEADLINE_SECONDS,
   type PopulatorPodSpec,
-} from "../populator.ts";
-import { describeProgress } from "../progress.ts";
-import type { FillInput, FillOutcome, Strategy } from "../strategy.ts";
-import { failAttempt, failuresSoFar, waitForRetry } from "./attempts.ts";
+} from "../../populator.ts";
+import { describeProgress } from "../../progress.ts";
+import type { FillInput, FillOutcome, Strategy } from "../../strategy.ts";
+import { failAttempt, failuresSoFar, waitForRetry } from "../attempts.ts";
 
 /** The non-root identity populator pods run as by default (the conventional "nonroot" uid). */
 export const POPULATOR_UID = 65532;

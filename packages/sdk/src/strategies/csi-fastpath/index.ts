@@ -5,12 +5,6 @@
  * gRPC.
  */
 
-export {
-  type CsiFastPathOptions,
-  csiFastPathStrategy,
-  FAST_PATH,
-  type FastPathBackendConfig,
-} from "../strategies/csi-fastpath.ts";
 export { BackendCallError, BackendClient, type BackendClientOptions } from "./backend-client.ts";
 export { backendError, errorDetailOf, GrpcCode, grpcCodeName } from "./backend-error.ts";
 export {
@@ -52,6 +46,12 @@ export {
   type ServingBackend,
   serveBackend,
 } from "./server.ts";
+export {
+  type CsiFastPathOptions,
+  csiFastPathStrategy,
+  FAST_PATH,
+  type FastPathBackendConfig,
+} from "./strategy.ts";
 export {
   type FastPathAction,
   FastPathEventReason,

@@ -1,26 +1,17 @@
 import type { V1PersistentVolume } from "@kubernetes/client-node";
-import { EventReason } from "../events.ts";
-import {
-  type BackendEndpoint,
-  describeEndpoint,
-  type MutualTls,
-  parseEndpoint,
-} from "../fastpath/endpoint.ts";
-import type { BackendView, FastPathObservation, OperationView } from "../fastpath/observation.ts";
-import { FastPathOperations } from "../fastpath/operations.ts";
-import { PopulateRequest, VolumeMode } from "../fastpath/protocol.ts";
-import {
-  type FastPathAction,
-  FastPathEventReason,
-  fastPathBackendAnnotation,
-} from "../fastpath/vocabulary.ts";
-import { populateStateAnnotation, populateStrategyAnnotation } from "../names.ts";
-import type { Observed } from "../observed.ts";
-import type { Step } from "../plan.ts";
-import { quantityToBytes } from "../quantity.ts";
-import type { FillInput, FillOutcome, Strategy } from "../strategy.ts";
-import { failAttempt, failuresSoFar, waitForRetry } from "./attempts.ts";
-import { podStrategy } from "./pod.ts";
+import { EventReason } from "../../events.ts";
+import { populateStateAnnotation, populateStrategyAnnotation } from "../../names.ts";
+import type { Observed } from "../../observed.ts";
+import type { Step } from "../../plan.ts";
+import { quantityToBytes } from "../../quantity.ts";
+import type { FillInput, FillOutcome, Strategy } from "../../strategy.ts";
+import { failAttempt, failuresSoFar, waitForRetry } from "../attempts.ts";
+import { podStrategy } from "../pod/strategy.ts";
+import { type BackendEndpoint, describeEndpoint, type MutualTls, parseEndpoint } from "./endpoint.ts";
+import type { BackendView, FastPathObservation, OperationView } from "./observation.ts";
+import { FastPathOperations } from "./operations.ts";
+import { PopulateRequest, VolumeMode } from "./protocol.ts";
+import { type FastPathAction, FastPathEventReason, fastPathBackendAnnotation } from "./vocabulary.ts";
 
 /** A fast-path backend to use: an endpoint, with mutual TLS for TCP. */
 export interface FastPathBackendConfig {

@@ -1,6 +1,6 @@
 import type { V1Container, V1Pod } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { EventReason } from "../events.ts";
+import { EventReason } from "../../events.ts";
 import {
   failedPod,
   fakePopulator,
@@ -14,17 +14,17 @@ import {
   pod,
   primePvc,
   source,
-} from "../internal/fixtures.ts";
+} from "../../internal/fixtures.ts";
 import {
   populateAttemptsAnnotation,
   populateLastFailureAnnotation,
   populateStateAnnotation,
   SELECTED_NODE_ANNOTATION,
-} from "../names.ts";
-import type { Plan, Step } from "../plan.ts";
-import { DEFAULT_POD_DEADLINE_SECONDS, type PopulatorPodSpec } from "../populator.ts";
-import type { FillInput, FillOutcome } from "../strategy.ts";
-import { failureMessage, POPULATOR_UID, podStrategy, populatorPod } from "./pod.ts";
+} from "../../names.ts";
+import type { Plan, Step } from "../../plan.ts";
+import { DEFAULT_POD_DEADLINE_SECONDS, type PopulatorPodSpec } from "../../populator.ts";
+import type { FillInput, FillOutcome } from "../../strategy.ts";
+import { failureMessage, POPULATOR_UID, podStrategy, populatorPod } from "./strategy.ts";
 
 const ATTEMPTS = populateAttemptsAnnotation(PREFIX);
 const LAST_FAILURE = populateLastFailureAnnotation(PREFIX);

@@ -1,7 +1,7 @@
 // Apart from endpoint.ts, which flags parsing needs: importing @grpc/grpc-js costs every process
 // that loads it (a populator pod in populate mode too) tens of MiB and a few hundred ms.
 import { ChannelCredentials, ServerCredentials } from "@grpc/grpc-js";
-import { ConfigError } from "../errors.ts";
+import { ConfigError } from "../../errors.ts";
 import { type BackendEndpoint, describeEndpoint, type MutualTls } from "./endpoint.ts";
 
 /**

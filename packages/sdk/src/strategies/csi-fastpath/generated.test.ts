@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // The stubs are committed so that building the SDK needs no code generator; this keeps them honest
 // by generating them again from the .proto with the pinned buf and ts-proto and comparing.
 
-const SDK = path.resolve(import.meta.dirname, "../..");
-const GENERATED = "src/fastpath/generated";
+const SDK = path.resolve(import.meta.dirname, "../../..");
+const GENERATED = "src/strategies/csi-fastpath/generated";
 const HINT =
   "the committed fast-path stubs differ from backend.proto: run pnpm --filter @volpop/sdk generate";
 

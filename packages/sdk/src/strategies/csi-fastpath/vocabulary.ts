@@ -9,7 +9,7 @@ import {
   Histogram as PromHistogram,
   type Registry,
 } from "prom-client";
-import { populatorKey } from "../names.ts";
+import { populatorKey } from "../../names.ts";
 import type { PopulateRequest } from "./protocol.ts";
 
 /** On PVC': the fast-path backend (endpoint) that accepted the operation, so cleanup can reach it. */

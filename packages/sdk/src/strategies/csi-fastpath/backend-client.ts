@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { type ClientOptions, connectivityState, Metadata, type ServiceError, status } from "@grpc/grpc-js";
-import { VolpopError } from "../errors.ts";
+import { VolpopError } from "../../errors.ts";
 import { errorDetailOf, grpcCodeName } from "./backend-error.ts";
 import { clientCredentials } from "./credentials.ts";
 import { type BackendEndpoint, describeEndpoint, grpcAddress, type MutualTls } from "./endpoint.ts";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Metadata } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../errors.ts";
+import { ConfigError } from "../../errors.ts";
 import { backendError, errorDetailOf, GrpcCode, grpcCodeName } from "./backend-error.ts";
 import { clientCredentials, serverCredentials } from "./credentials.ts";
 import {

@@ -1,15 +1,7 @@
 import type { V1NodeSelectorTerm, V1PersistentVolume } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../errors.ts";
-import { EventReason } from "../events.ts";
-import type { BackendView, OperationView } from "../fastpath/observation.ts";
-import { FastPathOperations } from "../fastpath/operations.ts";
-import { PopulateRequest, VolumeMode } from "../fastpath/protocol.ts";
-import {
-  type FastPathAction,
-  FastPathEventReason,
-  fastPathBackendAnnotation,
-} from "../fastpath/vocabulary.ts";
+import { ConfigError } from "../../errors.ts";
+import { EventReason } from "../../events.ts";
 import {
   backendView,
   CSI_DRIVER,
@@ -27,18 +19,22 @@ import {
   pv,
   SOURCE_KIND,
   sourceObject,
-} from "../internal/fixtures.ts";
+} from "../../internal/fixtures.ts";
 import {
   populateAttemptsAnnotation,
   populateLastFailureAnnotation,
   populateStateAnnotation,
   populateStrategyAnnotation,
-} from "../names.ts";
-import type { Observed } from "../observed.ts";
-import type { Plan, Step } from "../plan.ts";
-import type { PopulationSettings } from "../settings.ts";
-import type { FillOutcome } from "../strategy.ts";
-import { type CsiFastPathOptions, choose, csiFastPathStrategy, FAST_PATH } from "./csi-fastpath.ts";
+} from "../../names.ts";
+import type { Observed } from "../../observed.ts";
+import type { Plan, Step } from "../../plan.ts";
+import type { PopulationSettings } from "../../settings.ts";
+import type { FillOutcome } from "../../strategy.ts";
+import type { BackendView, OperationView } from "./observation.ts";
+import { FastPathOperations } from "./operations.ts";
+import { PopulateRequest, VolumeMode } from "./protocol.ts";
+import { type CsiFastPathOptions, choose, csiFastPathStrategy, FAST_PATH } from "./strategy.ts";
+import { type FastPathAction, FastPathEventReason, fastPathBackendAnnotation } from "./vocabulary.ts";
 
 const STRATEGY = populateStrategyAnnotation(PREFIX);
 const BACKEND = fastPathBackendAnnotation(PREFIX);
@@ -424,7 +420,9 @@ describe("csiFastPathStrategy.fill once the fast path was chosen", () => {
       prime: { ...chosen(), [BACKEND]: OTHER_ENDPOINT },
       options: { backends: [{ endpoint: FASTPATH_ENDPOINT }, { endpoint: OTHER_ENDPOINT }] },
     }).steps;
-    expect(steps).toMatchObject([{ kind: "runtime", action: { kind: "populate", endpoint: OTHER_ENDPOINT } }]);
+    expect(steps).toMatchObject([
+      { kind: "runtime", action: { kind: "populate", endpoint: OTHER_ENDPOINT } },
+    ]);
   });
 
   it("asks again when the operation known is one at another backend", () => {

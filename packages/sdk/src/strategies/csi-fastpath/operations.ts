@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { status } from "@grpc/grpc-js";
-import { VolpopError } from "../errors.ts";
-import type { HealthResult } from "../http-server.ts";
-import type { Logger } from "../logger.ts";
-import type { StrategyRuntime, StrategyRuntimeContext } from "../strategy.ts";
+import { VolpopError } from "../../errors.ts";
+import type { HealthResult } from "../../http-server.ts";
+import type { Logger } from "../../logger.ts";
+import type { StrategyRuntime, StrategyRuntimeContext } from "../../strategy.ts";
 import { BackendCallError, BackendClient } from "./backend-client.ts";
 import { type BackendEndpoint, describeEndpoint, type MutualTls } from "./endpoint.ts";
 import type { BackendView, FastPathObservation, OperationPhase, OperationView } from "./observation.ts";
