@@ -41,5 +41,11 @@ export type { Progress } from "./progress.ts";
 export { quantityToBytes } from "./quantity.ts";
 export { type PopulatorProgram, runPopulator } from "./run.ts";
 export { defaultSettings, type PopulationSettings } from "./settings.ts";
+export {
+  type FunctionCleanup,
+  type FunctionPopulation,
+  type FunctionStrategyOptions,
+  functionStrategy,
+} from "./strategies/function/index.ts";
 export { POPULATOR_UID, podStrategy } from "./strategies/pod/strategy.ts";
 export type { Strategy } from "./strategy.ts";

@@ -108,6 +108,12 @@ export type { WorkQueueOptions } from "./queue.ts";
 export { DEFAULT_BASE_DELAY_MS, DEFAULT_MAX_DELAY_MS, WorkQueue } from "./queue.ts";
 export { type ReconcileContext, reconcile } from "./reconcile.ts";
 export { DEFAULT_WORKERS } from "./settings.ts";
+export {
+  FUNCTION_STRATEGY,
+  type FunctionAction,
+  FunctionRuntime,
+  type FunctionState,
+} from "./strategies/function/index.ts";
 export type {
   FillInput,
   FillOutcome,
