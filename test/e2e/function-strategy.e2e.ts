@@ -1,0 +1,179 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { goldenContentPopulator } from "@volpop/populator-csi-fastpath";
+import { type FunctionPopulation, functionStrategy } from "@volpop/sdk";
+import {
+  BackendClient,
+  OperationState,
+  PopulateRequest,
+  parseEndpoint,
+  VolumeMode,
+} from "@volpop/sdk/fastpath";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { layout } from "../cluster/config.ts";
+import {
+  type BackendProcess,
+  createGoldenContent,
+  type GoldenStore,
+  goldenContentRef,
+  installGoldenContentCrd,
+  startBackendProcess,
+  startFastPathController,
+  writeGoldenStore,
+} from "./support/fastpath-harness.ts";
+import {
+  createPvc,
+  createTestNamespace,
+  deleteNamespace,
+  e2eSettings,
+  eventsFor,
+  JOB_MOUNT_PATH,
+  type Kube,
+  kube,
+  runJob,
+  waitFor,
+  waitForBound,
+} from "./support/kube.ts";
+import type { RunningController } from "./support/populator-harness.ts";
+
+// The function strategy populates with the populator's own functions and no pod. The no-pod route
+// here is a storage vendor's API: the reference fast-path backend, called from the functions through
+// its client as any storage API would be (populate starts a copy into the PV's volume, isComplete
+// asks how it goes, cleanup cancels). Like the fast-path suite, it needs the hostpath driver's state
+// directory (VOLPOP_E2E_HOSTPATH_STATE_DIR on another cluster).
+const stateDir =
+  process.env.VOLPOP_E2E_HOSTPATH_STATE_DIR ?? (inject("embeddedCluster") ? layout.csiStateDir : "");
+
+/** A storage API call for one population: the PV's CSI volume, the validated source. */
+function populateRequest(population: FunctionPopulation<{ content: string }>): PopulateRequest {
+  const csi = population.primePv?.spec?.csi;
+  return PopulateRequest.fromPartial({
+    operationId: population.pvc.metadata?.uid ?? "",
+    attempt: population.attempt,
+    csiDriver: csi?.driver ?? "",
+    volumeHandle: csi?.volumeHandle ?? "",
+    volumeAttributes: { ...csi?.volumeAttributes },
+    capacityBytes: 64 * 1024 * 1024,
+    volumeMode:
+      population.pvc.spec?.volumeMode === "Block"
+        ? VolumeMode.VOLUME_MODE_BLOCK
+        : VolumeMode.VOLUME_MODE_FILESYSTEM,
+    sourceKind: { group: "fastpath.volpop.dev", kind: "GoldenContent" },
+    sourceJson: JSON.stringify({ spec: population.source.spec }),
+  });
+}
+
+describe.skipIf(!stateDir)("the function strategy: a populator's own functions, no pod", () => {
+  let api: Kube;
+  let populatorNs: string;
+  let userNs: string;
+  let work: string;
+  let golden: GoldenStore;
+  let backend: BackendProcess;
+  let client: BackendClient;
+  let controller: RunningController | undefined;
+  const calls: string[] = [];
+  // The first populate of a PVC named `flaky-…` fails, as a storage API might.
+  const failedOnce = new Set<string>();
+
+  beforeAll(async () => {
+    api = kube();
+    work = await mkdtemp(path.join(os.tmpdir(), "volpop-function-e2e-"));
+    golden = await writeGoldenStore(path.join(work, "golden"), 1);
+    backend = await startBackendProcess({
+      socket: path.join(work, "run/backend.sock"),
+      stateDir,
+      goldenDir: golden.dir,
+    });
+    client = new BackendClient({ endpoint: parseEndpoint(backend.endpoint) });
+    await installGoldenContentCrd(api);
+    populatorNs = await createTestNamespace(api, "function");
+    userNs = await createTestNamespace(api, "function-user");
+    const strategy = functionStrategy<{ content: string }>({
+      pollIntervalMs: 200,
+      async populate(population) {
+        const name = population.pvc.metadata?.name ?? "";
+        calls.push(`populate ${name} ${population.attempt}`);
+        if (name.startsWith("flaky-") && !failedOnce.has(name)) {
+          failedOnce.add(name);
+          throw new Error("the storage API is busy");
+        }
+        await client.populate(populateRequest(population));
+      },
+      async isComplete(population) {
+        const operation = await client.getOperation(population.pvc.metadata?.uid ?? "");
+        if (operation.state === OperationState.OPERATION_STATE_FAILED) throw new Error(operation.message);
+        return operation.state === OperationState.OPERATION_STATE_SUCCEEDED;
+      },
+      async cleanup({ pvc }) {
+        calls.push(`cleanup ${pvc.metadata?.name}`);
+        await client.cancelOperation(pvc.metadata?.uid ?? "").catch(() => undefined);
+      },
+    });
+    controller = await startFastPathController(
+      api,
+      populatorNs,
+      goldenContentPopulator({ goldenHostDir: golden.dir }),
+      strategy,
+    );
+  });
+  afterAll(async () => {
+    await controller?.stop();
+    client?.close();
+    await backend?.kill();
+    if (userNs) await deleteNamespace(api, userNs);
+    if (populatorNs) await deleteNamespace(api, populatorNs);
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  async function populateTree(name: string) {
+    await createGoldenContent(api, userNs, name, "tree");
+    await createPvc(api, userNs, name, {
+      storageClassName: e2eSettings.immediateStorageClass,
+      volumeMode: "Filesystem",
+      dataSourceRef: goldenContentRef(name),
+    });
+    const log = await runJob(api, userNs, `read-${name}`, {
+      script: `cd ${JOB_MOUNT_PATH} && find . -type f | sort | xargs sha256sum`,
+      pvc: { claimName: name, volumeMode: "Filesystem" },
+    });
+    expect(log).toBe(await golden.checksums("tree"));
+    await waitForBound(api, userNs, name);
+  }
+
+  async function podsIn(namespace: string) {
+    return (await api.core.listNamespacedPod({ namespace })).items.map((p) => p.metadata?.name);
+  }
+
+  it("fills the volume through the functions, hands it over, cleans up, and starts no pod", async () => {
+    await populateTree("tree");
+    const reasons = (await eventsFor(api, userNs, "tree")).map((e) => e.reason);
+    expect(reasons).toContain("PopulateOperationStartSuccess");
+    expect(reasons.filter((r) => r === "PopulatorFinished")).toHaveLength(1);
+    expect(reasons).not.toContain("PopulatorCreated");
+    expect(await podsIn(populatorNs)).toEqual([]);
+    await waitFor("the populator's cleanup to be called", async () =>
+      calls.includes("cleanup tree") ? true : undefined,
+    );
+    expect(calls.filter((c) => c.startsWith("populate tree"))).toEqual(["populate tree 1"]);
+    expect((await api.core.listNamespacedPersistentVolumeClaim({ namespace: populatorNs })).items).toEqual(
+      [],
+    );
+    expect(await controller?.registry.metrics()).toContain(
+      'volpop_population_strategy_total{strategy="function",outcome="success"} 1',
+    );
+  });
+
+  it("retries a populate that failed, says why on the PVC, and completes on the next attempt", async () => {
+    await populateTree("flaky-tree");
+    expect(calls.filter((c) => c.startsWith("populate flaky-tree"))).toEqual([
+      "populate flaky-tree 1",
+      "populate flaky-tree 2",
+    ]);
+    const warnings = (await eventsFor(api, userNs, "flaky-tree")).filter((e) => e.type === "Warning");
+    expect(warnings.map((e) => e.message)).toEqual([
+      expect.stringMatching(/^Population failed \(attempt 1 of \d+\): the storage API is busy; retrying in/),
+    ]);
+  });
+});
