@@ -34,6 +34,7 @@ import type { Observed, SourceObject } from "./observed.ts";
 import type { Populator } from "./populator.ts";
 import { lastProgress, type Progress } from "./progress.ts";
 import { WorkQueue } from "./queue.ts";
+import { workQueueMetrics } from "./queue-metrics.ts";
 import { isPopulationPv, reconcile, refersTo, sourceNamespace } from "./reconcile.ts";
 import { grantAllows, listReferenceGrants } from "./reference-grant.ts";
 import { showsWrite } from "./resource-version.ts";
@@ -114,7 +115,7 @@ export function createPopulatorController<Spec>(
     clock,
     logger,
   });
-  const queue = new WorkQueue({ clock });
+  const queue = new WorkQueue({ clock, metrics: workQueueMetrics(metrics.registry, populator.prefix) });
   const { group, version, plural, kind } = populator.source;
   const isPrimePvc = (pvc: V1PersistentVolumeClaim) =>
     pvc.metadata?.namespace === settings.namespace && (pvc.metadata.name?.startsWith("prime-") ?? false);

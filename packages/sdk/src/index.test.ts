@@ -113,6 +113,7 @@ describe("@volpop/sdk public API", () => {
         "targetProtectionFinalizer",
         "volumePopulatorName",
         "watchCollection",
+        "workQueueMetrics",
       ]
     `);
   });

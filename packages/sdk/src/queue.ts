@@ -1,4 +1,5 @@
 import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
+import type { WorkQueueMetrics } from "./queue-metrics.ts";
 
 /**
  * Per-key retry delay after the first failure. client-go's default is 5 ms, which suits in-memory
@@ -23,6 +24,8 @@ export interface WorkQueueOptions {
   baseDelayMs?: number;
   /** Upper bound of the rate-limited delay. Default 5 min. */
   maxDelayMs?: number;
+  /** Where to report depth, waits, work and retries (see `workQueueMetrics`). Default: nowhere. */
+  metrics?: WorkQueueMetrics;
 }
 
 interface Delayed {
@@ -59,6 +62,10 @@ export class WorkQueue {
   // Sleeping get() calls; each wake-up makes one of them look at the queue again.
   readonly #waiters = new Set<() => void>();
   readonly #drainWaiters = new Set<() => void>();
+  readonly #metrics: WorkQueueMetrics | undefined;
+  // When each queued key was queued, and each key in progress handed out: for the metrics.
+  readonly #queuedAt = new Map<string, number>();
+  readonly #handedOutAt = new Map<string, number>();
   #shuttingDown = false;
 
   /** Creates an empty queue. Throws a `RangeError` for non-positive delays or a base above the maximum. */
@@ -66,6 +73,11 @@ export class WorkQueue {
     this.#clock = options.clock ?? systemClock;
     this.#baseDelayMs = options.baseDelayMs ?? DEFAULT_BASE_DELAY_MS;
     this.#maxDelayMs = options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS;
+    this.#metrics = options.metrics;
+    this.#metrics?.track(() => {
+      const now = this.#clock.now();
+      return [...this.#handedOutAt.values()].map((at) => now - at);
+    });
     if (!(this.#baseDelayMs > 0) || !(this.#maxDelayMs > 0)) {
       throw new RangeError(
         `work queue delays must be positive (baseDelayMs ${this.#baseDelayMs}, maxDelayMs ${this.#maxDelayMs})`,
@@ -83,7 +95,13 @@ export class WorkQueue {
     if (this.#shuttingDown || this.#dirty.has(key)) return;
     this.#dirty.add(key);
     if (this.#processing.has(key)) return;
+    this.#enqueue(key);
+  }
+
+  #enqueue(key: string): void {
     this.#queue.push(key);
+    this.#queuedAt.set(key, this.#clock.now());
+    this.#metrics?.added(this.#queue.length);
     this.#wakeOne();
   }
 
@@ -101,6 +119,10 @@ export class WorkQueue {
       if (key !== undefined) {
         this.#dirty.delete(key);
         this.#processing.add(key);
+        const now = this.#clock.now();
+        this.#metrics?.handedOut(this.#queue.length, now - (this.#queuedAt.get(key) ?? now));
+        this.#queuedAt.delete(key);
+        this.#handedOutAt.set(key, now);
         return key;
       }
       if (this.#shuttingDown) return undefined;
@@ -111,10 +133,10 @@ export class WorkQueue {
   /** Marks `key` as processed; if it was added meanwhile, it is queued again now. */
   done(key: string): void {
     if (!this.#processing.delete(key)) return;
-    if (this.#dirty.has(key)) {
-      this.#queue.push(key);
-      this.#wakeOne();
-    }
+    const handedOutAt = this.#handedOutAt.get(key);
+    this.#handedOutAt.delete(key);
+    if (handedOutAt !== undefined) this.#metrics?.finished(this.#clock.now() - handedOutAt);
+    if (this.#dirty.has(key)) this.#enqueue(key);
     if (this.#processing.size === 0) {
       for (const resolve of this.#drainWaiters) resolve();
       this.#drainWaiters.clear();
@@ -148,6 +170,7 @@ export class WorkQueue {
   addRateLimited(key: string): void {
     const failures = this.#failures.get(key) ?? 0;
     this.#failures.set(key, failures + 1);
+    this.#metrics?.retried();
     this.addAfter(key, this.backoffFor(failures));
   }
 

@@ -106,6 +106,7 @@ export type { Plan, Step } from "./plan.ts";
 export { describeProgress, formatProgressLine, lastProgress } from "./progress.ts";
 export type { WorkQueueOptions } from "./queue.ts";
 export { DEFAULT_BASE_DELAY_MS, DEFAULT_MAX_DELAY_MS, WorkQueue } from "./queue.ts";
+export { type WorkQueueMetrics, workQueueMetrics } from "./queue-metrics.ts";
 export { type ReconcileContext, reconcile } from "./reconcile.ts";
 export { DEFAULT_WORKERS } from "./settings.ts";
 export {

@@ -15,6 +15,7 @@ import {
   systemClock,
   WorkQueue,
   watchCollection,
+  workQueueMetrics,
 } from "@volpop/sdk/runtime";
 import type { Registry } from "prom-client";
 import type { SourceKind } from "./classify.ts";
@@ -108,7 +109,10 @@ export function createValidatorController(config: ValidatorControllerConfig): Va
   const kubeConfig = reuseConnections(config.kubeConfig);
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);
-  const queue = new WorkQueue({ clock });
+  const queue = new WorkQueue({
+    clock,
+    metrics: workQueueMetrics(metrics.registry, "volume-data-source-validator"),
+  });
 
   const pvcs: CollectionWatch<V1PersistentVolumeClaim> = watchCollection({
     kind: "PersistentVolumeClaim",
