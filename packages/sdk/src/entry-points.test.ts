@@ -11,6 +11,7 @@ function packagesLoadedBy(specifier: string): string[] {
     await import(${JSON.stringify(specifier)});
     const packages = new Set();
     for (const url of urls) {
+      if (url.startsWith("node:")) packages.add(url);
       const match = /node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(url.replace(/.*\\/node_modules\\/\\.pnpm\\/[^/]+\\//, "/"));
       if (match) packages.add(match[1]);
     }
@@ -40,6 +41,12 @@ describe("entry points by audience", { timeout: 60_000 }, () => {
 
   it("@volpop/sdk/run does not load the Kubernetes client until controller mode runs", () => {
     expect(packagesLoadedBy("@volpop/sdk/run")).not.toContain("@kubernetes/client-node");
+  });
+
+  // Importing node:http makes Node load its own undici (the ESM facade reads every export): ~50 ms
+  // of CPU at every populator pod's start, for a server only controller mode runs.
+  it("@volpop/sdk/run does not load node:http until controller mode runs", () => {
+    expect(packagesLoadedBy("@volpop/sdk/run")).not.toContain("node:http");
   });
 
   it("@volpop/sdk/fastpath is where gRPC comes in", () => {

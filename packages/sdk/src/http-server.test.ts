@@ -6,9 +6,9 @@ import {
   type HealthCheck,
   type HttpEndpoint,
   type HttpEndpointOptions,
-  parseListenAddress,
   startHttpEndpoint,
 } from "./http-server.ts";
+import { parseListenAddress } from "./listen-address.ts";
 import { createPopulatorMetrics } from "./metrics.ts";
 
 const healthy: HealthCheck = () => [{ name: "ping", ok: true }];

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ConfigError } from "./errors.ts";
+import { parseListenAddress } from "./listen-address.ts";
 import type { Logger } from "./logger.ts";
 
 /** Outcome of one named health or readiness check. */
@@ -47,28 +48,6 @@ export interface HttpEndpoint {
   readonly address: { host: string; port: number };
   /** Stops accepting connections and resolves once open requests have finished. Safe to call twice. */
   close(): Promise<void>;
-}
-
-/** The parts of an `--http-endpoint` value; `host` is absent for `:port`. */
-export interface ListenAddress {
-  host?: string;
-  port: number;
-}
-
-/**
- * Parses an `--http-endpoint` value the way Go's `net.Listen` reads it. Throws a `ConfigError`
- * naming the value when it is not `host:port`, `[ipv6]:port` or `:port` with a port 0–65535.
- */
-export function parseListenAddress(address: string): ListenAddress {
-  const match = /^(?:\[([^\]]*)\]|([^:[\]]*)):(\d{1,5})$/.exec(address);
-  const port = Number(match?.[3]);
-  if (match === null || port > 65535) {
-    throw new ConfigError(
-      `invalid HTTP endpoint address ${JSON.stringify(address)}: expected "host:port", "[ipv6]:port" or ":port" with a port from 0 to 65535`,
-    );
-  }
-  const host = match[1] ?? match[2] ?? "";
-  return host === "" ? { port } : { host, port };
 }
 
 /**

@@ -53,10 +53,9 @@ export type {
   HealthResult,
   HttpEndpoint,
   HttpEndpointOptions,
-  ListenAddress,
   MetricsSource,
 } from "./http-server.ts";
-export { parseListenAddress, startHttpEndpoint } from "./http-server.ts";
+export { startHttpEndpoint } from "./http-server.ts";
 export { type CollectionWatch, type WatchCollectionOptions, watchCollection } from "./informers.ts";
 export { reuseConnections } from "./kube-connections.ts";
 export type { LeaderElectionConfig, LeaderElectionStatus, LeaderElectionTimings } from "./leader-election.ts";
@@ -69,6 +68,7 @@ export {
   leaderElectionTimingProblems,
   runWithLeaderElection,
 } from "./leader-election.ts";
+export { type ListenAddress, parseListenAddress } from "./listen-address.ts";
 export { type ReconcileLogContext, reconcileLogger } from "./logger.ts";
 export type {
   FinishOperation,

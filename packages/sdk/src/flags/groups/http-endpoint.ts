@@ -1,4 +1,4 @@
-import { parseListenAddress } from "../../http-server.ts";
+import { parseListenAddress } from "../../listen-address.ts";
 import { defineFlags } from "../declaration.ts";
 
 /**
