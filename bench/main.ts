@@ -135,7 +135,7 @@ try {
       const runs = await benchForeign({ ...common, counts: values["foreign-pvcs"].split(",").map(Number) });
       json.foreign = runs;
       sections.push(
-        `## foreign: one population among N bound PVCs that are not ours\n\n${foreignReport(runs, names)}`,
+        `## foreign: one population among N PVCs that are not ours\n\n${foreignReport(runs, names)}`,
       );
     }
   }

@@ -34,7 +34,11 @@ describe("Pod strategy", () => {
     api = kube();
     populatorNs = await preparePopulator(api);
     userNs = await createTestNamespace(api, "sdk-pod");
-    running = await startController(api, populatorNs, { retryBaseDelayMs: 1000, maxAttempts: 2 });
+    running = await startController(api, populatorNs, {
+      retryBaseDelayMs: 1000,
+      maxAttempts: 2,
+      podStartTimeoutMs: 8000,
+    });
   });
   afterAll(async () => {
     await running?.stop();
@@ -201,6 +205,55 @@ describe("Pod strategy", () => {
     expect(pvc.metadata?.annotations?.[`${TEST_GROUP}/populate-progress`]).toMatch(
       /^failed: populator failing on purpose/,
     );
+  });
+
+  it("says on the PVC that the populator's image cannot be pulled, then gives up in the user's words and leaves nothing", async () => {
+    // `.invalid` never resolves (RFC 2606): the kubelet reports ErrImagePull, then ImagePullBackOff.
+    await createTestSource(api, userNs, "unpullable", {
+      fileName: "x",
+      contents: "y",
+      image: "registry.volpop.invalid/no-such-image:1",
+    });
+    const created = await createPvc(api, userNs, "unpullable", {
+      storageClassName: e2eSettings.immediateStorageClass,
+      volumeMode: "Filesystem",
+      dataSourceRef: testSourceRef("unpullable"),
+    });
+    const prime = `prime-${created.metadata?.uid}`;
+    const givingUp = await waitFor(
+      "the terminal PopulatorFailed event",
+      async () =>
+        (await eventsFor(api, userNs, "unpullable")).find(
+          (e) => e.reason === "PopulatorFailed" && e.message?.includes("giving up"),
+        ),
+      120_000,
+    );
+    expect(givingUp.message).toMatch(
+      /failed 2 times, giving up: it cannot start: (ErrImagePull|ImagePullBackOff)/,
+    );
+    const notStarting = (await eventsFor(api, userNs, "unpullable")).filter(
+      (e) => e.reason === "PopulatorPodNotStarting",
+    );
+    expect(notStarting.length).toBeGreaterThan(0);
+    expect(notStarting[0]?.message).toContain("registry.volpop.invalid/no-such-image:1");
+    // Given up: no pod is left pulling for ever.
+    await waitFor("the last populator pod to be deleted", async () => {
+      const pods = await api.core.listNamespacedPod({ namespace: populatorNs });
+      return pods.items.some((p) => p.spec?.containers[0]?.image?.includes("no-such-image"))
+        ? undefined
+        : true;
+    });
+    await api.core.deleteNamespacedPersistentVolumeClaim({ name: "unpullable", namespace: userNs });
+    await waitFor("PVC' of the given-up population to be removed", async () => {
+      const primes = await api.core.listNamespacedPersistentVolumeClaim({ namespace: populatorNs });
+      const gone = await api.core
+        .readNamespacedPersistentVolumeClaim({ name: "unpullable", namespace: userNs })
+        .then(
+          () => false,
+          () => true,
+        );
+      return gone && !primes.items.some((p) => p.metadata?.name === prime) ? true : undefined;
+    });
   });
 
   it("reports a volume too small for the data with the pod's own error", async () => {

@@ -19,6 +19,8 @@ export interface TestSourceSpec {
   readonly reportProgress?: boolean;
   /** Also write this many MiB of zeros after the contents (tests volumes too small for the data). */
   readonly extraMiB?: number;
+  /** The populator pod's image instead of busybox (tests images that cannot be pulled). */
+  readonly image?: string;
 }
 
 export function testPopulator(
@@ -58,7 +60,7 @@ export function testPopulator(
         .filter(Boolean)
         .join("; ");
       return {
-        image,
+        image: source.spec.image ?? image,
         command: ["sh", "-c", script],
         env: [
           { name: "FILE_NAME", value: fileName },

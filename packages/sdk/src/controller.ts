@@ -153,7 +153,7 @@ export function createPopulatorController<Spec>(
     kind: "PersistentVolumeClaim",
     kubeConfig: kc,
     path: "/api/v1/persistentvolumeclaims",
-    list: () => core.listPersistentVolumeClaimForAllNamespaces(),
+    list: (page) => core.listPersistentVolumeClaimForAllNamespaces({ ...page }),
     // The API server cannot select by dataSourceRef: drop the cluster's other PVCs as they arrive, so
     // memory follows our populations, not the cluster's size. Both tests are fixed for a PVC's life
     // (dataSourceRef is immutable).
@@ -175,7 +175,7 @@ export function createPopulatorController<Spec>(
     kind: "PersistentVolume",
     kubeConfig: kc,
     path: "/api/v1/persistentvolumes",
-    list: () => core.listPersistentVolume(),
+    list: (page) => core.listPersistentVolume({ ...page }),
     // Like PVCs: only the PVs of populations, not every PV of the cluster.
     keep: (pv) => isPopulationPv(pv, settings.namespace, populator.prefix),
     logger,
@@ -194,10 +194,11 @@ export function createPopulatorController<Spec>(
     kubeConfig: kc,
     path: `/api/v1/namespaces/${settings.namespace}/pods`,
     labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`,
-    list: () =>
+    list: (page) =>
       core.listNamespacedPod({
         namespace: settings.namespace,
         labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`,
+        ...page,
       }),
     logger,
     onChange: (pod) => {
@@ -213,7 +214,7 @@ export function createPopulatorController<Spec>(
     kind: "StorageClass",
     kubeConfig: kc,
     path: "/apis/storage.k8s.io/v1/storageclasses",
-    list: () => storage.listStorageClass(),
+    list: (page) => storage.listStorageClass({ ...page }),
     logger,
     onChange: enqueueWaiting,
   });
@@ -221,8 +222,8 @@ export function createPopulatorController<Spec>(
     kind,
     kubeConfig: kc,
     path: `/apis/${group}/${version}/${plural}`,
-    list: () =>
-      custom.listClusterCustomObject({ group, version, plural }) as Promise<
+    list: (page) =>
+      custom.listClusterCustomObject({ group, version, plural, ...page }) as Promise<
         KubernetesListObject<SourceObject>
       >,
     logger,
@@ -249,7 +250,8 @@ export function createPopulatorController<Spec>(
     kubeConfig: kc,
     path: `/api/v1/namespaces/${settings.namespace}/events`,
     fieldSelector: eventSelector,
-    list: () => core.listNamespacedEvent({ namespace: settings.namespace, fieldSelector: eventSelector }),
+    list: (page) =>
+      core.listNamespacedEvent({ namespace: settings.namespace, fieldSelector: eventSelector, ...page }),
     keep: (event) =>
       event.reason !== CLAIM_MISBOUND && (event.involvedObject?.name?.startsWith("prime-") ?? false),
     logger,

@@ -20,6 +20,8 @@ export const EventReason = {
   CrossNamespaceNotAllowed: "PopulatorCrossNamespaceNotAllowed",
   CrossNamespaceNotGranted: "PopulatorCrossNamespaceNotGranted",
   Progress: "PopulatorProgress",
+  /** The populator pod cannot start: its image cannot be pulled, its container not created. */
+  PodNotStarting: "PopulatorPodNotStarting",
 } as const;
 
 export type EventReason = (typeof EventReason)[keyof typeof EventReason];

@@ -10,6 +10,10 @@ import { createLogger } from "./logger.ts";
 class FakeCollection {
   serving = false;
   lists = 0;
+  /** The `limit` and `continue` of each list request. */
+  readonly pages: string[] = [];
+  /** Answer a list that continues with 410 Gone, as the API server does once a token expired. */
+  expireContinue = false;
   /** The resourceVersion each watch request asked to start from. */
   readonly watchedFrom: string[] = [];
   readonly items: V1PersistentVolumeClaim[] = [];
@@ -38,13 +42,24 @@ class FakeCollection {
       );
       return;
     }
+    const limit = Number(url.searchParams.get("limit") ?? 0);
+    const from = Number(url.searchParams.get("continue") ?? 0);
+    this.pages.push(`${limit}/${url.searchParams.get("continue") ?? ""}`);
+    if (from > 0 && this.expireContinue) {
+      res.writeHead(410, { "Content-Type": "application/json" });
+      res.end(
+        JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", reason: "Expired", code: 410 }),
+      );
+      return;
+    }
+    const end = limit > 0 ? Math.min(from + limit, this.items.length) : this.items.length;
     res.writeHead(200, { "Content-Type": "application/json" });
     res.end(
       JSON.stringify({
         kind: "PersistentVolumeClaimList",
         apiVersion: "v1",
-        metadata: { resourceVersion: "1" },
-        items: this.items,
+        metadata: { resourceVersion: "1", ...(end < this.items.length ? { continue: String(end) } : {}) },
+        items: this.items.slice(from, end),
       }),
     );
   });
@@ -84,7 +99,11 @@ class FakeCollection {
 }
 
 /** A PVC collection watch against `fake`, recording every change it reports in `seen`. */
-async function watchFake(fake: FakeCollection, keep?: (object: V1PersistentVolumeClaim) => boolean) {
+async function watchFake(
+  fake: FakeCollection,
+  keep?: (object: V1PersistentVolumeClaim) => boolean,
+  pageSize?: number,
+) {
   const kubeConfig = await fake.listen();
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const seen: string[] = [];
@@ -92,14 +111,27 @@ async function watchFake(fake: FakeCollection, keep?: (object: V1PersistentVolum
     kind: "PersistentVolumeClaim",
     kubeConfig,
     path: "/api/v1/persistentvolumeclaims",
-    list: () => core.listPersistentVolumeClaimForAllNamespaces(),
+    list: (page) => core.listPersistentVolumeClaimForAllNamespaces({ ...page }),
     ...(keep ? { keep } : {}),
+    ...(pageSize ? { pageSize } : {}),
     onChange: (object, change) => seen.push(`${change} ${object.metadata?.name}`),
     logger: createLogger({ name: "test", level: "silent" }),
     restartDelayMs: 20,
   });
   return { watch, seen };
 }
+
+/** A PVC named `name` in namespace `ns`, labelled `ours: yes` when it is ours. */
+const claim = (name: string, resourceVersion: string, ours: boolean) =>
+  pvc({
+    metadata: {
+      name,
+      namespace: "ns",
+      uid: `uid-${name}`,
+      resourceVersion,
+      labels: ours ? { ours: "yes" } : {},
+    },
+  });
 
 describe("watchCollection", () => {
   let fake: FakeCollection | undefined;
@@ -152,17 +184,6 @@ describe("watchCollection with keep", () => {
     fake = undefined;
   });
 
-  const claim = (name: string, resourceVersion: string, ours: boolean) =>
-    pvc({
-      metadata: {
-        name,
-        namespace: "ns",
-        uid: `uid-${name}`,
-        resourceVersion,
-        labels: ours ? { ours: "yes" } : {},
-      },
-    });
-
   it("caches and reports only kept objects, reports one that stops matching as deleted, and resumes after dropped events", async () => {
     fake = new FakeCollection();
     fake.serving = true;
@@ -190,6 +211,47 @@ describe("watchCollection with keep", () => {
       expect(fake.watchedFrom).toEqual(["1", "9"]);
       expect(fake.lists).toBe(1);
       expect(seen).toEqual(["add mine", "add new", "delete mine"]);
+    } finally {
+      await watch.stop();
+    }
+  });
+});
+
+describe("watchCollection lists page by page", () => {
+  let fake: FakeCollection | undefined;
+  afterEach(async () => {
+    await fake?.close();
+    fake = undefined;
+  });
+  const names = (count: number) =>
+    Array.from({ length: count }, (_, i) => claim(`pvc-${i}`, "1", i % 3 === 0));
+
+  it("reads every page, keeps what it keeps of each, and watches from the list's version", async () => {
+    fake = new FakeCollection();
+    fake.serving = true;
+    fake.items.push(...names(7));
+    const { watch } = await watchFake(fake, (object) => object.metadata?.labels?.ours === "yes", 3);
+    await watch.start(new AbortController().signal);
+    try {
+      expect(fake.pages).toEqual(["3/", "3/3", "3/6"]);
+      expect(watch.list().map((p) => p.metadata?.name)).toEqual(["pvc-0", "pvc-3", "pvc-6"]);
+      await until(() => fake?.watching === 1);
+      expect(fake.watchedFrom).toEqual(["1"]);
+    } finally {
+      await watch.stop();
+    }
+  });
+
+  it("reads the collection whole when a continue token has expired (410), as client-go's pager", async () => {
+    fake = new FakeCollection();
+    fake.serving = true;
+    fake.expireContinue = true;
+    fake.items.push(...names(5));
+    const { watch } = await watchFake(fake, undefined, 2);
+    await watch.start(new AbortController().signal);
+    try {
+      expect(fake.pages).toEqual(["2/", "2/2", "0/"]);
+      expect(watch.list()).toHaveLength(5);
     } finally {
       await watch.stop();
     }

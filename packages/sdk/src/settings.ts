@@ -20,6 +20,12 @@ export interface PopulationSettings {
    * allows it (upstream's CrossNamespaceVolumeDataSource).
    */
   readonly allowCrossNamespace: boolean;
+  /**
+   * How long a populator pod may keep failing to start (its image not pullable, a container that
+   * cannot be created) before the attempt counts as failed. Said on the user's PVC meanwhile. A
+   * pod's own `activeDeadlineSeconds` (hours) is for pods that run too long, not for these.
+   */
+  readonly podStartTimeoutMs: number;
   /** Re-read a running populator pod this often, for progress. */
   readonly progressIntervalMs: number;
   /**
@@ -45,6 +51,7 @@ export const defaultSettings: Omit<PopulationSettings, "namespace" | "imageName"
   allowCrossNamespace: false,
   progressIntervalMs: 10_000,
   referenceGrantRecheckMs: 15_000,
+  podStartTimeoutMs: 5 * 60_000,
 };
 
 export function withDefaults(

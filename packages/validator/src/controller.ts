@@ -121,10 +121,10 @@ export function createValidatorController(config: ValidatorControllerConfig): Va
       config.namespace === undefined
         ? "/api/v1/persistentvolumeclaims"
         : `/api/v1/namespaces/${encodeURIComponent(config.namespace)}/persistentvolumeclaims`,
-    list: () =>
+    list: (page) =>
       config.namespace === undefined
-        ? core.listPersistentVolumeClaimForAllNamespaces()
-        : core.listNamespacedPersistentVolumeClaim({ namespace: config.namespace }),
+        ? core.listPersistentVolumeClaimForAllNamespaces({ ...page })
+        : core.listNamespacedPersistentVolumeClaim({ namespace: config.namespace, ...page }),
     logger,
     onChange: (pvc) => queue.add(pvcKey(pvc)),
   });
@@ -136,11 +136,12 @@ export function createValidatorController(config: ValidatorControllerConfig): Va
     kind: "VolumePopulator",
     kubeConfig,
     path: `/apis/${VOLUME_POPULATOR_GROUP}/${VOLUME_POPULATOR_VERSION}/${VOLUME_POPULATOR_PLURAL}`,
-    list: () =>
+    list: (page) =>
       custom.listClusterCustomObject({
         group: VOLUME_POPULATOR_GROUP,
         version: VOLUME_POPULATOR_VERSION,
         plural: VOLUME_POPULATOR_PLURAL,
+        ...page,
       }) as Promise<KubernetesListObject<VolumePopulator>>,
     logger,
     onChange: (object, change) => {

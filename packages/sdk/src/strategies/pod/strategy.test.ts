@@ -410,6 +410,116 @@ describe("podStrategy.fill", () => {
     expect(plan).toEqual({ steps: [], waitingFor: `the populator pod (${shown})` });
   });
 
+  describe("a pod that cannot start", () => {
+    /** A Pending pod of `attempt` whose container waits for `reason`, created `agoMs` before NOW. */
+    const stuck = (reason: string, agoMs: number, attempt = 1) =>
+      pod({
+        metadata: {
+          creationTimestamp: new Date(NOW - agoMs),
+          annotations: { [ATTEMPTS]: String(attempt) },
+        },
+        status: {
+          phase: "Pending",
+          containerStatuses: [
+            {
+              name: "populate",
+              image: "registry.invalid/hello:1",
+              imageID: "",
+              ready: false,
+              restartCount: 0,
+              state: { waiting: { reason, message: `Back-off pulling image "registry.invalid/hello:1"` } },
+            },
+          ],
+        },
+      });
+    const start = (seen: Parameters<typeof fillInput>[0] = {}) =>
+      workingPlan(podStrategy.fill(fillInput(seen)));
+
+    it.each(["ErrImagePull", "ImagePullBackOff", "CreateContainerConfigError"])(
+      "says so on the PVC while %s lasts, and looks again when the start timeout runs out",
+      (reason) => {
+        const plan = start({ observed: { pod: stuck(reason, 60_000) } });
+        expect(plan.steps).toEqual([
+          {
+            kind: "event",
+            type: "Warning",
+            reason: EventReason.PodNotStarting,
+            message: `Populator pod ${POPULATOR_NAMESPACE}/populate-${PVC_UID}: it cannot start: ${reason}: Back-off pulling image "registry.invalid/hello:1" (attempt 1 fails in 240s unless it starts)`,
+          },
+          { kind: "setProgress", progress: `waiting: populator pod ${reason}` },
+        ]);
+        expect(plan.requeueAfterMs).toBe(240_000);
+      },
+    );
+
+    it("fails the attempt once the start timeout ran out: counted, reported, pod deleted, retried", () => {
+      const plan = start({ observed: { pod: stuck("ImagePullBackOff", 5 * 60_000) } });
+      expect(plan.steps).toEqual([
+        { kind: "annotatePrimePvc", annotations: { [ATTEMPTS]: "1", [LAST_FAILURE]: NOW_ISO } },
+        {
+          kind: "event",
+          type: "Warning",
+          reason: EventReason.Failed,
+          message: expect.stringMatching(
+            /^Populator pod failed \(attempt 1 of 5\): it cannot start: ImagePullBackOff: Back-off pulling image/,
+          ),
+        },
+        { kind: "setProgress", progress: expect.stringContaining("retrying after failure: it cannot start") },
+        { kind: "deletePod" },
+      ]);
+    });
+
+    it("fails an image name that can never be pulled at once", () => {
+      const plan = start({ observed: { pod: stuck("InvalidImageName", 1_000) } });
+      expect(plan.steps[0]).toMatchObject({ kind: "annotatePrimePvc", annotations: { [ATTEMPTS]: "1" } });
+    });
+
+    it("gives up after the last attempt with the reason in the user's words, and keeps the pod when asked", () => {
+      const plan = start({
+        observed: { pod: stuck("ImagePullBackOff", 5 * 60_000, 5), primePvc: primeAfter(4, 600_000) },
+        settings: { retainOnFailure: true },
+      });
+      expect(plan.steps).toContainEqual({
+        kind: "event",
+        type: "Warning",
+        reason: EventReason.Failed,
+        message: expect.stringMatching(
+          /^Populator pod failed 5 times, giving up: it cannot start: ImagePullBackOff/,
+        ),
+      });
+      expect(plan.steps).not.toContainEqual({ kind: "deletePod" });
+    });
+
+    it("does not count a stuck pod twice: one already counted is only deleted", () => {
+      const plan = start({
+        observed: { pod: stuck("ImagePullBackOff", 5 * 60_000, 1), primePvc: primeAfter(1, 0) },
+      });
+      expect(plan).toEqual({ steps: [{ kind: "deletePod" }], waitingFor: "the failed pod to go away" });
+    });
+
+    it("waits quietly for a pod that is only being created", () => {
+      const creating = pod({
+        status: {
+          phase: "Pending",
+          containerStatuses: [
+            {
+              name: "populate",
+              image: "hello:test",
+              imageID: "",
+              ready: false,
+              restartCount: 0,
+              state: { waiting: { reason: "ContainerCreating" } },
+            },
+          ],
+        },
+      });
+      expect(start({ observed: { pod: creating } })).toEqual({
+        steps: [],
+        waitingFor: "the populator pod (Pending)",
+      });
+    });
+  });
+
   it("counts a failure on PVC', reports it, deletes the pod and retries after the base delay", () => {
     const plan = workingPlan(podStrategy.fill(fillInput({ observed: { pod: failedAttempt(1) } })));
     expect(plan).toEqual({

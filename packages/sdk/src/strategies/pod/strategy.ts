@@ -121,10 +121,6 @@ function fillWithPod(input: FillInput): FillOutcome {
       },
     };
   }
-  if (phase !== "Failed") {
-    return { state: "working", plan: { steps: [], waitingFor: `the populator pod (${phase ?? "Pending"})` } };
-  }
-
   // PVC' and pods come from separate watches: right after a failure was counted on PVC' and the pod
   // deleted, the cache may still show the failed pod. Each pod carries the attempt it is, so that its
   // failure is not counted again (which would give up after fewer failures than maxAttempts).
@@ -132,20 +128,85 @@ function fillWithPod(input: FillInput): FillOutcome {
     pod.metadata?.annotations?.[populateAttemptsAnnotation(prefix)] ?? "",
     10,
   );
-  if (podAttempt <= failures) {
+  const counted = podAttempt <= failures;
+  const failAndRetry = (why: string) =>
+    failAttempt(input, {
+      subject: "Populator pod",
+      why,
+      onGiveUp: settings.retainOnFailure ? [] : [{ kind: "deletePod" }],
+      onRetry: [{ kind: "deletePod" }],
+      retryWaitingFor: "the failed pod to go away",
+    });
+
+  if (phase !== "Failed") {
+    const stuck = startProblem(pod);
+    if (!stuck) {
+      return {
+        state: "working",
+        plan: { steps: [], waitingFor: `the populator pod (${phase ?? "Pending"})` },
+      };
+    }
+    if (counted) {
+      return {
+        state: "working",
+        plan: { steps: [{ kind: "deletePod" }], waitingFor: "the failed pod to go away" },
+      };
+    }
+    const why = `it cannot start: ${stuck.reason}${stuck.message ? `: ${stuck.message}` : ""}`;
+    const createdAt = Date.parse(String(pod.metadata?.creationTimestamp ?? ""));
+    const waitedMs = Number.isNaN(createdAt) ? 0 : observed.now - createdAt;
+    if (NEVER_STARTS.has(stuck.reason) || waitedMs >= settings.podStartTimeoutMs) return failAndRetry(why);
+    const leftS = Math.ceil((settings.podStartTimeoutMs - waitedMs) / 1000);
+    return {
+      state: "working",
+      plan: {
+        steps: [
+          {
+            kind: "event",
+            type: "Warning",
+            reason: EventReason.PodNotStarting,
+            message: `Populator pod ${pod.metadata?.namespace}/${pod.metadata?.name}: ${why} (attempt ${attempt} fails in ${leftS}s unless it starts)`,
+          },
+          { kind: "setProgress", progress: `waiting: populator pod ${stuck.reason}` },
+        ],
+        waitingFor: `the populator pod to start (${stuck.reason})`,
+        requeueAfterMs: settings.podStartTimeoutMs - waitedMs,
+      },
+    };
+  }
+
+  if (counted) {
     return {
       state: "working",
       plan: { steps: [{ kind: "deletePod" }], waitingFor: "the failed pod to go away" },
     };
   }
+  return failAndRetry(failureMessage(pod));
+}
 
-  return failAttempt(input, {
-    subject: "Populator pod",
-    why: failureMessage(pod),
-    onGiveUp: settings.retainOnFailure ? [] : [{ kind: "deletePod" }],
-    onRetry: [{ kind: "deletePod" }],
-    retryWaitingFor: "the failed pod to go away",
-  });
+/** Waiting reasons of a container that is not going to start by waiting: failed at once. */
+const NEVER_STARTS = new Set(["InvalidImageName", "ErrImageNeverPull"]);
+
+/** Waiting reasons of a container that cannot start (yet): the kubelet keeps trying, within limits. */
+const CANNOT_START = new Set([
+  ...NEVER_STARTS,
+  "ErrImagePull",
+  "ImagePullBackOff",
+  "CreateContainerConfigError",
+  "CreateContainerError",
+  "RunContainerError",
+]);
+
+/** Why the pod's containers cannot start, if the kubelet says so. */
+export function startProblem(pod: V1Pod): { reason: string; message: string } | undefined {
+  const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+  for (const status of statuses) {
+    const waiting = status.state?.waiting;
+    if (waiting?.reason && CANNOT_START.has(waiting.reason)) {
+      return { reason: waiting.reason, message: waiting.message?.trim() ?? "" };
+    }
+  }
+  return undefined;
 }
 
 /**
