@@ -13,6 +13,7 @@ describe("withDefaults", () => {
       allowCrossNamespace: false,
       progressIntervalMs: 10_000,
       referenceGrantRecheckMs: 15_000,
+      podStartTimeoutMs: 300_000,
     });
   });
 
