@@ -208,7 +208,7 @@ export function createPopulatorController<Spec>(
   });
   const enqueueWaiting = () => {
     for (const pvc of pvcs.list())
-      if (refersTo(pvc, populator.source) && !pvc.spec?.volumeName) queue.add(keyOf(pvc));
+      if (refersTo(pvc, populator.source) && !isPrimePvc(pvc) && !pvc.spec?.volumeName) queue.add(keyOf(pvc));
   };
   const storageClasses: CollectionWatch<V1StorageClass> = watchCollection({
     kind: "StorageClass",
@@ -231,6 +231,7 @@ export function createPopulatorController<Spec>(
       for (const pvc of pvcs.list()) {
         if (
           refersTo(pvc, populator.source) &&
+          !isPrimePvc(pvc) &&
           pvc.spec?.dataSourceRef?.name === source.metadata?.name &&
           sourceNamespace(pvc) === source.metadata?.namespace
         ) {
@@ -321,7 +322,8 @@ export function createPopulatorController<Spec>(
   async function reconcileKey(key: string): Promise<void> {
     const [namespace = "", name = ""] = key.split("/");
     const pvc = pvcs.get(name, namespace);
-    if (!pvc || !refersTo(pvc, populator.source)) {
+    // PVC' is never a population of its own, whatever a mutator put in its dataSourceRef.
+    if (!pvc || !refersTo(pvc, populator.source) || isPrimePvc(pvc)) {
       queue.forget(key);
       return;
     }

@@ -231,6 +231,24 @@ describe("execute: finalizer and progress of the user's PVC", () => {
   });
 });
 
+describe("execute: annotatePrimePvc", () => {
+  it("tells the controller of its write, so that the next reconcile sees the decision or count it holds", async () => {
+    const { context, recorded } = setup();
+    await run(
+      [{ kind: "annotatePrimePvc", annotations: { "hello.example.com/populate-attempts": "1" } }],
+      context,
+    );
+    expect(recorded.patches).toEqual([
+      {
+        name: primePvcName(PVC_UID),
+        namespace: POPULATOR_NAMESPACE,
+        body: { metadata: { annotations: { "hello.example.com/populate-attempts": "1" } } },
+      },
+    ]);
+    expect(recorded.wrote).toEqual(["PersistentVolumeClaim 99"]);
+  });
+});
+
 describe("execute: runtime steps", () => {
   const populate: Step = { kind: "runtime", action: { kind: "populate", endpoint: FASTPATH_ENDPOINT } };
   const cancel: Step = { kind: "runtime", action: { kind: "cancel", endpoint: FASTPATH_ENDPOINT } };

@@ -102,12 +102,16 @@ export async function execute(
           core.deleteNamespacedPersistentVolumeClaim({ name: primePvcName(uid), namespace }),
         );
         break;
-      case "annotatePrimePvc":
-        await core.patchNamespacedPersistentVolumeClaim(
+      case "annotatePrimePvc": {
+        // Decisions and failure counts live here: the next reconcile must see them, or it would
+        // decide (and count) again.
+        const patched = await core.patchNamespacedPersistentVolumeClaim(
           { name: primePvcName(uid), namespace, body: { metadata: { annotations: step.annotations } } },
           mergePatch,
         );
+        context.wrote?.("PersistentVolumeClaim", patched);
         break;
+      }
       case "createPod": {
         const created = await ignore(
           isAlreadyExists,

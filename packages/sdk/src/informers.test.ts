@@ -1,6 +1,12 @@
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { CoreV1Api, KubeConfig, type V1PersistentVolumeClaim } from "@kubernetes/client-node";
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  type KubernetesListObject,
+  type V1PersistentVolumeClaim,
+} from "@kubernetes/client-node";
 import { afterEach, describe, expect, it } from "vitest";
 import { watchCollection } from "./informers.ts";
 import { pvc } from "./internal/fixtures.ts";
@@ -103,15 +109,26 @@ async function watchFake(
   fake: FakeCollection,
   keep?: (object: V1PersistentVolumeClaim) => boolean,
   pageSize?: number,
+  /** List through CustomObjectsApi, whose lists come back as plain JSON (`continue`, not `_continue`). */
+  custom = false,
 ) {
   const kubeConfig = await fake.listen();
   const core = kubeConfig.makeApiClient(CoreV1Api);
+  const objects = kubeConfig.makeApiClient(CustomObjectsApi);
   const seen: string[] = [];
   const watch = watchCollection<V1PersistentVolumeClaim>({
     kind: "PersistentVolumeClaim",
     kubeConfig,
     path: "/api/v1/persistentvolumeclaims",
-    list: (page) => core.listPersistentVolumeClaimForAllNamespaces({ ...page }),
+    list: (page) =>
+      custom
+        ? (objects.listClusterCustomObject({
+            group: "x.example.com",
+            version: "v1",
+            plural: "things",
+            ...page,
+          }) as Promise<KubernetesListObject<V1PersistentVolumeClaim>>)
+        : core.listPersistentVolumeClaimForAllNamespaces({ ...page }),
     ...(keep ? { keep } : {}),
     ...(pageSize ? { pageSize } : {}),
     onChange: (object, change) => seen.push(`${change} ${object.metadata?.name}`),
@@ -237,6 +254,20 @@ describe("watchCollection lists page by page", () => {
       expect(watch.list().map((p) => p.metadata?.name)).toEqual(["pvc-0", "pvc-3", "pvc-6"]);
       await until(() => fake?.watching === 1);
       expect(fake.watchedFrom).toEqual(["1"]);
+    } finally {
+      await watch.stop();
+    }
+  });
+
+  it("reads every page of a custom resource list too (plain JSON: `continue`, not `_continue`)", async () => {
+    fake = new FakeCollection();
+    fake.serving = true;
+    fake.items.push(...names(5));
+    const { watch } = await watchFake(fake, undefined, 2, true);
+    await watch.start(new AbortController().signal);
+    try {
+      expect(fake.pages).toEqual(["2/", "2/2", "2/4"]);
+      expect(watch.list()).toHaveLength(5);
     } finally {
       await watch.stop();
     }

@@ -197,7 +197,8 @@ async function listPaged<T extends KubernetesObject>(
   let page = await list({ limit });
   for (;;) {
     for (const item of page.items) if (!keep || keep(item)) items.push(item);
-    const next = page.metadata?._continue;
+    // Typed lists name it `_continue`; custom objects come back as plain JSON, with `continue`.
+    const next = page.metadata?._continue ?? (page.metadata as { continue?: string } | undefined)?.continue;
     if (!next) break;
     try {
       page = await list({ limit, _continue: next });
@@ -207,7 +208,11 @@ async function listPaged<T extends KubernetesObject>(
       return { ...whole, items: keep ? whole.items.filter(keep) : whole.items };
     }
   }
-  const { _continue: _, ...metadata } = page.metadata ?? {};
+  const {
+    _continue: _,
+    continue: __,
+    ...metadata
+  } = (page.metadata ?? {}) as { _continue?: string; continue?: string };
   return { ...page, metadata, items };
 }
 

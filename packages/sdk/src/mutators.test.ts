@@ -111,6 +111,45 @@ describe("mutatePod", () => {
       "turned the service account token back on",
     ],
     [
+      "another service account through the deprecated field",
+      (p) => Object.assign(p.spec ?? {}, { serviceAccount: "populator-controller" }),
+      "changed spec.serviceAccount",
+    ],
+    [
+      "an API token in a projected volume",
+      (p) =>
+        p.spec?.volumes?.push({
+          name: "token",
+          projected: { sources: [{ serviceAccountToken: { path: "token" } }] },
+        }),
+      "added a service account token in volume token",
+    ],
+    [
+      "an unconfined container seccomp profile",
+      (p) => Object.assign(main(p).securityContext ?? {}, { seccompProfile: { type: "Unconfined" } }),
+      "seccomp profile Unconfined",
+    ],
+    [
+      "an unconfined AppArmor profile",
+      (p) => Object.assign(p.spec?.securityContext ?? {}, { appArmorProfile: { type: "Unconfined" } }),
+      "set an Unconfined AppArmor profile",
+    ],
+    [
+      "the super-privileged SELinux type",
+      (p) => Object.assign(main(p).securityContext ?? {}, { seLinuxOptions: { type: "spc_t" } }),
+      "SELinux type spc_t",
+    ],
+    [
+      "an unmasked /proc",
+      (p) => Object.assign(main(p).securityContext ?? {}, { procMount: "Unmasked" }),
+      "procMount Unmasked",
+    ],
+    [
+      "a host port",
+      (p) => Object.assign(main(p), { ports: [{ containerPort: 80, hostPort: 80 }] }),
+      "hostPort 80",
+    ],
+    [
       "a sidecar without hardening",
       (p) => p.spec?.containers.push({ name: "sidecar", image: "busybox" }),
       "container sidecar: allowPrivilegeEscalation not false",
@@ -125,6 +164,18 @@ describe("mutatePod", () => {
     expect(created).toBeUndefined();
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain(named);
+  });
+
+  it("judges against what was built: a host path the populator's own pod spec declares stays allowed", () => {
+    const populator = fakePopulator({
+      pod: {
+        volumes: [{ name: "golden", hostPath: { path: "/srv/golden" } }],
+        volumeMounts: [{ name: "golden", mountPath: "/golden", readOnly: true }],
+      },
+    });
+    const { created, warnings } = planWith({ ...populator, mutatePod: (pod) => pod });
+    expect(warnings).toEqual([]);
+    expect(created?.spec?.volumes?.map((v) => v.name)).toContain("golden");
   });
 
   it("lets the populator weaken the hardening when it opts out explicitly", () => {
@@ -233,6 +284,16 @@ describe("primePvcProblems", () => {
       "changed annotation volume.kubernetes.io/selected-node",
     ],
     ["another name", (p) => Object.assign(p.metadata ?? {}, { name: "prime-x" }), "changed metadata.name"],
+    [
+      "a PV named in advance",
+      (p) => Object.assign(p.spec ?? {}, { volumeName: "someone-elses-pv" }),
+      "changed spec volumeName",
+    ],
+    [
+      "a PV selector",
+      (p) => Object.assign(p.spec ?? {}, { selector: { matchLabels: { owner: "other" } } }),
+      "changed spec selector",
+    ],
   ])("refuses %s: the PV would not fit the user's PVC", (_, change, named) => {
     const mutated = structuredClone(built);
     change(mutated);

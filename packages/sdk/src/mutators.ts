@@ -7,8 +7,9 @@
  *   by, the populator container and its target volume, and for PVC' everything that must match the
  *   user's PVC for the PV to be handed over (access modes, volume mode, size, StorageClass, node);
  * - **hardening** of the pod, unless the populator opts out with `allowWeakerPodSecurity`: no host
- *   namespaces or host paths, no privilege, capabilities dropped, read-only root, seccomp, non-root
- *   when the SDK chose non-root, no API token that was not asked for.
+ *   namespaces, host paths or host ports, no privilege, capabilities dropped, read-only root, seccomp
+ *   and AppArmor confined, SELinux and /proc as Pod Security `baseline` allows, non-root when the SDK
+ *   chose non-root, no service account or API token that was not asked for.
  *
  * A mutator that breaks either is refused with an event on the user's PVC naming what it broke,
  * rather than creating an object that would leak privileges or never be found again.
@@ -106,11 +107,18 @@ export function podHardeningProblems(built: V1Pod, mutated: V1Pod): string[] {
   for (const host of ["hostNetwork", "hostPID", "hostIPC"] as const) {
     if (spec[host] === true) problems.push(`set spec.${host}`);
   }
+  // Judged against what was built: a populator's own pod spec may carry what a mutator may not add.
+  const builtVolumes = new Map((built.spec?.volumes ?? []).map((v) => [v.name, JSON.stringify(v)]));
+  const apiAccess = built.spec?.automountServiceAccountToken !== false;
   for (const volume of spec.volumes ?? []) {
+    if (builtVolumes.get(volume.name) === JSON.stringify(volume)) continue;
     if (volume.hostPath) problems.push(`added hostPath volume ${volume.name}`);
+    const tokens = volume.projected?.sources?.some((source) => source.serviceAccountToken) ?? false;
+    if (tokens && !apiAccess) problems.push(`added a service account token in volume ${volume.name}`);
   }
   if (spec.serviceAccountName !== built.spec?.serviceAccountName)
     problems.push("changed spec.serviceAccountName");
+  if (spec.serviceAccount !== built.spec?.serviceAccount) problems.push("changed spec.serviceAccount");
   if (built.spec?.automountServiceAccountToken === false && spec.automountServiceAccountToken !== false) {
     problems.push("turned the service account token back on");
   }
@@ -120,6 +128,9 @@ export function podHardeningProblems(built: V1Pod, mutated: V1Pod): string[] {
   if (builtPod.runAsNonRoot === true && pod.runAsUser === 0) problems.push("set runAsUser 0");
   if (builtPod.seccompProfile && !seccompConfined(pod.seccompProfile?.type))
     problems.push("dropped the seccomp profile");
+  if (pod.appArmorProfile?.type === "Unconfined") problems.push("set an Unconfined AppArmor profile");
+  if (!safeSeLinuxType(pod.seLinuxOptions?.type))
+    problems.push(`set SELinux type ${pod.seLinuxOptions?.type}`);
   const builtAdds = new Set(
     built.spec?.containers?.flatMap((c) => c.securityContext?.capabilities?.add ?? []) ?? [],
   );
@@ -128,6 +139,18 @@ export function podHardeningProblems(built: V1Pod, mutated: V1Pod): string[] {
     problems.push(...containerProblems(container, builtAdds, nonRoot));
   }
   return problems;
+}
+
+// Pod Security `baseline` allows these SELinux types, or none at all.
+const SAFE_SELINUX_TYPES = new Set([
+  "container_t",
+  "container_init_t",
+  "container_kvm_t",
+  "container_engine_t",
+]);
+
+function safeSeLinuxType(type: string | undefined): boolean {
+  return type === undefined || type === "" || SAFE_SELINUX_TYPES.has(type);
 }
 
 function seccompConfined(type: string | undefined): boolean {
@@ -143,6 +166,16 @@ function containerProblems(
   const security: V1SecurityContext = container.securityContext ?? {};
   const problems: string[] = [];
   if (security.privileged === true) problems.push(`${name}: privileged`);
+  if (security.seccompProfile && !seccompConfined(security.seccompProfile.type))
+    problems.push(`${name}: seccomp profile ${security.seccompProfile.type}`);
+  if (security.appArmorProfile?.type === "Unconfined") problems.push(`${name}: Unconfined AppArmor profile`);
+  if (!safeSeLinuxType(security.seLinuxOptions?.type))
+    problems.push(`${name}: SELinux type ${security.seLinuxOptions?.type}`);
+  if (security.procMount !== undefined && security.procMount !== "Default")
+    problems.push(`${name}: procMount ${security.procMount}`);
+  for (const port of container.ports ?? []) {
+    if (port.hostPort) problems.push(`${name}: hostPort ${port.hostPort}`);
+  }
   if (security.allowPrivilegeEscalation !== false)
     problems.push(`${name}: allowPrivilegeEscalation not false`);
   if (security.readOnlyRootFilesystem !== true) problems.push(`${name}: root filesystem not read-only`);
@@ -166,11 +199,14 @@ export function primePvcProblems(built: V1PersistentVolumeClaim, mutated: V1Pers
     problems.push(`changed annotation ${SELECTED_NODE_ANNOTATION}`);
   }
   // The PV made for PVC' is handed to the user's PVC: it must fit that claim as it fits PVC'.
+  // volumeName and selector would bind PVC' to a PV of someone else's.
   const fits = (pvc: V1PersistentVolumeClaim) => ({
     accessModes: pvc.spec?.accessModes,
     volumeMode: pvc.spec?.volumeMode,
     storageClassName: pvc.spec?.storageClassName,
     storage: pvc.spec?.resources?.requests?.storage,
+    volumeName: pvc.spec?.volumeName,
+    selector: pvc.spec?.selector,
   });
   const before = fits(built);
   const after = fits(mutated);

@@ -56,7 +56,12 @@ export type {
   MetricsSource,
 } from "./http-server.ts";
 export { startHttpEndpoint } from "./http-server.ts";
-export { type CollectionWatch, type WatchCollectionOptions, watchCollection } from "./informers.ts";
+export {
+  type CollectionWatch,
+  type ListPage,
+  type WatchCollectionOptions,
+  watchCollection,
+} from "./informers.ts";
 export { reuseConnections } from "./kube-connections.ts";
 export type { LeaderElectionConfig, LeaderElectionStatus, LeaderElectionTimings } from "./leader-election.ts";
 export {

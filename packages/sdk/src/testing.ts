@@ -1,7 +1,8 @@
 /**
  * `@volpop/sdk/testing`: test doubles for populators, strategies and fast-path backends, never for
  * production code: a clock that moves only when told, builders of the objects a reconcile looks at
- * (`pvc()`, `pv()`, `pod()`, `observed()`...), and a fast-path backend that keeps operations in memory.
+ * (`pvc()`, `pv()`, `pod()`, `observed()`...), and a fast-path backend that keeps operations in memory
+ * (it and the fast-path fixtures load gRPC, as `@volpop/sdk/fastpath` does).
  */
 export { FakeClock } from "./internal/fake-clock.ts";
 export {

@@ -88,7 +88,12 @@ const DEFAULT_POLL_MS = 2000;
 interface Running {
   state: FunctionState;
   readonly abort: AbortController;
+  /** Settles when `populate` and `isComplete` are done with this attempt. */
+  finished?: Promise<void>;
 }
+
+/** Longest clean-up waits for an aborted `populate` to return before it cleans up anyway. */
+const CLEANUP_WAIT_MS = 10_000;
 
 /**
  * Runs the populator's functions beside the controller: `populate` in the background (a worker is
@@ -124,8 +129,16 @@ export class FunctionRuntime implements StrategyRuntime<FunctionState | undefine
 
   async perform(action: FunctionAction, pvcUid: string): Promise<void> {
     if (action.kind === "cleanup") {
-      this.#running.get(pvcUid)?.abort.abort();
+      const running = this.#running.get(pvcUid);
       this.#running.delete(pvcUid);
+      if (running) {
+        running.abort.abort();
+        // A populate that ignores its signal could create what cleanup is about to remove: give it
+        // time to return first.
+        const timeout = new AbortController();
+        await Promise.race([running.finished, sleep(CLEANUP_WAIT_MS, timeout.signal)]);
+        timeout.abort();
+      }
       await this.#options.cleanup?.({ ...action.population, logger: this.#logger(pvcUid) });
       return;
     }
@@ -146,7 +159,7 @@ export class FunctionRuntime implements StrategyRuntime<FunctionState | undefine
       logger: this.#logger(pvcUid),
       reportProgress: (progress) => this.#update(pvcUid, running, { ...running.state, progress }),
     };
-    void this.#run(pvcUid, running, population);
+    running.finished = this.#run(pvcUid, running, population);
   }
 
   async #run(pvcUid: string, running: Running, population: FunctionPopulation<unknown>): Promise<void> {

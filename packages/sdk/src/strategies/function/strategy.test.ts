@@ -207,14 +207,19 @@ describe("FunctionRuntime", () => {
     expect(seen).toEqual([pv().metadata?.name, "hello", 1]);
   });
 
-  it("aborts a running populate on cleanup, forgets it, calls the populator's cleanup and ignores its late end", async () => {
+  it("aborts a running populate on cleanup, lets it return first, then calls the populator's cleanup and ignores its end", async () => {
     let signal: AbortSignal | undefined;
     const release = Promise.withResolvers<void>();
-    const cleanup = vi.fn(async () => {});
+    const order: string[] = [];
+    const cleanup = vi.fn(async () => {
+      order.push("cleanup");
+    });
     const { runtime, requeued } = await runtimeWith({
       populate: async (population) => {
         signal = population.signal;
+        population.signal.addEventListener("abort", () => setTimeout(release.resolve, 20));
         await release.promise;
+        order.push("populate returned");
         throw new Error("aborted late");
       },
       cleanup,
@@ -230,8 +235,7 @@ describe("FunctionRuntime", () => {
     );
     expect(signal?.aborted).toBe(true);
     expect(cleanup).toHaveBeenCalledWith(expect.objectContaining({ primePv: pv() }));
-    release.resolve();
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(order).toEqual(["populate returned", "cleanup"]);
     expect(runtime.observe(PVC_UID)).toBeUndefined();
     expect(requeued).toEqual([]);
   });

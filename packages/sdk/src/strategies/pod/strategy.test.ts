@@ -444,9 +444,15 @@ describe("podStrategy.fill", () => {
             kind: "event",
             type: "Warning",
             reason: EventReason.PodNotStarting,
-            message: `Populator pod ${POPULATOR_NAMESPACE}/populate-${PVC_UID}: it cannot start: ${reason}: Back-off pulling image "registry.invalid/hello:1" (attempt 1 fails in 240s unless it starts)`,
+            message: `Populator pod ${POPULATOR_NAMESPACE}/populate-${PVC_UID}: it cannot start: ${reason}: Back-off pulling image "registry.invalid/hello:1" (attempt 1 fails at ${new Date(NOW + 240_000).toISOString()} unless it starts)`,
           },
-          { kind: "setProgress", progress: `waiting: populator pod ${reason}` },
+          {
+            kind: "setProgress",
+            progress:
+              reason === "CreateContainerConfigError"
+                ? "waiting: the populator pod cannot start (CreateContainerConfigError)"
+                : "waiting: the populator pod cannot pull its image",
+          },
         ]);
         expect(plan.requeueAfterMs).toBe(240_000);
       },

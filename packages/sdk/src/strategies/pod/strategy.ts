@@ -156,7 +156,11 @@ function fillWithPod(input: FillInput): FillOutcome {
     const createdAt = Date.parse(String(pod.metadata?.creationTimestamp ?? ""));
     const waitedMs = Number.isNaN(createdAt) ? 0 : observed.now - createdAt;
     if (NEVER_STARTS.has(stuck.reason) || waitedMs >= settings.podStartTimeoutMs) return failAndRetry(why);
-    const leftS = Math.ceil((settings.podStartTimeoutMs - waitedMs) / 1000);
+    // Stable for the whole attempt, so that the event recorder counts repeats instead of writing
+    // a new event each time.
+    const deadline = Number.isNaN(createdAt)
+      ? ""
+      : ` (attempt ${attempt} fails at ${new Date(createdAt + settings.podStartTimeoutMs).toISOString()} unless it starts)`;
     return {
       state: "working",
       plan: {
@@ -165,9 +169,12 @@ function fillWithPod(input: FillInput): FillOutcome {
             kind: "event",
             type: "Warning",
             reason: EventReason.PodNotStarting,
-            message: `Populator pod ${pod.metadata?.namespace}/${pod.metadata?.name}: ${why} (attempt ${attempt} fails in ${leftS}s unless it starts)`,
+            message: `Populator pod ${pod.metadata?.namespace}/${pod.metadata?.name}: ${why}${deadline}`,
           },
-          { kind: "setProgress", progress: `waiting: populator pod ${stuck.reason}` },
+          {
+            kind: "setProgress",
+            progress: `waiting: the populator pod ${IMAGE_PULL.has(stuck.reason) ? "cannot pull its image" : `cannot start (${stuck.reason})`}`,
+          },
         ],
         waitingFor: `the populator pod to start (${stuck.reason})`,
         requeueAfterMs: settings.podStartTimeoutMs - waitedMs,
@@ -183,6 +190,9 @@ function fillWithPod(input: FillInput): FillOutcome {
   }
   return failAndRetry(failureMessage(pod));
 }
+
+/** The kubelet alternates these while it retries a pull: one situation for the user. */
+const IMAGE_PULL = new Set(["ErrImagePull", "ImagePullBackOff"]);
 
 /** Waiting reasons of a container that is not going to start by waiting: failed at once. */
 const NEVER_STARTS = new Set(["InvalidImageName", "ErrImageNeverPull"]);
