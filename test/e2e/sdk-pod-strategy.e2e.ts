@@ -14,6 +14,7 @@ import {
   runJob,
   waitFor,
   waitForBound,
+  waitForNamespaceGone,
 } from "./support/kube.ts";
 import {
   createTestSource,
@@ -41,8 +42,14 @@ describe("Pod strategy", () => {
     });
   });
   afterAll(async () => {
+    // The user namespace goes first, while the controller still runs: given-up populations keep
+    // their finalizer until it cleans them up, and a namespace deleted after it stopped would stay
+    // Terminating for ever.
+    if (userNs) {
+      await deleteNamespace(api, userNs);
+      await waitForNamespaceGone(api, userNs).catch(() => undefined);
+    }
     await running?.stop();
-    if (userNs) await deleteNamespace(api, userNs);
     if (populatorNs) await deleteNamespace(api, populatorNs);
   });
 
