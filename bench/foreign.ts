@@ -1,10 +1,10 @@
-import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import {
   createTestNamespace,
   deleteNamespace,
   type Kube,
   waitForNamespaceGone,
 } from "../test/support/kube.ts";
+import { forEachConcurrently, releaseFinalizer } from "./claims.ts";
 import { benchPopulate, type PopulateOptions, type PopulateRun } from "./populate.ts";
 
 /**
@@ -46,54 +46,30 @@ export async function benchForeign(options: ForeignOptions): Promise<ForeignRun[
     }
   } finally {
     log("foreign: deleting the foreign PVCs");
-    await releaseProtection(api, namespace);
+    // Left to kube-controller-manager, deleting 10,000 claims takes it 8 minutes, which slows
+    // whatever runs next; none of them is in use.
+    await releaseFinalizer(api, namespace, "kubernetes.io/pvc-protection", CREATE_CONCURRENCY);
     await deleteNamespace(api, namespace);
     await waitForNamespaceGone(api, namespace, 900_000).catch(() => undefined);
   }
   return runs;
 }
 
-/**
- * Takes kubernetes.io/pvc-protection off the foreign claims (none is in use), many at once: left to
- * kube-controller-manager, deleting 10,000 takes it 8 minutes, which slows whatever runs next.
- */
-async function releaseProtection(api: Kube, namespace: string): Promise<void> {
-  const claims = await api.core.listNamespacedPersistentVolumeClaim({ namespace }).catch(() => undefined);
-  const names = (claims?.items ?? []).map((c) => c.metadata?.name ?? "");
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < names.length; i = next++) {
-      await api.core
-        .patchNamespacedPersistentVolumeClaim(
-          { name: names[i] ?? "", namespace, body: { metadata: { finalizers: null } } },
-          setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
-        )
-        .catch(() => undefined);
-    }
-  };
-  await Promise.all(Array.from({ length: CREATE_CONCURRENCY }, worker));
-}
-
 async function createForeignClaims(api: Kube, namespace: string, from: number, to: number): Promise<void> {
-  let next = from;
-  const worker = async () => {
-    for (let i = next++; i < to; i = next++) {
-      const name = `foreign-${i}`;
-      await api.core.createNamespacedPersistentVolumeClaim({
-        namespace,
-        body: {
-          metadata: { name },
-          spec: {
-            accessModes: ["ReadWriteOnce"],
-            resources: { requests: { storage: "1Mi" } },
-            storageClassName: "",
-            volumeName: `${namespace}-missing-${i}`,
-          },
+  await forEachConcurrently(from, to, CREATE_CONCURRENCY, async (i) => {
+    await api.core.createNamespacedPersistentVolumeClaim({
+      namespace,
+      body: {
+        metadata: { name: `foreign-${i}` },
+        spec: {
+          accessModes: ["ReadWriteOnce"],
+          resources: { requests: { storage: "1Mi" } },
+          storageClassName: "",
+          volumeName: `${namespace}-missing-${i}`,
         },
-      });
-    }
-  };
-  await Promise.all(Array.from({ length: CREATE_CONCURRENCY }, worker));
+      },
+    });
+  });
 }
 
 /** Per count of foreign PVCs: the contenders' memory, CPU and the one population's latency. */

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import { CustomObjectsApi } from "@kubernetes/client-node";
 import { applyCrdFile } from "../test/support/crd.ts";
 import {
   createPvc,
@@ -12,6 +12,7 @@ import {
   waitForNamespaceGone,
 } from "../test/support/kube.ts";
 import { apiserverMetrics, countsDelta, requestCounts, total } from "./apiserver-metrics.ts";
+import { releaseFinalizer } from "./claims.ts";
 import { percentile, processStats, samplePeakAnonymousRss } from "./process-stats.ts";
 import { alternatingRounds } from "./rounds.ts";
 import { PHASES, type PopulationTimeline, recordTimelines } from "./timeline.ts";
@@ -67,23 +68,6 @@ export interface PopulateRun {
 const HELLO_GROUP = "hello.example.com";
 /** The finalizer both hello controllers put on a user's PVC while they populate it. */
 const PROTECTION = `${HELLO_GROUP}/populate-target-protection`;
-
-async function releaseClaims(api: Kube, namespace: string): Promise<void> {
-  const claims = await api.core.listNamespacedPersistentVolumeClaim({ namespace }).catch(() => undefined);
-  for (const claim of claims?.items ?? []) {
-    if (!claim.metadata?.finalizers?.includes(PROTECTION)) continue;
-    await api.core
-      .patchNamespacedPersistentVolumeClaim(
-        {
-          name: claim.metadata.name ?? "",
-          namespace,
-          body: { metadata: { "$deleteFromPrimitiveList/finalizers": [PROTECTION] } },
-        },
-        setHeaderOptions("Content-Type", PatchStrategy.StrategicMergePatch),
-      )
-      .catch(() => undefined);
-  }
-}
 
 export async function benchPopulate(options: PopulateOptions): Promise<PopulateRun[]> {
   // Ours is upstream's Hello (same group, version, kind, fields) plus validation: both serve it.
@@ -222,7 +206,7 @@ async function runOnce(options: PopulateOptions, contender: Contender, n: number
     recorder.stop();
     controller.kill("SIGTERM");
     // A run cut short leaves the finalizer of a controller that is gone: the namespace would never go.
-    await releaseClaims(api, userNs);
+    await releaseFinalizer(api, userNs, PROTECTION);
     await deleteNamespace(api, userNs);
     await waitForPvsReleased(api, userNs);
     await deleteNamespace(api, populatorNs);

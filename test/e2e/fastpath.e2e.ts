@@ -7,7 +7,7 @@ import { POPULATOR_UID } from "@volpop/sdk";
 import { runConformance } from "@volpop/sdk/fastpath";
 import { populateProgressAnnotation, targetProtectionFinalizer } from "@volpop/sdk/runtime";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { registry as embeddedRegistry, layout } from "../cluster/config.ts";
+import { registry as embeddedRegistry } from "../cluster/config.ts";
 import { publishPackageImage } from "../cluster/product-images.ts";
 import { TEST_GROUP, testPopulator } from "../support/test-populator.ts";
 import {
@@ -16,6 +16,7 @@ import {
   fastPath,
   type GoldenStore,
   goldenContentRef,
+  hostpathStateDir,
   installGoldenContentCrd,
   sha256,
   startBackendProcess,
@@ -44,10 +45,8 @@ import {
 } from "./support/populator-harness.ts";
 
 const PREFIX = "fastpath.volpop.dev";
-// The backend reaches volumes through the hostpath driver's state directory: on the embedded cluster
-// it is ours; on another cluster, say where it is (and run the tests on that node).
-const stateDir =
-  process.env.VOLPOP_E2E_HOSTPATH_STATE_DIR ?? (inject("embeddedCluster") ? layout.csiStateDir : "");
+// The backend reaches volumes through the hostpath driver's state directory.
+const stateDir = hostpathStateDir();
 
 /** Names of every pod created in `namespace` while the suite runs, from a watch. */
 function watchPods(api: Kube, namespace: string) {

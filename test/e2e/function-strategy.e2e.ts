@@ -10,13 +10,13 @@ import {
   parseEndpoint,
   VolumeMode,
 } from "@volpop/sdk/fastpath";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { layout } from "../cluster/config.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type BackendProcess,
   createGoldenContent,
   type GoldenStore,
   goldenContentRef,
+  hostpathStateDir,
   installGoldenContentCrd,
   startBackendProcess,
   startFastPathController,
@@ -42,8 +42,7 @@ import type { RunningController } from "./support/populator-harness.ts";
 // its client as any storage API would be (populate starts a copy into the PV's volume, isComplete
 // asks how it goes, cleanup cancels). Like the fast-path suite, it needs the hostpath driver's state
 // directory (VOLPOP_E2E_HOSTPATH_STATE_DIR on another cluster).
-const stateDir =
-  process.env.VOLPOP_E2E_HOSTPATH_STATE_DIR ?? (inject("embeddedCluster") ? layout.csiStateDir : "");
+const stateDir = hostpathStateDir();
 
 /** A storage API call for one population: the PV's CSI volume, the validated source. */
 function populateRequest(population: FunctionPopulation<{ content: string }>): PopulateRequest {

@@ -6,6 +6,15 @@ import { type Clock, systemClock } from "./clock.ts";
  * sub-second (a tiny file) to ten minutes (a large image), and dashboards built for upstream
  * keep working only if the bucket boundaries match.
  */
+/**
+ * The metric named `name` on `registry`, made by `make` only if it is not there yet: for metrics
+ * that several users of one registry share (queues of several controllers, a runtime started again
+ * with each leadership term), where registering twice would throw.
+ */
+export function registeredOnce<T>(registry: Registry, name: string, make: () => T): T {
+  return (registry.getSingleMetric(name) as T | undefined) ?? make();
+}
+
 export const OPERATION_SECONDS_BUCKETS: readonly number[] = [
   0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60, 120, 300, 600,
 ];

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { registeredOnce } from "./metrics.ts";
 
 /**
  * What a {@link WorkQueue} reports as it works, in client-go's workqueue terms. The queue itself
@@ -29,18 +30,18 @@ const DURATION_BUCKETS = [1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 0.01, 0.1, 1, 10];
  */
 export function workQueueMetrics(registry: Registry, name: string): WorkQueueMetrics {
   const labels = { name };
-  const depth = metric(
+  const depth = registeredOnce(
     registry,
     "workqueue_depth",
     () => new Gauge({ ...base("workqueue_depth", "Current depth of workqueue", registry) }),
   );
-  const adds = metric(
+  const adds = registeredOnce(
     registry,
     "workqueue_adds_total",
     () =>
       new Counter({ ...base("workqueue_adds_total", "Total number of adds handled by workqueue", registry) }),
   );
-  const queueDuration = metric(
+  const queueDuration = registeredOnce(
     registry,
     "workqueue_queue_duration_seconds",
     () =>
@@ -53,7 +54,7 @@ export function workQueueMetrics(registry: Registry, name: string): WorkQueueMet
         buckets: DURATION_BUCKETS,
       }),
   );
-  const workDuration = metric(
+  const workDuration = registeredOnce(
     registry,
     "workqueue_work_duration_seconds",
     () =>
@@ -66,7 +67,7 @@ export function workQueueMetrics(registry: Registry, name: string): WorkQueueMet
         buckets: DURATION_BUCKETS,
       }),
   );
-  const retries = metric(
+  const retries = registeredOnce(
     registry,
     "workqueue_retries_total",
     () =>
@@ -75,7 +76,7 @@ export function workQueueMetrics(registry: Registry, name: string): WorkQueueMet
       }),
   );
   const sources = tracked(registry);
-  const unfinished = metric(
+  const unfinished = registeredOnce(
     registry,
     "workqueue_unfinished_work_seconds",
     () =>
@@ -90,7 +91,7 @@ export function workQueueMetrics(registry: Registry, name: string): WorkQueueMet
         },
       }),
   );
-  const longest = metric(
+  const longest = registeredOnce(
     registry,
     "workqueue_longest_running_processor_seconds",
     () =>
@@ -145,11 +146,6 @@ function tracked(registry: Registry): Map<string, () => Iterable<number>> {
 
 function base(name: string, help: string, registry: Registry) {
   return { name, help, labelNames: ["name"] as const, registers: [registry] };
-}
-
-/** The metric of that name on `registry`, made once: every queue on the registry shares it. */
-function metric<T>(registry: Registry, name: string, make: () => T): T {
-  return (registry.getSingleMetric(name) as T | undefined) ?? make();
 }
 
 function sum(values: Iterable<number>): number {

@@ -8,11 +8,22 @@ import { createLogger, type PopulationSettings, type Populator, type Strategy } 
 import { csiFastPathStrategy } from "@volpop/sdk/fastpath";
 import { createPopulatorController } from "@volpop/sdk/runtime";
 import { Registry } from "prom-client";
+import { inject } from "vitest";
+import { layout } from "../../cluster/config.ts";
 import { applyCrdFile } from "../../support/crd.ts";
 import { type Kube, waitFor } from "./kube.ts";
 import type { RunningController } from "./populator-harness.ts";
 
 const repoRoot = path.resolve(import.meta.dirname, "../../..");
+
+/**
+ * Where the hostpath CSI driver keeps its volumes, which the reference backend fills: on the embedded
+ * cluster it is ours; on another cluster, say where it is (and run the tests on that node). Empty
+ * when unknown: the suites that need it are skipped.
+ */
+export function hostpathStateDir(): string {
+  return process.env.VOLPOP_E2E_HOSTPATH_STATE_DIR ?? (inject("embeddedCluster") ? layout.csiStateDir : "");
+}
 
 /** The reference backend daemon as its own process, so that tests can kill it. */
 export interface BackendProcess {

@@ -9,6 +9,7 @@ import {
   Histogram as PromHistogram,
   type Registry,
 } from "prom-client";
+import { registeredOnce } from "../../metrics.ts";
 import { populatorKey } from "../../names.ts";
 import type { PopulateRequest } from "./protocol.ts";
 
@@ -45,23 +46,28 @@ export interface FastPathMetrics {
  * leadership term, on the same registry.
  */
 export function fastPathMetrics(registry: Registry): FastPathMetrics {
-  const existing = (name: string) => registry.getSingleMetric(name);
-  const callSeconds =
-    (existing("volpop_fastpath_backend_call_seconds") as Histogram<"method" | "code"> | undefined) ??
-    new PromHistogram({
-      name: "volpop_fastpath_backend_call_seconds",
-      help: "Calls to CSI fast-path backends by method and gRPC status code",
-      labelNames: ["method", "code"] as const,
-      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers: [registry],
-    });
-  const decisionsTotal =
-    (existing("volpop_fastpath_decisions_total") as Counter<"decision" | "reason"> | undefined) ??
-    new PromCounter({
-      name: "volpop_fastpath_decisions_total",
-      help: "Populations sent down the CSI fast path (decision=fastpath) or to the Pod strategy (decision=fallback), by reason",
-      labelNames: ["decision", "reason"] as const,
-      registers: [registry],
-    });
+  const callSeconds = registeredOnce(
+    registry,
+    "volpop_fastpath_backend_call_seconds",
+    () =>
+      new PromHistogram({
+        name: "volpop_fastpath_backend_call_seconds",
+        help: "Calls to CSI fast-path backends by method and gRPC status code",
+        labelNames: ["method", "code"] as const,
+        buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+        registers: [registry],
+      }),
+  );
+  const decisionsTotal = registeredOnce(
+    registry,
+    "volpop_fastpath_decisions_total",
+    () =>
+      new PromCounter({
+        name: "volpop_fastpath_decisions_total",
+        help: "Populations sent down the CSI fast path (decision=fastpath) or to the Pod strategy (decision=fallback), by reason",
+        labelNames: ["decision", "reason"] as const,
+        registers: [registry],
+      }),
+  );
   return { callSeconds, decisionsTotal };
 }
