@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CustomObjectsApi } from "@kubernetes/client-node";
+import { apiserverMetrics, countsDelta, requestCounts, total } from "../test/support/apiserver-metrics.ts";
 import { applyCrdFile } from "../test/support/crd.ts";
 import {
   createPvc,
@@ -11,7 +12,6 @@ import {
   waitFor,
   waitForNamespaceGone,
 } from "../test/support/kube.ts";
-import { apiserverMetrics, countsDelta, requestCounts, total } from "./apiserver-metrics.ts";
 import { releaseFinalizer } from "./claims.ts";
 import { percentile, processStats, samplePeakAnonymousRss } from "./process-stats.ts";
 import { alternatingRounds } from "./rounds.ts";

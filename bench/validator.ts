@@ -9,6 +9,7 @@ import {
   type V1PersistentVolumeClaimSpec,
   Watch,
 } from "@kubernetes/client-node";
+import { apiserverMetrics, countsDelta, requestCounts, total } from "../test/support/apiserver-metrics.ts";
 import { applyCrdFile } from "../test/support/crd.ts";
 import {
   createTestNamespace,
@@ -16,7 +17,6 @@ import {
   type Kube,
   waitForNamespaceGone,
 } from "../test/support/kube.ts";
-import { apiserverMetrics, countsDelta, requestCounts, total } from "./apiserver-metrics.ts";
 import { percentile, processStats } from "./process-stats.ts";
 import { alternatingRounds } from "./rounds.ts";
 

@@ -1,26 +1,16 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
 import { goldenContentPopulator } from "@volpop/populator-csi-fastpath";
-import { type FunctionPopulation, functionStrategy } from "@volpop/sdk";
-import {
-  BackendClient,
-  OperationState,
-  PopulateRequest,
-  parseEndpoint,
-  VolumeMode,
-} from "@volpop/sdk/fastpath";
+import { functionStrategy } from "@volpop/sdk";
+import type { BackendClient } from "@volpop/sdk/fastpath";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  type BackendProcess,
+  backendFunctions,
   createGoldenContent,
+  type GoldenBackend,
   type GoldenStore,
   goldenContentRef,
   hostpathStateDir,
-  installGoldenContentCrd,
-  startBackendProcess,
   startFastPathController,
-  writeGoldenStore,
+  startGoldenBackend,
 } from "./support/fastpath-harness.ts";
 import {
   createPvc,
@@ -44,32 +34,12 @@ import type { RunningController } from "./support/populator-harness.ts";
 // directory (VOLPOP_E2E_HOSTPATH_STATE_DIR on another cluster).
 const stateDir = hostpathStateDir();
 
-/** A storage API call for one population: the PV's CSI volume, the validated source. */
-function populateRequest(population: FunctionPopulation<{ content: string }>): PopulateRequest {
-  const csi = population.primePv?.spec?.csi;
-  return PopulateRequest.fromPartial({
-    operationId: population.pvc.metadata?.uid ?? "",
-    attempt: population.attempt,
-    csiDriver: csi?.driver ?? "",
-    volumeHandle: csi?.volumeHandle ?? "",
-    volumeAttributes: { ...csi?.volumeAttributes },
-    capacityBytes: 64 * 1024 * 1024,
-    volumeMode:
-      population.pvc.spec?.volumeMode === "Block"
-        ? VolumeMode.VOLUME_MODE_BLOCK
-        : VolumeMode.VOLUME_MODE_FILESYSTEM,
-    sourceKind: { group: "fastpath.volpop.dev", kind: "GoldenContent" },
-    sourceJson: JSON.stringify({ spec: population.source.spec }),
-  });
-}
-
 describe.skipIf(!stateDir)("the function strategy: a populator's own functions, no pod", () => {
   let api: Kube;
   let populatorNs: string;
   let userNs: string;
-  let work: string;
+  let storage: GoldenBackend | undefined;
   let golden: GoldenStore;
-  let backend: BackendProcess;
   let client: BackendClient;
   let controller: RunningController | undefined;
   const calls: string[] = [];
@@ -78,37 +48,23 @@ describe.skipIf(!stateDir)("the function strategy: a populator's own functions, 
 
   beforeAll(async () => {
     api = kube();
-    work = await mkdtemp(path.join(os.tmpdir(), "volpop-function-e2e-"));
-    golden = await writeGoldenStore(path.join(work, "golden"), 1);
-    backend = await startBackendProcess({
-      socket: path.join(work, "run/backend.sock"),
-      stateDir,
-      goldenDir: golden.dir,
-    });
-    client = new BackendClient({ endpoint: parseEndpoint(backend.endpoint) });
-    await installGoldenContentCrd(api);
+    storage = await startGoldenBackend(api, "function");
+    ({ golden, client } = storage);
     populatorNs = await createTestNamespace(api, "function");
     userNs = await createTestNamespace(api, "function-user");
     const strategy = functionStrategy<{ content: string }>({
       pollIntervalMs: 200,
-      async populate(population) {
-        const name = population.pvc.metadata?.name ?? "";
-        calls.push(`populate ${name} ${population.attempt}`);
-        if (name.startsWith("flaky-") && !failedOnce.has(name)) {
-          failedOnce.add(name);
-          throw new Error("the storage API is busy");
-        }
-        await client.populate(populateRequest(population));
-      },
-      async isComplete(population) {
-        const operation = await client.getOperation(population.pvc.metadata?.uid ?? "");
-        if (operation.state === OperationState.OPERATION_STATE_FAILED) throw new Error(operation.message);
-        return operation.state === OperationState.OPERATION_STATE_SUCCEEDED;
-      },
-      async cleanup({ pvc }) {
-        calls.push(`cleanup ${pvc.metadata?.name}`);
-        await client.cancelOperation(pvc.metadata?.uid ?? "").catch(() => undefined);
-      },
+      ...backendFunctions(client, {
+        beforePopulate(population) {
+          const name = population.pvc.metadata?.name ?? "";
+          calls.push(`populate ${name} ${population.attempt}`);
+          if (name.startsWith("flaky-") && !failedOnce.has(name)) {
+            failedOnce.add(name);
+            throw new Error("the storage API is busy");
+          }
+        },
+        onCleanup: (name) => calls.push(`cleanup ${name}`),
+      }),
     });
     controller = await startFastPathController(
       api,
@@ -119,11 +75,9 @@ describe.skipIf(!stateDir)("the function strategy: a populator's own functions, 
   });
   afterAll(async () => {
     await controller?.stop();
-    client?.close();
-    await backend?.kill();
+    await storage?.stop();
     if (userNs) await deleteNamespace(api, userNs);
     if (populatorNs) await deleteNamespace(api, populatorNs);
-    if (work) await rm(work, { recursive: true, force: true });
   });
 
   async function populateTree(name: string) {
@@ -159,8 +113,8 @@ describe.skipIf(!stateDir)("the function strategy: a populator's own functions, 
     expect((await api.core.listNamespacedPersistentVolumeClaim({ namespace: populatorNs })).items).toEqual(
       [],
     );
-    expect(await controller?.registry.metrics()).toContain(
-      'volpop_population_strategy_total{strategy="function",outcome="success"} 1',
+    expect(await controller?.registry.metrics()).toMatch(
+      /^volpop_population_strategy_total\{strategy="function",outcome="success",populator="[^"]+"\} 1$/m,
     );
   });
 

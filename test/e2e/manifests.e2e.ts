@@ -14,6 +14,7 @@ import {
   createGoldenContent,
   type GoldenStore,
   goldenContentRef,
+  hostpathStateDir,
   writeGoldenStore,
 } from "./support/fastpath-harness.ts";
 import { createImageSource, IMAGE_GROUP, prepareRegistryAccess } from "./support/image-harness.ts";
@@ -43,7 +44,7 @@ const embedded = inject("embeddedCluster");
 // Where the cluster pulls this repository's images from.
 const imageRegistry = embedded ? embeddedRegistry : process.env.VOLPOP_IMAGE_REGISTRY;
 // The hostpath CSI driver's state directory on the node (the fast-path backend mounts it).
-const stateDir = process.env.VOLPOP_E2E_HOSTPATH_STATE_DIR ?? (embedded ? layout.csiStateDir : "");
+const stateDir = hostpathStateDir();
 // Where pods reach a registry this test starts on this machine.
 const registryAddress = process.env.VOLPOP_E2E_REGISTRY_ADDRESS ?? (embedded ? network.nodeIP : "");
 // The VolumePopulator CRD comes with the data-source validator, which an admin installs first.

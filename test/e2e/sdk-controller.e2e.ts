@@ -154,7 +154,9 @@ describe("populator controller", () => {
       expect((await fetch(`${base}/healthz`)).status).toBe(200);
       const metrics = await waitFor("a finished population in the metrics", async () => {
         const text = await (await fetch(`${base}/metrics`)).text();
-        return /volume_populator_operation_seconds_count\{result="success"\} [1-9]/.test(text)
+        return /volume_populator_operation_seconds_count\{result="success",populator="[^"]+"\} [1-9]/.test(
+          text,
+        )
           ? text
           : undefined;
       });

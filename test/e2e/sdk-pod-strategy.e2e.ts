@@ -334,10 +334,14 @@ describe("Pod strategy", () => {
   it("counts finished populations in its metrics", async () => {
     const text = await running.registry.metrics();
     const successes = Number(
-      text.match(/volume_populator_operation_seconds_count\{result="success"\} (\d+)/)?.[1] ?? 0,
+      text.match(
+        /volume_populator_operation_seconds_count\{result="success",populator="[^"]+"\} (\d+)/,
+      )?.[1] ?? 0,
     );
     expect(successes).toBeGreaterThanOrEqual(matrix.length);
-    expect(text).toMatch(/volume_populator_operation_seconds_count\{result="failed"\} [1-9]/);
+    expect(text).toMatch(
+      /volume_populator_operation_seconds_count\{result="failed",populator="[^"]+"\} [1-9]/,
+    );
     expect(text).toContain("volume_populator_operations_in_flight");
   });
 });

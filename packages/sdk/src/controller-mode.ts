@@ -1,17 +1,12 @@
-import { hostname } from "node:os";
-import { CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
-import { Registry } from "prom-client";
+import { KubeConfig } from "@kubernetes/client-node";
 import type { ExtraOptions, ExtraValues, PopulatorCliOptions } from "./cli.ts";
-import { createPopulatorController } from "./controller.ts";
+import { addPopulator } from "./controller.ts";
 import { ConfigError } from "./errors.ts";
-import { startHttpEndpoint } from "./http-server.ts";
-import { reuseConnections } from "./kube-connections.ts";
-import { runWithLeaderElection } from "./leader-election.ts";
 import type { Logger } from "./logger.ts";
+import { createManager } from "./manager/manager.ts";
 import type { PopulatorProgram } from "./run.ts";
 import { readMutualTls } from "./strategies/csi-fastpath/endpoint.ts";
 import type { Strategy } from "./strategy.ts";
-import { registerVolumePopulator } from "./volume-populator-registration.ts";
 
 // Controller mode of runPopulator, in a module of its own so that populate mode never loads it.
 
@@ -45,7 +40,7 @@ export async function controllerMode<Spec, E extends ExtraOptions>(
   logger: Logger,
   stop: AbortSignal | undefined,
 ): Promise<number> {
-  const kubeConfig = reuseConnections(new KubeConfig());
+  const kubeConfig = new KubeConfig();
   if (options.kubeconfig) kubeConfig.loadFromFile(options.kubeconfig);
   else kubeConfig.loadFromDefault();
   if (options.master) {
@@ -55,7 +50,6 @@ export async function controllerMode<Spec, E extends ExtraOptions>(
         c === cluster ? { ...c, server: options.master as string } : c,
       );
   }
-  const registry = new Registry();
   let strategy: Strategy | undefined;
   try {
     strategy = await strategyFor(program, options);
@@ -65,65 +59,35 @@ export async function controllerMode<Spec, E extends ExtraOptions>(
     logger.error({ code: error.code }, error.message);
     return 2;
   }
-  const controller = createPopulatorController({
-    populator: program.populator,
+  const election = options.leaderElection;
+  const manager = createManager({
     kubeConfig,
+    logger,
+    handleSignals: true,
+    ...(options.httpEndpoint
+      ? { httpEndpoint: { address: options.httpEndpoint, metricsPath: options.metricsPath } }
+      : {}),
+    // Only the Lease holder reconciles; the others wait, ready to take over.
+    ...(election.enabled
+      ? {
+          leaderElection: {
+            namespace: election.namespace,
+            name: `${program.populator.prefix}-populator`,
+            leaseDurationMs: election.leaseDurationMs,
+            renewDeadlineMs: election.renewDeadlineMs,
+            retryPeriodMs: election.retryPeriodMs,
+          },
+        }
+      : {}),
+  });
+  addPopulator(manager, {
+    populator: program.populator,
     namespace: options.namespace,
     ...(options.imageName ? { imageName: options.imageName } : {}),
     ...(strategy ? { strategy } : {}),
     ...(program.settings ? { settings: program.settings } : {}),
     workers: options.workers,
-    registry,
-    logger,
   });
-  const abort = new AbortController();
-  const shutDown = (why: string) => {
-    logger.info({ why }, "shutting down");
-    abort.abort();
-  };
-  stop?.addEventListener("abort", () => shutDown("stopped by the caller"), { once: true });
-  const onSignal = (signal: NodeJS.Signals) => shutDown(signal);
-  process.once("SIGTERM", onSignal);
-  process.once("SIGINT", onSignal);
-  const endpoint = options.httpEndpoint
-    ? await startHttpEndpoint({
-        address: options.httpEndpoint,
-        metricsPath: options.metricsPath,
-        registry,
-        checks: { healthz: () => controller.healthz(), readyz: () => controller.readyz() },
-        logger,
-      })
-    : undefined;
-  try {
-    await registerVolumePopulator(
-      kubeConfig.makeApiClient(CustomObjectsApi),
-      program.populator.source,
-      logger,
-    );
-    const election = options.leaderElection;
-    if (!election.enabled) {
-      await controller.run(abort.signal);
-      return 0;
-    }
-    // Only the Lease holder reconciles; the others wait, ready to take over.
-    await runWithLeaderElection(
-      {
-        kubeConfig,
-        namespace: election.namespace,
-        name: `${program.populator.prefix}-populator`,
-        identity: `${hostname()}-${process.pid}`,
-        leaseDurationMs: election.leaseDurationMs,
-        renewDeadlineMs: election.renewDeadlineMs,
-        retryPeriodMs: election.retryPeriodMs,
-        signal: abort.signal,
-        logger,
-      },
-      (leading) => controller.run(leading),
-    );
-    return 0;
-  } finally {
-    process.off("SIGTERM", onSignal);
-    process.off("SIGINT", onSignal);
-    await endpoint?.close();
-  }
+  await manager.run(stop);
+  return 0;
 }

@@ -1,4 +1,3 @@
-import os from "node:os";
 import {
   CoreV1Api,
   type CoreV1Event,
@@ -13,14 +12,15 @@ import {
   type V1StorageClass,
 } from "@kubernetes/client-node";
 import type { Registry } from "prom-client";
-import { type Clock, systemClock } from "./clock.ts";
-import { isConflict, TerminalError, toVolpopError } from "./errors.ts";
+import type { Clock } from "./clock.ts";
+import { toVolpopError } from "./errors.ts";
 import { EventRecorder } from "./event-recorder.ts";
 import { execute } from "./executor.ts";
 import type { HealthResult } from "./http-server.ts";
-import { type CollectionWatch, watchCollection } from "./informers.ts";
-import { reuseConnections } from "./kube-connections.ts";
-import { createLogger, type Logger, reconcileLogger } from "./logger.ts";
+import type { Logger } from "./logger.ts";
+import { reconcileLogger } from "./logger.ts";
+import { type Controller, createController, type ReconcileOutcome } from "./manager/controller.ts";
+import { createManager, type Manager } from "./manager/manager.ts";
 import { createPopulatorMetrics, type PopulatorMetrics } from "./metrics.ts";
 import {
   MANAGED_BY,
@@ -33,7 +33,6 @@ import {
 import type { Observed, SourceObject } from "./observed.ts";
 import type { Populator } from "./populator.ts";
 import { lastProgress, type Progress } from "./progress.ts";
-import { WorkQueue } from "./queue.ts";
 import { workQueueMetrics } from "./queue-metrics.ts";
 import { isPopulationPv, reconcile, refersTo, sourceNamespace } from "./reconcile.ts";
 import { grantAllows, listReferenceGrants } from "./reference-grant.ts";
@@ -41,6 +40,7 @@ import { showsWrite } from "./resource-version.ts";
 import { DEFAULT_WORKERS, type PopulationSettings, withDefaults } from "./settings.ts";
 import { podStrategy } from "./strategies/pod/strategy.ts";
 import type { Strategy } from "./strategy.ts";
+import { registerVolumePopulator } from "./volume-populator-registration.ts";
 
 /**
  * Longest a reconcile waits for the caches to show its own last writes: they normally do within
@@ -51,12 +51,10 @@ const CACHE_CATCH_UP_MS = 3000;
 /** The PV controller's warning about a PV whose claimRef names another claim: what the hand-over does to PVC'. */
 const CLAIM_MISBOUND = "ClaimMisbound";
 
-/** Everything a populator controller needs; only `populator`, `kubeConfig` and `namespace` are required. */
-export interface PopulatorControllerConfig<Spec = unknown> {
+/** One populator on a Manager; only `populator` and `namespace` are required. */
+export interface PopulatorOptions<Spec = unknown> {
   /** What the controller populates from. */
   readonly populator: Populator<Spec>;
-  /** Cluster access (`--kubeconfig`, `--master`, or in-cluster). */
-  readonly kubeConfig: KubeConfig;
   /** Namespace of PVC' and populator pods (`--namespace`); the controller needs rights there. */
   readonly namespace: string;
   /** Image of the populator pod (`--image-name`). */
@@ -67,6 +65,20 @@ export interface PopulatorControllerConfig<Spec = unknown> {
   readonly workers?: number;
   /** Retry, failure and cross-namespace behaviour; see {@link PopulationSettings}. */
   readonly settings?: Partial<Omit<PopulationSettings, "namespace" | "imageName">>;
+  /** How long shutdown waits for reconciles in flight. Default 20 s, inside Kubernetes' 30 s grace period. */
+  readonly shutdownGraceMs?: number;
+  /**
+   * Register the source kind with the data-source validator (a `VolumePopulator` object) when the
+   * Manager starts, in every replica. Default `true`.
+   */
+  readonly registerVolumePopulator?: boolean;
+}
+
+/** Everything a stand-alone populator controller needs; only `populator`, `kubeConfig` and `namespace` are required. */
+export interface PopulatorControllerConfig<Spec = unknown>
+  extends Omit<PopulatorOptions<Spec>, "registerVolumePopulator"> {
+  /** Cluster access (`--kubeconfig`, `--master`, or in-cluster). */
+  readonly kubeConfig: KubeConfig;
   /** Structured logger. Default: JSON on stdout at `info`. */
   readonly logger?: Logger;
   /** Where metrics are registered. Default: a new registry (see `controller.metrics.registry`). */
@@ -75,10 +87,9 @@ export interface PopulatorControllerConfig<Spec = unknown> {
   readonly clock?: Clock;
   /** Who this controller is, in events. Default: host name and pid. */
   readonly identity?: string;
-  /** How long shutdown waits for reconciles in flight. Default 20 s, inside Kubernetes' 30 s grace period. */
-  readonly shutdownGraceMs?: number;
 }
 
+/** A stand-alone populator controller: a Manager with one populator. */
 export interface PopulatorController {
   /** Starts watching and reconciling; resolves once `signal` aborted and in-flight work finished. */
   run(signal: AbortSignal): Promise<void>;
@@ -89,25 +100,59 @@ export interface PopulatorController {
   readyz(): HealthResult;
 }
 
-/** Creates the controller of one populator: upstream lib-volume-populator's machinery, level-based. */
+/** What {@link addPopulator} added to the Manager. */
+export interface PopulatorHandle {
+  readonly metrics: PopulatorMetrics;
+  readonly controller: Controller;
+}
+
+/**
+ * Creates the controller of one populator with a Manager of its own (no HTTP endpoint, no leader
+ * election, no `VolumePopulator` registration): for tests and programs that run one populator
+ * their own way. Programs with several controllers use {@link addPopulator} on one Manager.
+ */
 export function createPopulatorController<Spec>(
   config: PopulatorControllerConfig<Spec>,
 ): PopulatorController {
-  const populator = config.populator as Populator<unknown>;
-  const settings = withDefaults({
-    ...config.settings,
-    namespace: config.namespace,
-    imageName: config.imageName,
+  const manager = createManager({
+    kubeConfig: config.kubeConfig,
+    ...(config.registry ? { registry: config.registry } : {}),
+    ...(config.logger ? { logger: config.logger } : {}),
+    ...(config.clock ? { clock: config.clock } : {}),
+    ...(config.identity ? { identity: config.identity } : {}),
   });
-  const strategy = config.strategy ?? podStrategy;
-  const clock = config.clock ?? systemClock;
-  const logger = config.logger ?? createLogger({ name: "volpop", level: "info" });
-  const metrics = createPopulatorMetrics(config.registry, { clock });
-  const kc = reuseConnections(config.kubeConfig);
+  const { metrics } = addPopulator(manager, { ...config, registerVolumePopulator: false });
+  return {
+    metrics,
+    healthz: () => manager.healthz(),
+    readyz: () => manager.readyz(),
+    run: (signal) => manager.run(signal),
+  };
+}
+
+/**
+ * Adds the controller of one populator to `manager`: upstream lib-volume-populator's machinery,
+ * level-based. Its watches are the Manager's shared informers, so several populators (and the
+ * validator) in one process cost the API server one watch per collection.
+ */
+export function addPopulator<Spec>(manager: Manager, options: PopulatorOptions<Spec>): PopulatorHandle {
+  const populator = options.populator as Populator<unknown>;
+  const settings = withDefaults({
+    ...options.settings,
+    namespace: options.namespace,
+    imageName: options.imageName,
+  });
+  const strategy = options.strategy ?? podStrategy;
+  const { clock, identity } = manager;
+  const logger = manager.logger.child({ populator: populator.prefix });
+  const metrics = createPopulatorMetrics(manager.registry, {
+    clock,
+    processMetrics: false,
+    populator: populator.prefix,
+  });
+  const kc = manager.kubeConfig;
   const core = kc.makeApiClient(CoreV1Api);
-  const storage = kc.makeApiClient(StorageV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
-  const identity = config.identity ?? `${os.hostname()}-${process.pid}`;
   const events = new EventRecorder({
     core,
     component: `${populator.prefix}-populator`,
@@ -115,10 +160,8 @@ export function createPopulatorController<Spec>(
     clock,
     logger,
   });
-  const queue = new WorkQueue({ clock, metrics: workQueueMetrics(metrics.registry, populator.prefix) });
-  const { group, version, plural, kind } = populator.source;
-  const isPrimePvc = (pvc: V1PersistentVolumeClaim) =>
-    pvc.metadata?.namespace === settings.namespace && (pvc.metadata.name?.startsWith("prime-") ?? false);
+  const { group, version, kind } = populator.source;
+  const isPrimePvc = primePvcTest(settings.namespace);
 
   // The user's PVC key for each PVC uid we have seen: PVC', pods and PVs name only the uid.
   const keyByUid = new Map<string, string>();
@@ -144,144 +187,116 @@ export function createPopulatorController<Spec>(
     }
     return wait;
   };
-  const enqueueUid = (uid: string | undefined) => {
-    const key = uid ? keyByUid.get(uid) : undefined;
-    if (key) queue.add(key);
-  };
+  const keyOfUid = (uid: string | undefined) => (uid ? keyByUid.get(uid) : undefined);
 
-  const pvcs: CollectionWatch<V1PersistentVolumeClaim> = watchCollection({
-    kind: "PersistentVolumeClaim",
-    kubeConfig: kc,
-    path: "/api/v1/persistentvolumeclaims",
-    list: (page) => core.listPersistentVolumeClaimForAllNamespaces({ ...page }),
-    // The API server cannot select by dataSourceRef: drop the cluster's other PVCs as they arrive, so
-    // memory follows our populations, not the cluster's size. Both tests are fixed for a PVC's life
-    // (dataSourceRef is immutable).
-    keep: (pvc) => refersTo(pvc, populator.source) || isPrimePvc(pvc),
+  const informers = populatorInformers(manager, populator, settings.namespace);
+  const { pvcs, pvs, pods, storageClasses, sources, primeEvents } = informers;
+  const controller = createController({
+    name: populator.prefix,
+    workers: options.workers ?? DEFAULT_WORKERS,
     logger,
-    onChange: (pvc, change) => {
-      cacheShows("PersistentVolumeClaim", pvc);
-      if (isPrimePvc(pvc)) {
-        enqueueUid(pvc.metadata?.labels?.[POPULATE_FOR_LABEL] ?? pvc.metadata?.name?.slice("prime-".length));
-      } else if (pvc.metadata?.uid) {
-        queue.add(keyOf(pvc));
-        // Gone for good (our finalizer is released before that): nothing will name this uid again.
-        if (change === "delete") keyByUid.delete(pvc.metadata.uid);
-        else keyByUid.set(pvc.metadata.uid, keyOf(pvc));
-      }
+    clock,
+    queueMetrics: workQueueMetrics(manager.registry, populator.prefix),
+    shutdownGraceMs: options.shutdownGraceMs ?? 20_000,
+    reconcile: (key) => reconcileKey(key),
+    beforeWorkers: async (signal) => {
+      logger.info(
+        { source: `${group}/${version} ${kind}`, namespace: settings.namespace, strategy: strategy.name },
+        "starting",
+      );
+      await strategy.runtime?.start({
+        signal,
+        requeue: (uid) => {
+          const key = keyOfUid(uid);
+          if (key) controller.enqueue(key);
+        },
+        logger,
+        metrics,
+      });
     },
-  });
-  const pvs: CollectionWatch<V1PersistentVolume> = watchCollection({
-    kind: "PersistentVolume",
-    kubeConfig: kc,
-    path: "/api/v1/persistentvolumes",
-    list: (page) => core.listPersistentVolume({ ...page }),
-    // Like PVCs: only the PVs of populations, not every PV of the cluster.
-    keep: (pv) => isPopulationPv(pv, settings.namespace, populator.prefix),
-    logger,
-    onChange: (pv) => {
-      cacheShows("PersistentVolume", pv);
-      const claim = pv.spec?.claimRef;
-      if (claim?.namespace === settings.namespace && claim.name?.startsWith("prime-")) {
-        enqueueUid(claim.name.slice("prime-".length));
-      } else if (claim?.uid) {
-        enqueueUid(claim.uid);
-      }
+    afterWorkers: async () => {
+      await strategy.runtime?.stop();
     },
+    readyz: () => strategy.runtime?.health() ?? [],
   });
-  const pods: CollectionWatch<V1Pod> = watchCollection({
-    kind: "Pod",
-    kubeConfig: kc,
-    path: `/api/v1/namespaces/${settings.namespace}/pods`,
-    labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`,
-    list: (page) =>
-      core.listNamespacedPod({
-        namespace: settings.namespace,
-        labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`,
-        ...page,
-      }),
-    logger,
-    onChange: (pod) => {
-      cacheShows("Pod", pod);
-      enqueueUid(pod.metadata?.labels?.[POPULATE_FOR_LABEL]);
-    },
+
+  controller.watch(pvcs, (pvc, change) => {
+    cacheShows("PersistentVolumeClaim", pvc);
+    if (isPrimePvc(pvc))
+      return keyOfUid(
+        pvc.metadata?.labels?.[POPULATE_FOR_LABEL] ?? pvc.metadata?.name?.slice("prime-".length),
+      );
+    if (!pvc.metadata?.uid) return undefined;
+    // Gone for good (our finalizer is released before that): nothing will name this uid again.
+    if (change === "delete") keyByUid.delete(pvc.metadata.uid);
+    else keyByUid.set(pvc.metadata.uid, keyOf(pvc));
+    return keyOf(pvc);
   });
-  const enqueueWaiting = () => {
-    for (const pvc of pvcs.list())
-      if (refersTo(pvc, populator.source) && !isPrimePvc(pvc) && !pvc.spec?.volumeName) queue.add(keyOf(pvc));
-  };
-  const storageClasses: CollectionWatch<V1StorageClass> = watchCollection({
-    kind: "StorageClass",
-    kubeConfig: kc,
-    path: "/apis/storage.k8s.io/v1/storageclasses",
-    list: (page) => storage.listStorageClass({ ...page }),
-    logger,
-    onChange: enqueueWaiting,
+  controller.watch(pvs, (pv) => {
+    cacheShows("PersistentVolume", pv);
+    const claim = pv.spec?.claimRef;
+    if (claim?.namespace === settings.namespace && claim.name?.startsWith("prime-"))
+      return keyOfUid(claim.name.slice("prime-".length));
+    return keyOfUid(claim?.uid);
   });
-  const sources: CollectionWatch<SourceObject> = watchCollection({
-    kind,
-    kubeConfig: kc,
-    path: `/apis/${group}/${version}/${plural}`,
-    list: (page) =>
-      custom.listClusterCustomObject({ group, version, plural, ...page }) as Promise<
-        KubernetesListObject<SourceObject>
-      >,
-    logger,
-    onChange: (source) => {
-      for (const pvc of pvcs.list()) {
-        if (
-          refersTo(pvc, populator.source) &&
+  controller.watch(pods, (pod) => {
+    cacheShows("Pod", pod);
+    return keyOfUid(pod.metadata?.labels?.[POPULATE_FOR_LABEL]);
+  });
+  // A StorageClass appearing or changing may unblock every population still waiting for a volume.
+  controller.watch(storageClasses, () =>
+    pvcs
+      .list()
+      .filter((pvc) => !isPrimePvc(pvc) && !pvc.spec?.volumeName)
+      .map(keyOf),
+  );
+  controller.watch(sources, (source) =>
+    pvcs
+      .list()
+      .filter(
+        (pvc) =>
           !isPrimePvc(pvc) &&
           pvc.spec?.dataSourceRef?.name === source.metadata?.name &&
-          sourceNamespace(pvc) === source.metadata?.namespace
-        ) {
-          queue.add(keyOf(pvc));
-        }
-      }
-    },
-  });
+          sourceNamespace(pvc) === source.metadata?.namespace,
+      )
+      .map(keyOf),
+  );
   // Warnings on PVC' (provisioning failures, quota) are invisible to users, who only see their own
-  // PVC: repeat them there. Normal events are the provisioner's routine and would only bury the
-  // user's own; ClaimMisbound is the PV controller noticing our hand-over of the PV, not a problem.
-  // Only events newer than this controller, so a restart does not replay history.
+  // PVC: repeat them there. Only events newer than this controller, so a restart does not replay history.
   const startedAt = clock.now();
-  const eventSelector = "involvedObject.kind=PersistentVolumeClaim,type=Warning";
-  const primeEvents: CollectionWatch<CoreV1Event> = watchCollection({
-    kind: "Event",
-    kubeConfig: kc,
-    path: `/api/v1/namespaces/${settings.namespace}/events`,
-    fieldSelector: eventSelector,
-    list: (page) =>
-      core.listNamespacedEvent({ namespace: settings.namespace, fieldSelector: eventSelector, ...page }),
-    keep: (event) =>
-      event.reason !== CLAIM_MISBOUND && (event.involvedObject?.name?.startsWith("prime-") ?? false),
-    logger,
-    onChange: (event, change) => {
-      const involved = event.involvedObject;
-      if (change === "delete" || !involved?.name) return;
-      const at = Date.parse(
-        String(event.lastTimestamp ?? event.eventTime ?? event.metadata?.creationTimestamp ?? ""),
-      );
-      if (!(at >= startedAt - 1000)) return;
-      const key = keyByUid.get(involved.name.slice("prime-".length));
-      const [namespace = "", name = ""] = key?.split("/") ?? [];
-      const pvc = key ? pvcs.get(name, namespace) : undefined;
-      if (!pvc?.metadata) return;
-      void events.record(
-        {
-          apiVersion: "v1",
-          kind: "PersistentVolumeClaim",
-          name,
-          namespace,
-          ...(pvc.metadata.uid ? { uid: pvc.metadata.uid } : {}),
-        },
-        "Warning",
-        event.reason ?? "Unknown",
-        `${event.message ?? ""} (on PVC' ${settings.namespace}/${involved.name})`,
-      );
-    },
+  controller.watch(primeEvents, (event, change) => {
+    const involved = event.involvedObject;
+    if (change === "delete" || !involved?.name) return undefined;
+    const at = Date.parse(
+      String(event.lastTimestamp ?? event.eventTime ?? event.metadata?.creationTimestamp ?? ""),
+    );
+    if (!(at >= startedAt - 1000)) return undefined;
+    const key = keyOfUid(involved.name.slice("prime-".length));
+    const [namespace = "", name = ""] = key?.split("/") ?? [];
+    const pvc = key ? pvcs.get(name, namespace) : undefined;
+    if (!pvc?.metadata) return undefined;
+    void events.record(
+      {
+        apiVersion: "v1",
+        kind: "PersistentVolumeClaim",
+        name,
+        namespace,
+        ...(pvc.metadata.uid ? { uid: pvc.metadata.uid } : {}),
+      },
+      "Warning",
+      event.reason ?? "Unknown",
+      `${event.message ?? ""} (on PVC' ${settings.namespace}/${involved.name})`,
+    );
+    return undefined;
   });
-  const watches = [pvcs, pvs, pods, storageClasses, sources, primeEvents];
+  manager.add(controller);
+  if (options.registerVolumePopulator ?? true) {
+    manager.add({
+      name: `register-${populator.prefix}`,
+      needsLeaderElection: false,
+      start: () => registerVolumePopulator(custom, populator.source, logger),
+    });
+  }
 
   async function observe(pvc: V1PersistentVolumeClaim): Promise<Observed> {
     const uid = pvc.metadata?.uid ?? "";
@@ -319,23 +334,18 @@ export function createPopulatorController<Spec>(
   }
 
   let reconcileCount = 0;
-  async function reconcileKey(key: string): Promise<void> {
+  async function reconcileKey(key: string): Promise<ReconcileOutcome | undefined> {
     const [namespace = "", name = ""] = key.split("/");
     const pvc = pvcs.get(name, namespace);
     // PVC' is never a population of its own, whatever a mutator put in its dataSourceRef.
-    if (!pvc || !refersTo(pvc, populator.source) || isPrimePvc(pvc)) {
-      queue.forget(key);
-      return;
-    }
+    if (!pvc || isPrimePvc(pvc)) return undefined;
     const behindMs = cacheBehindMs(key);
     if (behindMs > 0) {
       logger.debug(
         { namespace, name, behindMs },
         "waiting for the caches to show this population's own writes",
       );
-      queue.forget(key);
-      queue.addAfter(key, behindMs);
-      return;
+      return { requeueAfterMs: behindMs };
     }
     const log = reconcileLogger(logger, { namespace, name, reconcileId: `${identity}-${++reconcileCount}` });
     try {
@@ -365,76 +375,79 @@ export function createPopulatorController<Spec>(
           });
         },
       });
-      queue.forget(key);
-      if (plan.requeueAfterMs !== undefined) queue.addAfter(key, plan.requeueAfterMs);
       metrics.recordReconcile(plan.requeueAfterMs !== undefined ? "requeue" : "success");
       if (pvc.metadata?.deletionTimestamp && pvc.metadata.uid) metrics.dropOperation(pvc.metadata.uid);
+      return plan.requeueAfterMs === undefined ? undefined : { requeueAfterMs: plan.requeueAfterMs };
     } catch (thrown) {
-      const error = toVolpopError(thrown);
-      metrics.recordReconcile("error", error.code);
-      if (error instanceof TerminalError) {
-        log.error({ err: error }, "reconcile failed; not retrying");
-        queue.forget(key);
-      } else if (isConflict(error)) {
-        // The cache had not caught up with the API server yet: routine, and retried shortly.
-        log.debug({ code: error.code }, "object changed meanwhile; retrying");
-        queue.addRateLimited(key);
-      } else {
-        log.warn(
-          { code: error.code, error: error.message, retries: queue.retries(key) },
-          "reconcile failed; retrying",
-        );
-        queue.addRateLimited(key);
-      }
+      // Counted here; the controller decides whether and when to retry.
+      metrics.recordReconcile("error", toVolpopError(thrown).code);
+      throw thrown;
     }
   }
 
-  async function worker(signal: AbortSignal): Promise<void> {
-    for (;;) {
-      const key = await queue.get(signal).catch(() => undefined);
-      if (key === undefined) return;
-      try {
-        await reconcileKey(key);
-      } finally {
-        queue.done(key);
-      }
-    }
-  }
+  return { metrics, controller };
+}
 
+/** The collections a populator reads, as views of the Manager's shared informers. */
+function populatorInformers(manager: Manager, populator: Populator<unknown>, namespace: string) {
+  const core = manager.kubeConfig.makeApiClient(CoreV1Api);
+  const storage = manager.kubeConfig.makeApiClient(StorageV1Api);
+  const custom = manager.kubeConfig.makeApiClient(CustomObjectsApi);
+  const { group, version, plural, kind } = populator.source;
+  const isPrimePvc = primePvcTest(namespace);
+  const eventSelector = "involvedObject.kind=PersistentVolumeClaim,type=Warning";
   return {
-    metrics,
-    healthz: () => [{ name: "controller", ok: true }],
-    readyz: () => [
-      ...watches.map((w) => ({
-        name: `watch-${w.kind}`,
-        ok: w.healthy,
-        ...(w.healthy ? {} : { reason: w.lastError ?? "not synced yet" }),
-      })),
-      ...(strategy.runtime?.health() ?? []),
-    ],
-    async run(signal: AbortSignal): Promise<void> {
-      logger.info(
-        { source: `${group}/${version} ${kind}`, namespace: settings.namespace, strategy: strategy.name },
-        "starting",
-      );
-      // Each start retries until its first list succeeds (a CRD installed later, RBAC fixed later);
-      // readiness says which one is still missing meanwhile.
-      await Promise.all(watches.map((w) => w.start(signal)));
-      await strategy.runtime?.start({ signal, requeue: enqueueUid, logger, metrics });
-      const workers = Array.from({ length: config.workers ?? DEFAULT_WORKERS }, () => worker(signal));
-      if (!signal.aborted) {
-        logger.info("caches synced; reconciling");
-        await new Promise<void>((resolve) =>
-          signal.addEventListener("abort", () => resolve(), { once: true }),
-        );
-      }
-      logger.info("stopping: finishing reconciles in flight");
-      const drained = await queue.shutDownWithDrain(config.shutdownGraceMs ?? 20_000);
-      if (!drained) logger.warn("reconciles still running at the end of the grace period");
-      await Promise.allSettled(workers);
-      await Promise.all(watches.map((w) => w.stop()));
-      await strategy.runtime?.stop();
-      logger.info("stopped");
-    },
+    pvcs: manager.informer<V1PersistentVolumeClaim>({
+      kind: "PersistentVolumeClaim",
+      path: "/api/v1/persistentvolumeclaims",
+      list: (page) => core.listPersistentVolumeClaimForAllNamespaces({ ...page }),
+      // The API server cannot select by dataSourceRef: drop the cluster's other PVCs as they arrive,
+      // so memory follows our populations, not the cluster's size. Both tests are fixed for a PVC's
+      // life (dataSourceRef is immutable).
+      keep: (pvc) => refersTo(pvc, populator.source) || isPrimePvc(pvc),
+    }),
+    pvs: manager.informer<V1PersistentVolume>({
+      kind: "PersistentVolume",
+      path: "/api/v1/persistentvolumes",
+      list: (page) => core.listPersistentVolume({ ...page }),
+      // Like PVCs: only the PVs of populations, not every PV of the cluster.
+      keep: (pv) => isPopulationPv(pv, namespace, populator.prefix),
+    }),
+    pods: manager.informer<V1Pod>({
+      kind: "Pod",
+      path: `/api/v1/namespaces/${namespace}/pods`,
+      labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`,
+      list: (page) =>
+        core.listNamespacedPod({ namespace, labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`, ...page }),
+    }),
+    storageClasses: manager.informer<V1StorageClass>({
+      kind: "StorageClass",
+      path: "/apis/storage.k8s.io/v1/storageclasses",
+      list: (page) => storage.listStorageClass({ ...page }),
+    }),
+    sources: manager.informer<SourceObject>({
+      kind,
+      path: `/apis/${group}/${version}/${plural}`,
+      list: (page) =>
+        custom.listClusterCustomObject({ group, version, plural, ...page }) as Promise<
+          KubernetesListObject<SourceObject>
+        >,
+    }),
+    // ClaimMisbound is the PV controller noticing our hand-over of the PV, not a problem; Normal
+    // events are the provisioner's routine and would only bury the user's own.
+    primeEvents: manager.informer<CoreV1Event>({
+      kind: "Event",
+      path: `/api/v1/namespaces/${namespace}/events`,
+      fieldSelector: eventSelector,
+      list: (page) => core.listNamespacedEvent({ namespace, fieldSelector: eventSelector, ...page }),
+      keep: (event) =>
+        event.reason !== CLAIM_MISBOUND && (event.involvedObject?.name?.startsWith("prime-") ?? false),
+    }),
   };
+}
+
+/** Whether a PVC is a PVC' of this controller: they all live in its namespace, named `prime-<uid>`. */
+function primePvcTest(namespace: string) {
+  return (pvc: V1PersistentVolumeClaim): boolean =>
+    pvc.metadata?.namespace === namespace && (pvc.metadata.name?.startsWith("prime-") ?? false);
 }

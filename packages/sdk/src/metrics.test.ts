@@ -152,4 +152,39 @@ describe("createPopulatorMetrics", () => {
       /already been registered/,
     );
   });
+
+  it("lets several populators share one registry, each series labelled with its populator", async () => {
+    const clock = new FakeClock(0);
+    const registry = new Registry();
+    const hello = createPopulatorMetrics(registry, {
+      clock,
+      processMetrics: false,
+      populator: "hello.example.com",
+    });
+    const image = createPopulatorMetrics(registry, {
+      clock,
+      processMetrics: false,
+      populator: "image.volpop.dev",
+    });
+    hello.startOperation("uid-1");
+    image.startOperation("uid-2");
+    image.startOperation("uid-3");
+    clock.advance(2000);
+    image.finishOperation("uid-2", "success");
+    hello.recordReconcile("error", "API_409");
+    image.recordStrategy("pod", "success");
+    const output = await registry.metrics();
+    expect(output).toContain('volume_populator_operations_in_flight{populator="hello.example.com"} 1');
+    expect(output).toContain('volume_populator_operations_in_flight{populator="image.volpop.dev"} 1');
+    expect(output).toContain(
+      'volume_populator_operation_seconds_sum{result="success",populator="image.volpop.dev"} 2',
+    );
+    expect(output).not.toContain('volume_populator_operation_seconds_sum{result="success",populator="hello');
+    expect(output).toContain('volpop_reconcile_total{result="error",populator="hello.example.com"} 1');
+    expect(output).toContain('volpop_reconcile_errors_total{code="API_409",populator="hello.example.com"} 1');
+    expect(output).toContain(
+      'volpop_population_strategy_total{strategy="pod",outcome="success",populator="image.volpop.dev"} 1',
+    );
+    expect(output.match(/^# HELP volpop_reconcile_total /gm)).toHaveLength(1);
+  });
 });

@@ -42,6 +42,12 @@ export interface PopulatorMetricsOptions {
   processMetrics?: boolean;
   /** Time source for operation durations. Default: {@link systemClock}. */
   clock?: Clock;
+  /**
+   * Label every series with `populator="<this>"` (the populator's prefix), so that several
+   * populators share one registry (one Manager, one metrics endpoint). Without it the metrics carry
+   * upstream's labels only, and a second set on the same registry throws.
+   */
+  populator?: string;
 }
 
 /** The metrics a populator exports, registered on one registry. */
@@ -49,15 +55,15 @@ export interface PopulatorMetrics {
   /** The registry every metric here is registered on; serve it on the metrics path. */
   readonly registry: Registry;
   /** `volume_populator_operation_seconds{result}` (upstream): duration of whole populations. */
-  readonly operationSeconds: Histogram<"result">;
+  readonly operationSeconds: Histogram<"result" | "populator">;
   /** `volume_populator_operations_in_flight` (upstream): populations started and not yet finished. */
-  readonly operationsInFlight: Gauge;
+  readonly operationsInFlight: Gauge<"populator">;
   /** `volpop_reconcile_total{result}`: reconciles by outcome. */
-  readonly reconcileTotal: Counter<"result">;
+  readonly reconcileTotal: Counter<"result" | "populator">;
   /** `volpop_reconcile_errors_total{code}`: failed reconciles by `VolpopError` code. */
-  readonly reconcileErrorsTotal: Counter<"code">;
+  readonly reconcileErrorsTotal: Counter<"code" | "populator">;
   /** `volpop_population_strategy_total{strategy,outcome}`: populations by strategy and outcome. */
-  readonly populationStrategyTotal: Counter<"strategy" | "outcome">;
+  readonly populationStrategyTotal: Counter<"strategy" | "outcome" | "populator">;
   /**
    * Starts timing an operation and counts it in flight. With a `key` (upstream uses the PVC uid)
    * a population spanning many reconciles is timed once: starting a key already in flight
@@ -84,38 +90,66 @@ export function createPopulatorMetrics(
   options: PopulatorMetricsOptions = {},
 ): PopulatorMetrics {
   const clock = options.clock ?? systemClock;
-  const operationSeconds = new Histogram({
-    name: "volume_populator_operation_seconds",
-    help: "Time taken by each populator operation",
-    labelNames: ["result"] as const,
-    buckets: [...OPERATION_SECONDS_BUCKETS],
-    registers: [registry],
-  });
-  const operationsInFlight = new Gauge({
-    name: "volume_populator_operations_in_flight",
-    help: "Total number of operations in flight",
-    registers: [registry],
-  });
-  const reconcileTotal = new Counter({
-    name: "volpop_reconcile_total",
-    help: "Reconciles of PVCs by result (success, requeue, error)",
-    labelNames: ["result"] as const,
-    registers: [registry],
-  });
-  const reconcileErrorsTotal = new Counter({
-    name: "volpop_reconcile_errors_total",
-    help: "Failed reconciles of PVCs by error code",
-    labelNames: ["code"] as const,
-    registers: [registry],
-  });
-  const populationStrategyTotal = new Counter({
-    name: "volpop_population_strategy_total",
-    help: "Populations by strategy and outcome",
-    labelNames: ["strategy", "outcome"] as const,
-    registers: [registry],
-  });
+  const labelled = options.populator !== undefined;
+  const own = labelled ? { populator: options.populator as string } : {};
+  const names = <const L extends string>(...labels: L[]) =>
+    (labelled ? [...labels, "populator"] : labels) as (L | "populator")[];
+  // Labelled sets share their metrics with the registry's other populators; unlabelled ones own theirs.
+  const once = <T>(name: string, make: () => T): T =>
+    labelled ? registeredOnce(registry, name, make) : make();
+  const operationSeconds = once(
+    "volume_populator_operation_seconds",
+    () =>
+      new Histogram({
+        name: "volume_populator_operation_seconds",
+        help: "Time taken by each populator operation",
+        labelNames: names("result"),
+        buckets: [...OPERATION_SECONDS_BUCKETS],
+        registers: [registry],
+      }),
+  );
+  const operationsInFlight = once(
+    "volume_populator_operations_in_flight",
+    () =>
+      new Gauge({
+        name: "volume_populator_operations_in_flight",
+        help: "Total number of operations in flight",
+        labelNames: names(),
+        registers: [registry],
+      }),
+  );
+  const reconcileTotal = once(
+    "volpop_reconcile_total",
+    () =>
+      new Counter({
+        name: "volpop_reconcile_total",
+        help: "Reconciles of PVCs by result (success, requeue, error)",
+        labelNames: names("result"),
+        registers: [registry],
+      }),
+  );
+  const reconcileErrorsTotal = once(
+    "volpop_reconcile_errors_total",
+    () =>
+      new Counter({
+        name: "volpop_reconcile_errors_total",
+        help: "Failed reconciles of PVCs by error code",
+        labelNames: names("code"),
+        registers: [registry],
+      }),
+  );
+  const populationStrategyTotal = once(
+    "volpop_population_strategy_total",
+    () =>
+      new Counter({
+        name: "volpop_population_strategy_total",
+        help: "Populations by strategy and outcome",
+        labelNames: names("strategy", "outcome"),
+        registers: [registry],
+      }),
+  );
   // Present every result from the start so that rate() sees a 0 → 1 step rather than a new series.
-  for (const result of RECONCILE_RESULTS) reconcileTotal.inc({ result }, 0);
+  for (const result of RECONCILE_RESULTS) reconcileTotal.inc({ result, ...own }, 0);
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
 
   let inFlight = 0;
@@ -124,17 +158,17 @@ export function createPopulatorMetrics(
   const begin = (onEnd: () => void): Operation => {
     const startedAt = clock.now();
     inFlight++;
-    operationsInFlight.set(inFlight);
+    operationsInFlight.set(own, inFlight);
     let ended = false;
     const end = (result: string | undefined) => {
       if (ended) return;
       ended = true;
       inFlight--;
-      operationsInFlight.set(inFlight);
+      operationsInFlight.set(own, inFlight);
       onEnd();
       // A wall clock stepped backwards must not record a negative duration.
       if (result !== undefined) {
-        operationSeconds.observe({ result }, Math.max(0, clock.now() - startedAt) / 1000);
+        operationSeconds.observe({ result, ...own }, Math.max(0, clock.now() - startedAt) / 1000);
       }
     };
     return { finish: (result) => end(result), drop: () => end(undefined) };
@@ -165,11 +199,11 @@ export function createPopulatorMetrics(
       keyed.get(key)?.drop();
     },
     recordReconcile(result, errorCode) {
-      reconcileTotal.inc({ result });
-      if (result === "error") reconcileErrorsTotal.inc({ code: errorCode ?? "UNKNOWN" });
+      reconcileTotal.inc({ result, ...own });
+      if (result === "error") reconcileErrorsTotal.inc({ code: errorCode ?? "UNKNOWN", ...own });
     },
     recordStrategy(strategy, outcome) {
-      populationStrategyTotal.inc({ strategy, outcome });
+      populationStrategyTotal.inc({ strategy, outcome, ...own });
     },
   };
 }

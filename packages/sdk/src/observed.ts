@@ -13,8 +13,12 @@ export interface SourceObject extends KubernetesObject {
 }
 
 /**
- * Everything one reconcile of a user's PVC looks at, read from the informers' caches. Decisions depend
- * only on this (level-based), never on which change woke the reconcile.
+ * Everything one reconcile of a user's PVC looks at. Decisions depend only on this (level-based),
+ * never on which change woke the reconcile. Objects come from the informers' caches; two things are
+ * read live, because no watch can carry them: the populator pod's progress (the tail of its log,
+ * only while it runs) and, for a source in another namespace when the controller allows that, the
+ * ReferenceGrants there (a watch of every namespace's grants would need cluster-wide rights the
+ * controller otherwise does without).
  */
 export interface Observed {
   /** Milliseconds since the epoch, from the injected clock. */

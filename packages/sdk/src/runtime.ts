@@ -1,8 +1,8 @@
 /**
- * `@volpop/sdk/runtime`: the controller machinery under `runPopulator`, for embedding a populator's
- * controller in another program, writing a strategy, or building another controller on the same
- * parts (the validator does): controller, work queue, informers, leader election, HTTP endpoint,
- * metrics, the pure `reconcile` and its plan, object names, the command line.
+ * `@volpop/sdk/runtime`: the controller machinery under `runPopulator`, for embedding populators in
+ * another program (several on one Manager), writing a strategy, or building another controller on
+ * the same parts (the validator does): Manager, generic controller, shared informers, work queue,
+ * leader election, HTTP endpoint, metrics, the pure `reconcile` and its plan, object names, flags.
  */
 export type {
   CliParseResult,
@@ -16,9 +16,12 @@ export { parsePopulatorArgs } from "./cli.ts";
 export type { Clock, TimerHandle } from "./clock.ts";
 export { systemClock } from "./clock.ts";
 export {
+  addPopulator,
   createPopulatorController,
   type PopulatorController,
   type PopulatorControllerConfig,
+  type PopulatorHandle,
+  type PopulatorOptions,
 } from "./controller.ts";
 export { isAlreadyExists, isConflict, isNotFound } from "./errors.ts";
 export {
@@ -75,6 +78,22 @@ export {
 } from "./leader-election.ts";
 export { type ListenAddress, parseListenAddress } from "./listen-address.ts";
 export { type ReconcileLogContext, reconcileLogger } from "./logger.ts";
+export {
+  type Controller,
+  type ControllerOptions,
+  createController,
+  type KeyMapper,
+  type ReconcileOutcome,
+  type Reconciler,
+} from "./manager/controller.ts";
+export type { Change, Informer, InformerRequest } from "./manager/informers.ts";
+export {
+  createManager,
+  type Manager,
+  type ManagerLeaderElection,
+  type ManagerOptions,
+} from "./manager/manager.ts";
+export type { Runnable } from "./manager/runnable.ts";
 export type {
   FinishOperation,
   PopulatorMetrics,

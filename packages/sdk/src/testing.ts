@@ -5,6 +5,7 @@
  * (it and the fast-path fixtures load gRPC, as `@volpop/sdk/fastpath` does).
  */
 export { FakeClock } from "./internal/fake-clock.ts";
+export { FakeInformer } from "./internal/fake-informer.ts";
 export {
   backendView,
   CSI_DRIVER,

@@ -14,11 +14,15 @@ export {
   type ValidatorWebhookOptions,
 } from "./cli.ts";
 export {
+  addValidator,
   createValidatorController,
   DEFAULT_RESYNC_PERIOD_MS,
   DEFAULT_WORKER_THREADS,
   type ValidatorController,
   type ValidatorControllerConfig,
+  type ValidatorHandle,
+  type ValidatorOptions,
+  volumePopulatorKeyMapper,
 } from "./controller.ts";
 export {
   type ApiEventRecorderOptions,

@@ -2,12 +2,11 @@ import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { KubeConfig } from "@kubernetes/client-node";
 import { CliUsageError, createLogger, type Logger } from "@volpop/sdk";
-import { reuseConnections, runWithLeaderElection, startHttpEndpoint } from "@volpop/sdk/runtime";
-import { collectDefaultMetrics, Registry } from "prom-client";
+import { createManager } from "@volpop/sdk/runtime";
 import { PROGRAM_NAME, parseValidatorArgs, type ValidatorCliOptions } from "./cli.ts";
-import { createValidatorController } from "./controller.ts";
+import { addValidator } from "./controller.ts";
 import { VERSION } from "./version.ts";
-import { type AdmissionWebhook, createAdmissionWebhook } from "./webhook/webhook.ts";
+import { createAdmissionWebhook } from "./webhook/webhook.ts";
 
 /** Where a pod finds its own namespace. */
 const SERVICE_ACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
@@ -55,95 +54,59 @@ export async function runValidator(
 }
 
 async function runController(cli: ValidatorCliOptions, logger: Logger, stop: AbortSignal | undefined) {
-  const kubeConfig = reuseConnections(new KubeConfig());
+  const kubeConfig = new KubeConfig();
   if (cli.kubeconfig) kubeConfig.loadFromFile(cli.kubeconfig);
   else kubeConfig.loadFromDefault();
-
-  const registry = new Registry();
-  // Upstream's registry carries the process start time; prom-client's defaults include it.
-  collectDefaultMetrics({ register: registry });
-  const controller = createValidatorController({
+  const election = cli.leaderElection;
+  const manager = createManager({
     kubeConfig,
-    workers: cli.workerThreads,
-    resyncPeriodMs: cli.resyncPeriodMs,
-    ...(cli.watchNamespace === undefined ? {} : { namespace: cli.watchNamespace }),
-    registry,
     logger,
-  });
-  // The webhook answers from the controller's VolumePopulator cache. Readiness covers both, so with
-  // leader election only the leader (whose controller runs) is ready and receives the API server's calls.
-  const webhook: AdmissionWebhook | undefined =
-    cli.webhook.port === undefined
-      ? undefined
-      : createAdmissionWebhook({
-          kubeConfig,
-          port: cli.webhook.port,
-          service: cli.webhook.service,
-          namespace: cli.webhook.namespace ?? podNamespace(),
-          configurationName: cli.webhook.configurationName,
-          secretName: cli.webhook.secretName,
-          registrations: () => controller.registrations(),
-          registry,
-          logger,
-        });
-
-  const abort = new AbortController();
-  const shutDown = (why: string) => {
-    if (abort.signal.aborted) return;
-    logger.info({ why }, "shutting down");
-    abort.abort();
-  };
-  stop?.addEventListener("abort", () => shutDown("stopped by the caller"), { once: true });
-  if (stop?.aborted) shutDown("stopped by the caller");
-  const onSignal = (signal: NodeJS.Signals) => shutDown(signal);
-  process.once("SIGTERM", onSignal);
-  process.once("SIGINT", onSignal);
-  try {
-    const endpoint = cli.httpEndpoint
-      ? await startHttpEndpoint({
-          address: cli.httpEndpoint,
-          metricsPath: cli.metricsPath,
-          registry,
-          checks: {
-            healthz: () => controller.healthz(),
-            readyz: () => [...controller.readyz(), ...(webhook?.readyz() ?? [])],
-          },
-          logger,
-        })
-      : undefined;
-    const serving = webhook?.run(abort.signal);
-    try {
-      const election = cli.leaderElection;
-      if (election.enabled) {
-        // Only the Lease holder validates; the others wait, ready to take over (upstream's Lease name).
-        await runWithLeaderElection(
-          {
-            kubeConfig,
+    identity: hostname(),
+    handleSignals: true,
+    ...(cli.httpEndpoint
+      ? { httpEndpoint: { address: cli.httpEndpoint, metricsPath: cli.metricsPath } }
+      : {}),
+    // Only the Lease holder validates; the others wait, ready to take over (upstream's Lease name).
+    ...(election.enabled
+      ? {
+          leaderElection: {
             namespace: election.namespace ?? podNamespace(),
             name: "data-source-validator-leader",
-            identity: `${hostname()}-${process.pid}`,
             leaseDurationMs: election.leaseDurationMs,
             renewDeadlineMs: election.renewDeadlineMs,
             retryPeriodMs: election.retryPeriodMs,
-            signal: abort.signal,
-            logger,
           },
-          (leading) => controller.run(leading),
-        );
-        return 0;
-      }
-      await controller.run(abort.signal);
-      return 0;
-    } finally {
-      // However the controller ended, the webhook ends with it.
-      shutDown("the controller stopped");
-      await serving;
-      await endpoint?.close();
-    }
-  } finally {
-    process.off("SIGTERM", onSignal);
-    process.off("SIGINT", onSignal);
+        }
+      : {}),
+  });
+  const validator = addValidator(manager, {
+    workers: cli.workerThreads,
+    resyncPeriodMs: cli.resyncPeriodMs,
+    ...(cli.watchNamespace === undefined ? {} : { namespace: cli.watchNamespace }),
+  });
+  if (cli.webhook.port !== undefined) {
+    // The webhook answers from the VolumePopulator cache, which fills in every replica: each one
+    // answers (and is ready), leader or not, as controller-runtime's webhooks do.
+    const webhook = createAdmissionWebhook({
+      kubeConfig,
+      port: cli.webhook.port,
+      service: cli.webhook.service,
+      namespace: cli.webhook.namespace ?? podNamespace(),
+      configurationName: cli.webhook.configurationName,
+      secretName: cli.webhook.secretName,
+      registrations: () => validator.registrations(),
+      registry: manager.registry,
+      logger,
+    });
+    manager.add({
+      name: "admission-webhook",
+      needsLeaderElection: false,
+      start: (signal) => webhook.run(signal),
+      readyz: () => webhook.readyz(),
+    });
   }
+  await manager.run(stop);
+  return 0;
 }
 
 /** The namespace this process runs in: `$POD_NAMESPACE`, the service account's, or `default`. */

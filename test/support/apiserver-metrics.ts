@@ -63,3 +63,21 @@ export function total(counts: Map<string, number>): number {
   for (const value of counts.values()) sum += value;
   return sum;
 }
+
+/**
+ * Watches the API server holds open, by `resource/scope` (`pods/namespace`,
+ * `persistentvolumeclaims/cluster`), from `apiserver_longrunning_requests`.
+ */
+export function openWatches(metrics: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const line of metrics.split("\n")) {
+    if (!line.startsWith("apiserver_longrunning_requests{")) continue;
+    const labels = Object.fromEntries(
+      [...line.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]] as const),
+    );
+    if (labels.verb !== "WATCH" || labels.subresource) continue;
+    const key = `${labels.resource}/${labels.scope}`;
+    counts.set(key, (counts.get(key) ?? 0) + Number(line.split(" ").pop()));
+  }
+  return counts;
+}
