@@ -4,8 +4,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { randomImage, startLocalRegistry, writeImage } from "@volpop/oci-testing";
 import { IMAGE_SOURCE_ENV } from "@volpop/populator-image";
-import { randomImage, startLocalRegistry, writeImage } from "@volpop/populator-image/testing";
 import { bundleEntry } from "../test/cluster/product-images.ts";
 
 /**

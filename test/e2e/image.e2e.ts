@@ -1,6 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
 import path from "node:path";
-import { imagePopulator } from "@volpop/populator-image";
 import {
   type FaultProxy,
   type LocalRegistry,
@@ -9,7 +8,8 @@ import {
   startFaultProxy,
   startLocalRegistry,
   writeImage,
-} from "@volpop/populator-image/testing";
+} from "@volpop/oci-testing";
+import { imagePopulator } from "@volpop/populator-image";
 import { podStrategy } from "@volpop/sdk";
 import { populateStateAnnotation } from "@volpop/sdk/runtime";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { type LocalRegistry, startLocalRegistry, writeImage } from "@volpop/populator-image/testing";
+import { type LocalRegistry, startLocalRegistry, writeImage } from "@volpop/oci-testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { registry as embeddedRegistry, layout, network } from "../cluster/config.ts";
 import { publishPackageImage } from "../cluster/product-images.ts";

@@ -4,11 +4,16 @@
  * server did not check (an older CRD, a hand-edited object) is refused with the same sentences, and
  * populate mode can check again what the controller passed it.
  */
+
+import {
+  DEFAULT_LIMITS,
+  ImageReferenceError,
+  MAX_ID,
+  type Ownership,
+  type Platform,
+  parseImageReference,
+} from "@volpop/oci";
 import { quantityToBytes, type SourceCheck } from "@volpop/sdk";
-import { DEFAULT_LIMITS } from "./layers/limits.ts";
-import { MAX_ID, type Ownership } from "./layers/metadata.ts";
-import { ImageReferenceError, parseImageReference } from "./reference.ts";
-import type { Platform } from "./registry/platform.ts";
 
 export const IMAGE_SOURCE_GROUP = "image.volpop.dev";
 export const IMAGE_SOURCE_VERSION = "v1alpha1";

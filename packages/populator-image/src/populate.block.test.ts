@@ -5,15 +5,20 @@
 import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
+import {
+  type LayerSpec,
+  type LocalRegistry,
+  randomBytes,
+  startLocalRegistry,
+  tarBytes,
+  type WrittenImage,
+  writeImage,
+} from "@volpop/oci-testing";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { shortDigest } from "./populate/describe-failure.ts";
 import type { ImagePopulateError } from "./populate/errors.ts";
 import { deviceByteCap } from "./populate/fill-device.ts";
 import { failureOf, type Pod, scratchPod } from "./populate/testing.ts";
-import { type LayerSpec, type WrittenImage, writeImage } from "./testing/image-writer.ts";
-import { type LocalRegistry, startLocalRegistry } from "./testing/local-registry.ts";
-import { randomBytes } from "./testing/random-bytes.ts";
-import { tarBytes } from "./testing/tree.ts";
 
 const DEVICE_BYTES = 1024 * 1024;
 const GIB = 1024 ** 3;

@@ -4,15 +4,18 @@
  * stops it, and the volume is emptied as after any failure.
  */
 import type http from "node:http";
+import { digestOf, MediaType } from "@volpop/oci";
+import {
+  type RecordingServer,
+  type SeenRequest,
+  snapshotTree,
+  startRecordingServer,
+  tarBytes,
+} from "@volpop/oci-testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { snapshotTree } from "./layers/testing.ts";
 import { shortDigest } from "./populate/describe-failure.ts";
 import type { ImagePopulateError } from "./populate/errors.ts";
 import { failureOf, type Pod, scratchPod } from "./populate/testing.ts";
-import { digestOf } from "./registry/digest.ts";
-import { MediaType } from "./registry/media-types.ts";
-import { type RecordingServer, type SeenRequest, startRecordingServer } from "./testing/recording-server.ts";
-import { tarBytes } from "./testing/tree.ts";
 
 const DEADLINE_MS = 400;
 /** Far under the idle timeout: each byte keeps the connection alive. */

@@ -7,16 +7,24 @@ import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import zlib from "node:zlib";
+import {
+  type FaultProxy,
+  type GuardedVolume,
+  guardedVolume,
+  type LayerSpec,
+  type LocalRegistry,
+  randomBytes,
+  snapshotTree,
+  startFaultProxy,
+  startLocalRegistry,
+  tarBytes,
+  type WrittenImage,
+  writeImage,
+} from "@volpop/oci-testing";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type GuardedVolume, guardedVolume, snapshotTree } from "./layers/testing.ts";
 import { shortDigest } from "./populate/describe-failure.ts";
 import type { ImagePopulateError } from "./populate/errors.ts";
 import { failureOf, type Pod, scratchPod } from "./populate/testing.ts";
-import { type FaultProxy, startFaultProxy } from "./testing/fault-proxy.ts";
-import { type LayerSpec, type WrittenImage, writeImage } from "./testing/image-writer.ts";
-import { type LocalRegistry, startLocalRegistry } from "./testing/local-registry.ts";
-import { randomBytes } from "./testing/random-bytes.ts";
-import { tarBytes } from "./testing/tree.ts";
 
 let volume: GuardedVolume;
 let before: Record<string, string>;

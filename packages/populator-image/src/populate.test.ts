@@ -4,14 +4,18 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import {
+  type LocalRegistry,
+  type RecordingServer,
+  snapshotTree,
+  startLocalRegistry,
+  startRecordingServer,
+  type TreeEntry,
+  writeImage,
+} from "@volpop/oci-testing";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { snapshotTree } from "./layers/testing.ts";
 import { ImagePopulateError } from "./populate/errors.ts";
 import { dockerConfigSecret, entriesOf, failureOf, type Pod, scratchPod } from "./populate/testing.ts";
-import { writeImage } from "./testing/image-writer.ts";
-import { type LocalRegistry, startLocalRegistry } from "./testing/local-registry.ts";
-import { type RecordingServer, startRecordingServer } from "./testing/recording-server.ts";
-import type { TreeEntry } from "./testing/tree.ts";
 
 const AMD64 = { os: "linux", architecture: "amd64" };
 const ARM64 = { os: "linux", architecture: "arm64" };

@@ -2,6 +2,16 @@
  * Populate mode, inside the populator pod: pull the image the ImageSource names and write it into
  * the volume, a directory tree for Filesystem volumes, one disk image file for Block ones.
  */
+
+import {
+  type CredentialPolicy,
+  parseDockerConfig,
+  parseImageReference,
+  RegistryClient,
+  type RegistryClientOptions,
+  type RegistryLogFn,
+  type RetryPolicy,
+} from "@volpop/oci";
 import type { PopulateContext } from "@volpop/sdk";
 import { checkImageSourceSpec, type ImageSourceSpec } from "./image-source.ts";
 import { CA_BUNDLE_DIR, IMAGE_SOURCE_ENV, PULL_SECRETS_DIR } from "./pod-layout.ts";
@@ -18,11 +28,6 @@ import { fillDirectory } from "./populate/fill-directory.ts";
 import type { FillHooks } from "./populate/fill-hooks.ts";
 import { readCaBundle, readPullSecrets } from "./populate/mounted-secrets.ts";
 import { formatBytes, PopulateProgress } from "./populate/progress.ts";
-import { parseImageReference } from "./reference.ts";
-import { RegistryClient } from "./registry/client.ts";
-import { parseDockerConfig } from "./registry/docker-config.ts";
-import type { CredentialPolicy, RegistryClientOptions, RegistryLogFn } from "./registry/options.ts";
-import type { RetryPolicy } from "./registry/retry.ts";
 
 /** What populate mode needs of the SDK's context: where to write, and where progress goes. */
 export type ImagePopulateContext = Pick<PopulateContext<unknown>, "target" | "reportProgress">;

@@ -1,3 +1,4 @@
+import type { CredentialPolicy } from "@volpop/oci";
 import type { Populator, PopulatorPodSpec, SourceNamespaceObject } from "@volpop/sdk";
 import {
   checkImageSourceSpec,
@@ -9,7 +10,6 @@ import {
 } from "./image-source.ts";
 import { ownerCapabilities } from "./owner-capabilities.ts";
 import { CA_BUNDLE_DIR, IMAGE_SOURCE_ENV, pullSecretDir } from "./pod-layout.ts";
-import type { CredentialPolicy } from "./registry/options.ts";
 import { DEFAULT_SETTINGS, type ImagePopulatorSettings, settingsArgs } from "./settings.ts";
 
 /** Kubernetes resource requirements, as the SDK's pod spec takes them. */

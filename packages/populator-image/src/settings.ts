@@ -14,12 +14,13 @@
  *   and token realms that may get pull secrets' credentials over HTTPS when the ImageSource names its
  *   own CA (`spec.caBundle`), with which its author could vouch for a server of their own.
  */
+
+import type { CredentialPolicy } from "@volpop/oci";
 import { CliUsageError, type ExtraOptions, type ExtraValues } from "@volpop/sdk";
 import { type PopulatorCliDefaults, parseGoDuration, parsePopulatorArgs } from "@volpop/sdk/runtime";
 import { isRegistryHost } from "./image-source.ts";
 import { formatDuration } from "./populate/errors.ts";
 import { DEFAULT_POPULATION_DEADLINE_MS } from "./populate.ts";
-import type { CredentialPolicy } from "./registry/options.ts";
 
 /** The flags, as `runPopulator` takes a populator's own. */
 export const IMAGE_POPULATOR_FLAGS = {

@@ -1,5 +1,5 @@
+import { UnsafeEntryError } from "@volpop/oci";
 import { describe, expect, it } from "vitest";
-import { UnsafeEntryError } from "../layers/errors.ts";
 import { blockFileComponents, blockFileEffect } from "./block-file.ts";
 
 const wanted = blockFileComponents("images/disk.img");

@@ -3,8 +3,7 @@
  * down: the first layer (from the top) that says anything about the file decides. Names are
  * compared as written, without following symlinks in the image, as `spec.path` is.
  */
-import { entryComponents } from "../layers/entry-name.ts";
-import { whiteoutMarkerOf } from "../layers/whiteout.ts";
+import { entryComponents, whiteoutMarkerOf } from "@volpop/oci";
 
 /** What one tar entry says about the block file. */
 export type BlockFileEffect =

@@ -2,8 +2,8 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { makeTempDir, removeTempDir, snapshotTree } from "@volpop/oci-testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { makeTempDir, removeTempDir, snapshotTree } from "../layers/testing.ts";
 import { clearDirectory } from "./clear-directory.ts";
 
 describe("clearDirectory", () => {

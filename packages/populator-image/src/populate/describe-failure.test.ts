@@ -1,14 +1,16 @@
-import { describe, expect, it } from "vitest";
-import { ExtractLimitError, MalformedLayerError, UnsafeEntryError } from "../layers/errors.ts";
-import { parseImageReference } from "../reference.ts";
 import {
   DigestMismatchError,
+  ExtractLimitError,
+  MalformedLayerError,
   ManifestNotFoundError,
   PlatformNotFoundError,
+  parseImageReference,
   RegistryAuthError,
   RegistryTlsError,
   RegistryUnavailableError,
-} from "../registry/errors.ts";
+  UnsafeEntryError,
+} from "@volpop/oci";
+import { describe, expect, it } from "vitest";
 import { describeFailure, type FailureContext, shortDigest } from "./describe-failure.ts";
 import { ImagePopulateError, PopulateError } from "./errors.ts";
 

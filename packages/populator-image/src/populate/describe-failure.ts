@@ -3,18 +3,22 @@
  * what went wrong, where (which layer, which entry), and what to check. Pure, so that every
  * message can be read in a table test.
  */
-import { VolpopError } from "@volpop/sdk";
-import { ExtractLimitError, LayerError, MalformedLayerError, UnsafeEntryError } from "../layers/errors.ts";
-import type { ImageReference } from "../reference.ts";
-import { normaliseRegistryHost } from "../registry/docker-config.ts";
+
 import {
   DigestMismatchError,
+  ExtractLimitError,
+  type ImageReference,
+  LayerError,
+  MalformedLayerError,
   ManifestNotFoundError,
+  normaliseRegistryHost,
   PlatformNotFoundError,
   RegistryAuthError,
   RegistryTlsError,
   SOURCE_CA,
-} from "../registry/errors.ts";
+  UnsafeEntryError,
+} from "@volpop/oci";
+import { VolpopError } from "@volpop/sdk";
 import { ImagePopulateError, PopulateErrorCode, PopulationDeadlineError } from "./errors.ts";
 
 /** Where the population was when it failed. */

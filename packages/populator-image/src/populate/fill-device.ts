@@ -4,13 +4,15 @@
  * (a whiteout there means it is gone), so a disk image in the last layer costs one layer's download.
  */
 import fs, { type FileHandle } from "node:fs/promises";
+import {
+  DEFAULT_LIMITS,
+  type Descriptor,
+  ExtractLimitError,
+  type PulledImage,
+  readTarEntries,
+} from "@volpop/oci";
 import { blockTargetSize as deviceSize } from "@volpop/sdk";
 import type { ImageSourceSpec } from "../image-source.ts";
-import { ExtractLimitError } from "../layers/errors.ts";
-import { DEFAULT_LIMITS } from "../layers/limits.ts";
-import { readTarEntries } from "../layers/tar-entries.ts";
-import type { Descriptor } from "../registry/manifest.ts";
-import type { PulledImage } from "../registry/pulled-image.ts";
 import { blockFileComponents, blockFileEffect } from "./block-file.ts";
 import { shortDigest } from "./describe-failure.ts";
 import { PopulateError, PopulateErrorCode } from "./errors.ts";

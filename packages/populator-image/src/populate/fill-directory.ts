@@ -3,10 +3,9 @@
  * straight from the registry through decompression into the {@link LayerApplier}, which refuses
  * anything that would leave the volume.
  */
+
+import { type ApplyTotals, LayerApplier, type PulledImage } from "@volpop/oci";
 import type { ImageSourceSpec } from "../image-source.ts";
-import { LayerApplier } from "../layers/applier.ts";
-import type { ApplyTotals } from "../layers/options.ts";
-import type { PulledImage } from "../registry/pulled-image.ts";
 import { PopulateError, PopulateErrorCode } from "./errors.ts";
 import type { FillHooks } from "./fill-hooks.ts";
 import { checkOwnerApplicable } from "./owner-check.ts";

@@ -1,4 +1,4 @@
-import type { Descriptor } from "../registry/manifest.ts";
+import type { Descriptor } from "@volpop/oci";
 
 /** What a fill tells as it moves on: for progress, and for naming the layer in errors. */
 export interface FillHooks {

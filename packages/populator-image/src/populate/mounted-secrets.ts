@@ -5,10 +5,9 @@
  */
 import fs from "node:fs/promises";
 import path from "node:path";
+import { parseDockerConfig, RegistryConfigError } from "@volpop/oci";
 import type { ImageSourceSpec } from "../image-source.ts";
 import { DOCKER_CFG_KEY, DOCKER_CONFIG_JSON_KEY, pullSecretDir } from "../pod-layout.ts";
-import { parseDockerConfig } from "../registry/docker-config.ts";
-import { RegistryConfigError } from "../registry/errors.ts";
 import { PopulateError, PopulateErrorCode } from "./errors.ts";
 
 /**

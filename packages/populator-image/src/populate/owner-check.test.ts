@@ -1,7 +1,7 @@
 import fs from "node:fs";
+import { makeTempDir, removeTempDir } from "@volpop/oci-testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ImageSourceSpec } from "../image-source.ts";
-import { makeTempDir, removeTempDir } from "../layers/testing.ts";
 import { PopulateError, PopulateErrorCode } from "./errors.ts";
 import { checkOwnerApplicable, effectiveCapabilities, type OwnerCheckOptions } from "./owner-check.ts";
 

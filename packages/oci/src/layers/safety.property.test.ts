@@ -1,8 +1,8 @@
+import { guardedVolume, type TestEntry, tarOf } from "@volpop/oci-testing";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { LayerApplier } from "./applier.ts";
 import { LayerError } from "./errors.ts";
-import { guardedVolume, type TestEntry, tarOf } from "./testing.ts";
 
 // Names and link targets are drawn from components that make escapes likely: `..`, empty and `.`
 // components, the names of the files around the target, and real absolute paths outside it

@@ -2,7 +2,7 @@
  * Differential fuzzing of how a layer blob is read. Ours: the blob stream (digest and size
  * checked), decompression and the tar reader, with a LayerApplier writing what they read. The
  * reference: Go's standard library (compress/gzip, archive/tar, as containerd reads a layer; the
- * zstd tool for zstd) through testing/reference-tar, whose entries the same applier then writes.
+ * zstd tool for zstd) through @volpop/oci-testing's reference-tar, whose entries the same applier writes.
  * The applier is on both sides on purpose: what is compared is how the bytes are read, and the
  * applier's own rules (symlinks resolved inside the volume, whiteouts, modes) are tested apart
  * (safety.property.test.ts). For every layer, ours must make the tree the reference makes, or
@@ -10,7 +10,7 @@
  * be accepted, and a blob whose digest or size does not match must be refused (as such, when its
  * bytes do not decompress either).
  *
- * A bounded run is part of the unit tests; `pnpm --filter @volpop/populator-image fuzz` runs
+ * A bounded run is part of the unit tests; `pnpm --filter @volpop/oci fuzz` runs
  * longer (VOLPOP_FUZZ_RUNS, default 20000; VOLPOP_FUZZ_SEED to replay a run).
  */
 import { createHash } from "node:crypto";
@@ -18,19 +18,22 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
+import {
+  type GeneratedLayer,
+  layerBlob,
+  listEntries,
+  READ_CASES,
+  REFUSED_CASES,
+  type ReferenceReader,
+  referenceUnavailable,
+  startReferenceReader,
+} from "@volpop/oci-testing";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VerifiedBlobStream } from "../registry/blob-stream.ts";
 import { decompressLayer } from "../registry/decompress.ts";
 import { LayerDecompressionError } from "../registry/errors.ts";
 import { MediaType } from "../registry/media-types.ts";
-import { type GeneratedLayer, layerBlob } from "../testing/hostile-layers.ts";
-import {
-  type ReferenceReader,
-  referenceUnavailable,
-  startReferenceReader,
-} from "../testing/reference-tar/reference-reader.ts";
-import { listEntries, READ_CASES, REFUSED_CASES } from "../testing/tar-cases.ts";
 import { LayerApplier } from "./applier.ts";
 
 const LONG_RUN = process.env.VOLPOP_FUZZ_RUNS !== undefined;

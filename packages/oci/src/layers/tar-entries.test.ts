@@ -1,7 +1,13 @@
 import { Readable } from "node:stream";
+import {
+  END_OF_ARCHIVE,
+  entryBlocks,
+  headerBlock,
+  listEntries,
+  READ_CASES,
+  REFUSED_CASES,
+} from "@volpop/oci-testing";
 import { describe, expect, it } from "vitest";
-import { END_OF_ARCHIVE, entryBlocks, headerBlock } from "../testing/tar-blocks.ts";
-import { listEntries, READ_CASES, REFUSED_CASES } from "../testing/tar-cases.ts";
 import { readTarEntries } from "./tar-entries.ts";
 
 const entriesOf = listEntries;

@@ -1,7 +1,5 @@
+import { digestOf, MediaType, RegistryClient } from "@volpop/oci";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RegistryClient } from "../registry/client.ts";
-import { digestOf } from "../registry/digest.ts";
-import { MediaType } from "../registry/media-types.ts";
 import { writeImage } from "./image-writer.ts";
 import { type LocalRegistry, startLocalRegistry } from "./local-registry.ts";
 import { randomImage } from "./random-image.ts";

@@ -2,10 +2,6 @@ import fs from "node:fs";
 import fsPromises from "node:fs/promises";
 import path from "node:path";
 import { PassThrough, Readable } from "node:stream";
-import { pack } from "tar-stream";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { LayerApplier } from "./applier.ts";
-import { MalformedLayerError } from "./errors.ts";
 import {
   applyLayers,
   makeTempDir,
@@ -14,7 +10,11 @@ import {
   TEST_MTIME,
   type TestEntry,
   tarOf,
-} from "./testing.ts";
+} from "@volpop/oci-testing";
+import { pack } from "tar-stream";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { LayerApplier } from "./applier.ts";
+import { MalformedLayerError } from "./errors.ts";
 import type { XattrWriter } from "./xattrs.ts";
 
 let target: string;

@@ -1,9 +1,6 @@
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { LayerApplier } from "./applier.ts";
-import { MalformedLayerError, UnsafeEntryError } from "./errors.ts";
 import {
   applyLayers,
   type GuardedVolume,
@@ -11,7 +8,10 @@ import {
   snapshotTree,
   type TestEntry,
   tarOf,
-} from "./testing.ts";
+} from "@volpop/oci-testing";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { LayerApplier } from "./applier.ts";
+import { MalformedLayerError, UnsafeEntryError } from "./errors.ts";
 
 // Tests that aim at the real `/` write only under this name, unique to the run, so that a broken
 // applier leaves a file that is easy to find (and is removed here) rather than one that matters.

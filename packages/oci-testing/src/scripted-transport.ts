@@ -3,7 +3,7 @@
  * unit tests of the client's protocol handling (auth, redirects, retries) without a registry.
  */
 import type { Readable } from "node:stream";
-import { bodyOf, type HttpRequest, type HttpResponse, type Transport } from "../registry/transport.ts";
+import { bodyOf, type HttpRequest, type HttpResponse, type Transport } from "@volpop/oci";
 
 /** What a scripted handler answers: a status, optional headers, an optional body. */
 export interface ScriptedResponse {

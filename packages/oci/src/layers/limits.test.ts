@@ -1,10 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
 import { Readable } from "node:stream";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { LayerApplier } from "./applier.ts";
-import { ExtractLimitError } from "./errors.ts";
-import { DEFAULT_LIMITS, resolveLimits } from "./limits.ts";
 import {
   applyLayers,
   bombOf,
@@ -13,7 +9,11 @@ import {
   snapshotTree,
   type TestEntry,
   tarOf,
-} from "./testing.ts";
+} from "@volpop/oci-testing";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { LayerApplier } from "./applier.ts";
+import { ExtractLimitError } from "./errors.ts";
+import { DEFAULT_LIMITS, resolveLimits } from "./limits.ts";
 
 let target: string;
 beforeEach(() => {

@@ -5,15 +5,16 @@
  * its HTTP layer), asking for `pull,push`.
  */
 import type { Readable } from "node:stream";
-import { RegistryResponseError } from "../registry/errors.ts";
-import { errorDetail, RegistryHttp } from "../registry/http.ts";
-import type { CredentialPolicy } from "../registry/options.ts";
 import {
+  type CredentialPolicy,
   createNodeTransport,
   discardBody,
+  errorDetail,
   type HttpResponse,
+  RegistryHttp,
+  RegistryResponseError,
   type Transport,
-} from "../registry/transport.ts";
+} from "@volpop/oci";
 
 /** A registry to push to. */
 export interface PushTarget {

@@ -7,10 +7,7 @@
 import { PassThrough, type Readable, Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import zlib from "node:zlib";
-import { Digester, digestOf } from "../registry/digest.ts";
-import type { Descriptor } from "../registry/manifest.ts";
-import { MediaType } from "../registry/media-types.ts";
-import type { Platform } from "../registry/platform.ts";
+import { type Descriptor, Digester, digestOf, MediaType, type Platform } from "@volpop/oci";
 import { type PushTarget, RegistryPusher } from "./push.ts";
 import { contentBytes, type TreeEntry, tarStream } from "./tree.ts";
 

@@ -1,14 +1,13 @@
 /**
  * Test helpers for the layer applier: tar streams built in memory, temporary volumes, and a
- * snapshot of a directory tree that tests compare exactly. Not exported from the package.
+ * snapshot of a directory tree that tests compare exactly.
  */
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
+import { type ApplyOptions, type ApplyTotals, LayerApplier } from "@volpop/oci";
 import { type Header, pack } from "tar-stream";
-import { LayerApplier } from "./applier.ts";
-import type { ApplyOptions, ApplyTotals } from "./options.ts";
 
 export interface TestEntry {
   readonly name: string;

@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
+import { digestOf } from "@volpop/oci";
 import { extract, type Header } from "tar-stream";
 import { describe, expect, it } from "vitest";
-import { digestOf } from "../registry/digest.ts";
 import { randomBytes } from "./random-bytes.ts";
 import { tarBytes, tarStream } from "./tree.ts";
 

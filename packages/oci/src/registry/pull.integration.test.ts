@@ -4,13 +4,19 @@
  */
 import fs from "node:fs/promises";
 import type { Readable } from "node:stream";
+import {
+  type FaultProxy,
+  type ImageSpec,
+  type LocalRegistry,
+  randomBytes,
+  randomImage,
+  startFaultProxy,
+  startLocalRegistry,
+  type TreeEntry,
+  tarBytes,
+  writeImage,
+} from "@volpop/oci-testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type FaultProxy, startFaultProxy } from "../testing/fault-proxy.ts";
-import { type ImageSpec, writeImage } from "../testing/image-writer.ts";
-import { type LocalRegistry, startLocalRegistry } from "../testing/local-registry.ts";
-import { randomBytes } from "../testing/random-bytes.ts";
-import { randomImage } from "../testing/random-image.ts";
-import { type TreeEntry, tarBytes } from "../testing/tree.ts";
 import { RegistryClient } from "./client.ts";
 import { digestOf } from "./digest.ts";
 import {

@@ -1,7 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { randomBytes } from "@volpop/oci-testing";
 import { afterEach, describe, expect, it } from "vitest";
-import { randomBytes } from "../testing/random-bytes.ts";
 import { RegistryClient } from "./client.ts";
 import { digestOf } from "./digest.ts";
 import {

@@ -4,7 +4,7 @@
  * fuzzer checks the rows themselves against Go.
  */
 import { Readable } from "node:stream";
-import { readTarEntries } from "../layers/tar-entries.ts";
+import { readTarEntries } from "@volpop/oci";
 import { entryBlocks, headerBlock, paxBody } from "./tar-blocks.ts";
 
 /** What volpop's reader makes of `archive`: each entry as `type name[ -> link][ "data"]`. */

@@ -1,5 +1,5 @@
+import { type ScriptedResponse, scriptedTransport } from "@volpop/oci-testing";
 import { describe, expect, it } from "vitest";
-import { type ScriptedResponse, scriptedTransport } from "../testing/scripted-transport.ts";
 import { RegistryClient } from "./client.ts";
 import { digestOf } from "./digest.ts";
 import {

@@ -7,14 +7,16 @@
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createServerCertificates, type ServerCertificates } from "../testing/certificates.ts";
 import {
+  createServerCertificates,
   type RecordingServer,
   type RecordingServerTls,
+  type ScriptedResponse,
+  type ServerCertificates,
+  scriptedTransport,
   startRecordingServer,
-} from "../testing/recording-server.ts";
-import { type ScriptedResponse, scriptedTransport } from "../testing/scripted-transport.ts";
+} from "@volpop/oci-testing";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RegistryClient } from "./client.ts";
 import { RegistryAuthError } from "./errors.ts";
 import type { RegistryClientOptions } from "./options.ts";
