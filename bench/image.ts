@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { randomImage, startLocalRegistry, writeImage } from "@volpop/oci-testing";
-import { IMAGE_SOURCE_ENV } from "@volpop/populator-image";
+import { SPEC_ENV } from "@volpop/sdk";
 import { bundleEntry } from "../test/cluster/product-images.ts";
 
 /**
@@ -197,7 +197,7 @@ async function main(): Promise<void> {
       const reference = `${registry.host}/bench/img:${tag}`;
       const childEnv = {
         ...process.env,
-        [IMAGE_SOURCE_ENV]: JSON.stringify({ image: reference, insecureRegistries: [registry.host] }),
+        [SPEC_ENV]: JSON.stringify({ image: reference, insecureRegistries: [registry.host] }),
       };
       const loadBefore = os.loadavg()[0] ?? Number.NaN;
 

@@ -2,7 +2,6 @@
 import { parseArgs } from "node:util";
 import { runPopulator } from "@volpop/sdk";
 import { runBackendDaemon } from "./backend/daemon.ts";
-import { GOLDEN_CONTENT_GROUP } from "./golden-content.ts";
 import { populateGoldenContent } from "./populate.ts";
 import {
   DEFAULT_GOLDEN_HOST_DIR,
@@ -36,10 +35,6 @@ if (argv[0] === "backend") {
       "golden-host-dir": {
         type: "string",
         description: `Controller mode: node directory with the golden content, mounted read-only into populator pods (default ${DEFAULT_GOLDEN_HOST_DIR})`,
-      },
-      content: {
-        type: "string",
-        description: `Populate mode: name of the golden content (spec.content of a ${GOLDEN_CONTENT_GROUP} GoldenContent)`,
       },
       "golden-dir": {
         type: "string",

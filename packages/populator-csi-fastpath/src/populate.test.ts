@@ -1,10 +1,11 @@
 import fs from "node:fs";
 import path from "node:path";
-import type { PopulateContext, Progress } from "@volpop/sdk";
+import { type PopulateTarget, type Progress, readSpec, SPEC_ENV } from "@volpop/sdk";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MARKER_NAME } from "./copy/marker.ts";
 import { readTree, sparseFile, temporaryDir, writeTree } from "./fixtures.ts";
-import { type PopulateFlags, populateGoldenContent } from "./populate.ts";
+import { checkGoldenContentSpec } from "./golden-content.ts";
+import { populateGoldenContent } from "./populate.ts";
 
 describe("populateGoldenContent", () => {
   let dir: string;
@@ -21,12 +22,14 @@ describe("populateGoldenContent", () => {
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+  // The spec as populate mode gets it: from the pod's env, checked again.
   const context = (
-    extra: PopulateFlags,
-    target: PopulateContext<PopulateFlags>["target"] = { kind: "directory", path: mnt },
+    spec: { content?: string | undefined },
+    target: PopulateTarget = { kind: "directory", path: mnt },
   ) => ({
     target,
-    extra: { "golden-dir": golden, "operation-id": "pvc-uid", ...extra },
+    spec: readSpec(checkGoldenContentSpec, { [SPEC_ENV]: JSON.stringify(spec) }),
+    extra: { "golden-dir": golden, "operation-id": "pvc-uid" },
     reportProgress: (p: Progress) => progress.push(p),
   });
 
@@ -59,7 +62,7 @@ describe("populateGoldenContent", () => {
   });
 
   it.each([undefined, "../etc", "a/b"])("refuses the content name %j and writes nothing", async (content) => {
-    await expect(populateGoldenContent(context({ content }))).rejects.toThrow(
+    await expect(async () => populateGoldenContent(context({ content }))).rejects.toThrow(
       /refusing to populate: spec.content/,
     );
     expect(fs.readdirSync(mnt)).toEqual([]);

@@ -3,7 +3,7 @@ import { fillBlock } from "./copy/fill-block.ts";
 import { fillFilesystem } from "./copy/fill-filesystem.ts";
 import { PopulationFailure } from "./copy/population-failure.ts";
 import type { CopyProgress } from "./copy/progress.ts";
-import { checkGoldenContentSpec } from "./golden-content.ts";
+import type { GoldenContentSpec } from "./golden-content.ts";
 import { locateGolden } from "./golden-path.ts";
 import { GOLDEN_MOUNT_PATH } from "./populator.ts";
 
@@ -11,7 +11,6 @@ import { GOLDEN_MOUNT_PATH } from "./populator.ts";
 const FALLBACK_OPERATION_ID = "populator-pod";
 
 export interface PopulateFlags {
-  readonly content?: string | undefined;
   readonly "golden-dir"?: string | undefined;
   readonly "operation-id"?: string | undefined;
 }
@@ -21,11 +20,14 @@ export interface PopulateFlags {
  * golden directory mounted read-only. Files belong to the pod's user (it cannot chown), which is the
  * one difference from the backend's copy.
  */
-export async function populateGoldenContent(context: PopulateContext<PopulateFlags>): Promise<void> {
-  const { target, extra } = context;
-  const checked = checkGoldenContentSpec({ content: extra.content });
-  if (!checked.ok) throw new Error(`refusing to populate: ${checked.problems.join("; ")}`);
-  const golden = locateGolden(extra["golden-dir"] ?? GOLDEN_MOUNT_PATH, checked.spec.content);
+export async function populateGoldenContent(
+  context: Pick<
+    PopulateContext<GoldenContentSpec, PopulateFlags>,
+    "target" | "spec" | "extra" | "reportProgress"
+  >,
+): Promise<void> {
+  const { target, spec, extra } = context;
+  const golden = locateGolden(extra["golden-dir"] ?? GOLDEN_MOUNT_PATH, spec.content);
   const onProgress = (progress: CopyProgress) =>
     context.reportProgress({
       bytesDone: progress.bytesDone,
@@ -33,7 +35,7 @@ export async function populateGoldenContent(context: PopulateContext<PopulateFla
       ...(progress.bytesTotal
         ? { percent: Math.floor((100 * progress.bytesDone) / progress.bytesTotal) }
         : {}),
-      message: `copying golden content ${checked.spec.content}`,
+      message: `copying golden content ${spec.content}`,
     });
   try {
     if (target.kind === "device") {
@@ -53,5 +55,5 @@ export async function populateGoldenContent(context: PopulateContext<PopulateFla
       throw new Error(`${error.reason}: ${error.message}`, { cause: error });
     throw error;
   }
-  context.reportProgress({ percent: 100, message: `copied golden content ${checked.spec.content}` });
+  context.reportProgress({ percent: 100, message: `copied golden content ${spec.content}` });
 }

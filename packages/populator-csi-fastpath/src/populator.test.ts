@@ -23,12 +23,7 @@ describe("goldenContentPopulator", () => {
     });
     expect(pod).toEqual({
       image: "registry/volpop/populator-csi-fastpath:1",
-      args: [
-        "--mode=populate",
-        "--content=base",
-        "--golden-dir=/golden",
-        "--operation-id=$(VOLPOP_OPERATION_ID)",
-      ],
+      args: ["--mode=populate", "--golden-dir=/golden", "--operation-id=$(VOLPOP_OPERATION_ID)"],
       env: [
         {
           name: "VOLPOP_OPERATION_ID",

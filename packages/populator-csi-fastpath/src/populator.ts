@@ -42,12 +42,11 @@ export function goldenContentPopulator(options: GoldenContentPopulatorOptions): 
       plural: GOLDEN_CONTENT_PLURAL,
     },
     validate: checkGoldenContentSpec,
-    populatorPod(source, context) {
+    populatorPod(_source, context) {
       return {
         image: context.imageName ?? DEFAULT_IMAGE,
         args: [
           "--mode=populate",
-          `--content=${source.spec.content}`,
           `--golden-dir=${GOLDEN_MOUNT_PATH}`,
           // Kubernetes expands $(VAR) in args: the user PVC's uid, the fast path's operation id too,
           // so a pod finishing a volume the backend started recognises the backend's marker.

@@ -1,12 +1,11 @@
 export {
-  checkHelloSpec,
   HELLO_GROUP,
   HELLO_KIND,
   HELLO_PLURAL,
   HELLO_VERSION,
   type HelloSpec,
-  type HelloSpecCheck,
   helloFileBytes,
+  helloSpec,
   MAX_FILE_CONTENTS_BYTES,
 } from "./hello.ts";
 export { writeHello } from "./populate.ts";

@@ -1,20 +1,14 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import type { PopulateTarget } from "@volpop/sdk";
-import { checkHelloSpec, helloFileBytes } from "./hello.ts";
+import { type HelloSpec, helloFileBytes } from "./hello.ts";
 
 /**
  * Populate mode: writes the file (Filesystem) or the bytes at the start of the device (Block), as
- * upstream's hello populator does. The name is checked again here: the pod must never write outside
- * the volume, whatever the controller passed.
+ * upstream's hello populator does, from a spec populate mode checked with `helloSpec.validate`.
  */
-export async function writeHello(
-  target: PopulateTarget,
-  flags: { "file-name"?: string | undefined; "file-contents"?: string | undefined },
-): Promise<void> {
-  const checked = checkHelloSpec({ fileName: flags["file-name"], fileContents: flags["file-contents"] });
-  if (!checked.ok) throw new Error(`refusing to populate: ${checked.problems.join("; ")}`);
-  const bytes = helloFileBytes(checked.spec);
+export async function writeHello(target: PopulateTarget, spec: HelloSpec): Promise<void> {
+  const bytes = helloFileBytes(spec);
   if (target.kind === "device") {
     const device = await fs.open(target.path, "r+");
     try {
@@ -25,7 +19,8 @@ export async function writeHello(
     }
     return;
   }
-  const file = path.join(target.path, checked.spec.fileName);
+  const file = path.join(target.path, spec.fileName);
+  // Cheap, and the pod must never write outside the volume, whoever calls this with what.
   if (path.dirname(file) !== path.resolve(target.path))
     throw new Error(`refusing to write outside ${target.path}`);
   // Write then rename, so a crash never leaves a half-written file under the final name.

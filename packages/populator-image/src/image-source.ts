@@ -1,10 +1,10 @@
 /**
  * The `ImageSource` source (`image.volpop.dev/v1alpha1`): which OCI image fills the volume, and how.
- * {@link checkImageSourceSpec} applies the same rules as deploy/crd.yaml, so that a source the API
- * server did not check (an older CRD, a hand-edited object) is refused with the same sentences, and
- * populate mode can check again what the controller passed it.
+ * {@link imageSourceSpec} is the one definition of its spec: deploy/crd.yaml's schema (a test keeps
+ * them equal) and the checks the CRD cannot make (the image reference parsed fully, a registry's port),
+ * so that a source the API server did not check (an older CRD, a hand-edited object) is refused with
+ * the same sentences, by the controller and again by populate mode.
  */
-
 import {
   DEFAULT_LIMITS,
   ImageReferenceError,
@@ -13,7 +13,7 @@ import {
   type Platform,
   parseImageReference,
 } from "@volpop/oci";
-import { quantityToBytes, type SourceCheck } from "@volpop/sdk";
+import { defineSpec, quantityToBytes, refine, type Static, Type } from "@volpop/sdk";
 
 export const IMAGE_SOURCE_GROUP = "image.volpop.dev";
 export const IMAGE_SOURCE_VERSION = "v1alpha1";
@@ -29,7 +29,7 @@ export const MAX_IMAGE_PATH_BYTES = 4096;
 /** Largest `fileMode` or `dirMode`: permission bits with setuid, setgid and sticky. */
 export const MAX_MODE = 0o7777;
 
-/** An `ImageSource`'s spec once checked, defaults filled in. Plain JSON: it travels to the pod in an env var. */
+/** An `ImageSource`'s spec once checked, defaults filled in. Plain JSON: it travels to the pod as such. */
 export interface ImageSourceSpec {
   /** The image reference as written, e.g. `registry.example.com/data/models:v3` or `…@sha256:…`. */
   readonly image: string;
@@ -59,170 +59,265 @@ export interface ImageSourceSpec {
   readonly limits?: { readonly maxBytes?: number; readonly maxEntries?: number };
 }
 
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const CONFIG_MAP_KEY = /^[-._a-zA-Z0-9]+$/;
-const PLATFORM_FIELD = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const DNS_SUBDOMAIN_PATTERN = String.raw`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`;
+const PLATFORM_FIELD_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$";
 // A hostname or IPv4 address, or an IPv6 address in brackets, then an optional port.
+const REGISTRY_HOST_PATTERN = String.raw`^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*)(:[0-9]{1,5})?$`;
 const REGISTRY_HOST =
   /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*)(:([0-9]{1,5}))?$/;
 const PARENT_COMPONENT = /(^|\/)\.\.(\/|$)/;
 const ONLY_DOTS_AND_SLASHES = /^[./]+$/;
 
-/**
- * Checks an untrusted `spec`. Returns the spec with defaults filled in, or one sentence per problem,
- * each naming its field (`spec.caBundle.key …`).
- */
-export function checkImageSourceSpec(spec: unknown): SourceCheck<ImageSourceSpec> {
-  const problems: string[] = [];
-  const fields = isRecord(spec) ? spec : {};
-  if (!isRecord(spec)) problems.push("spec must be an object");
-
-  const image = checkImage(fields.image, problems);
-  const platform = optional(fields.platform, (value) => checkPlatform(value, problems));
-  const path = optional(fields.path, (value) => checkImagePath("spec.path", value, problems));
-  const pullSecrets = optional(fields.pullSecrets, (value) => checkPullSecrets(value, problems)) ?? [];
-  const caBundle = optional(fields.caBundle, (value) => checkCaBundle(value, problems));
-  const insecureRegistries =
-    optional(fields.insecureRegistries, (value) => checkInsecureRegistries(value, problems)) ?? [];
-  const owner = optional(fields.owner, (value) => checkOwner(value, problems));
-  const fileMode = optional(fields.fileMode, (value) => checkMode("spec.fileMode", value, problems));
-  const dirMode = optional(fields.dirMode, (value) => checkMode("spec.dirMode", value, problems));
-  const blockFile = optional(fields.blockFile, (value) => checkImagePath("spec.blockFile", value, problems));
-  const limits = optional(fields.limits, (value) => checkLimits(value, problems));
-
-  if (problems.length > 0 || image === undefined) return { ok: false, problems };
-  return {
-    ok: true,
-    spec: {
-      image,
-      ...(platform === undefined ? {} : { platform }),
-      ...(path === undefined ? {} : { path }),
-      pullSecrets,
-      ...(caBundle === undefined ? {} : { caBundle }),
-      insecureRegistries,
-      ...(owner === undefined ? {} : { owner }),
-      ...(fileMode === undefined ? {} : { fileMode }),
-      ...(dirMode === undefined ? {} : { dirMode }),
-      ...(blockFile === undefined ? {} : { blockFile }),
-      ...(limits === undefined ? {} : { limits }),
-    },
-  };
-}
-
-// An absent field and an explicit null mean the same: the API server prunes neither for us.
-function optional<T>(value: unknown, check: (value: unknown) => T | undefined): T | undefined {
-  return value === undefined || value === null ? undefined : check(value);
-}
-
-function checkImage(value: unknown, problems: string[]): string | undefined {
-  if (typeof value !== "string" || value === "") {
-    problems.push("spec.image is required");
-    return undefined;
-  }
-  try {
-    parseImageReference(value);
-  } catch (error) {
-    if (!(error instanceof ImageReferenceError)) throw error;
-    problems.push(`spec.image is not a valid image reference: ${error.message}`);
-    return undefined;
-  }
-  return value;
-}
-
-function checkPlatform(value: unknown, problems: string[]): Platform | undefined {
-  if (!isRecord(value)) {
-    problems.push("spec.platform must be an object with os and architecture");
-    return undefined;
-  }
-  const text = (field: "os" | "architecture" | "variant", required: boolean): string | undefined => {
-    const item = value[field];
-    if (item === undefined || item === null) {
-      if (required) problems.push(`spec.platform.${field} is required`);
-      return undefined;
-    }
-    if (typeof item !== "string" || !PLATFORM_FIELD.test(item)) {
-      problems.push(
-        `spec.platform.${field} must be 1 to 63 letters, digits, ".", "_" or "-" (like "linux", "arm64", "v8")`,
-      );
-      return undefined;
-    }
-    return item;
-  };
-  const os = text("os", true);
-  const architecture = text("architecture", true);
-  const variant = text("variant", false);
-  if (os === undefined || architecture === undefined) return undefined;
-  return { os, architecture, ...(variant === undefined ? {} : { variant }) };
-}
+const platformField = (description: string) => Type.String({ description, pattern: PLATFORM_FIELD_PATTERN });
+const objectName = () => Type.String({ maxLength: 253, pattern: DNS_SUBDOMAIN_PATTERN });
+const ownerId = () => Type.Integer({ format: "int64", minimum: 0, maximum: MAX_ID });
 
 /** `spec.path` and `spec.blockFile`: a path inside the image, relative, never climbing out with `..`. */
-function checkImagePath(field: string, value: unknown, problems: string[]): string | undefined {
-  if (typeof value !== "string" || value === "") {
-    problems.push(`${field} must be a non-empty string`);
-    return undefined;
-  }
-  if (Buffer.byteLength(value) > MAX_IMAGE_PATH_BYTES) {
-    problems.push(`${field} is longer than ${MAX_IMAGE_PATH_BYTES} bytes`);
-  } else if (value.includes("\0")) {
-    problems.push(`${field} must not contain a NUL character`);
-  } else if (value.startsWith("/")) {
-    problems.push(`${field} ${JSON.stringify(value)} must be relative to the image root (no leading "/")`);
-  } else if (PARENT_COMPONENT.test(value)) {
-    problems.push(`${field} ${JSON.stringify(value)} must not contain ".."`);
-  } else if (ONLY_DOTS_AND_SLASHES.test(value)) {
-    problems.push(`${field} ${JSON.stringify(value)} names the image root: name something inside it`);
-  } else {
-    return value;
+function imagePath(description: string, field: string, root: string) {
+  return refine(
+    Type.String({
+      description,
+      minLength: 1,
+      maxLength: MAX_IMAGE_PATH_BYTES,
+      "x-kubernetes-validations": [
+        {
+          rule: "!self.startsWith('/')",
+          message: `${field} must be relative to the image root (no leading '/')`,
+        },
+        { rule: "!self.matches('(^|/)[.][.](/|$)')", message: `${field} must not contain '..'` },
+        {
+          rule: "!self.matches('^[./]+$')",
+          message: `${field} names the image root; name ${root} inside it`,
+        },
+      ],
+    }),
+    (value) => {
+      if (Buffer.byteLength(value) > MAX_IMAGE_PATH_BYTES)
+        return `is longer than ${MAX_IMAGE_PATH_BYTES} bytes`;
+      if (value.includes("\0")) return "must not contain a NUL character";
+      if (value.startsWith("/"))
+        return `${JSON.stringify(value)} must be relative to the image root (no leading "/")`;
+      if (PARENT_COMPONENT.test(value)) return `${JSON.stringify(value)} must not contain ".."`;
+      if (ONLY_DOTS_AND_SLASHES.test(value))
+        return `${JSON.stringify(value)} names the image root: name ${root} inside it`;
+      return undefined;
+    },
+  );
+}
+
+/** A list's first item that `key` finds twice, as a problem. */
+function listedTwice<T>(items: readonly T[], key: (item: T) => string): string | undefined {
+  const seen = new Set<string>();
+  for (const item of items) {
+    if (seen.has(key(item))) return `lists ${JSON.stringify(key(item))} twice`;
+    seen.add(key(item));
   }
   return undefined;
 }
 
-function checkPullSecrets(value: unknown, problems: string[]): { name: string }[] | undefined {
-  if (!Array.isArray(value)) {
-    problems.push("spec.pullSecrets must be a list of {name}");
-    return undefined;
-  }
-  if (value.length > MAX_PULL_SECRETS) {
-    problems.push(`spec.pullSecrets lists ${value.length} Secrets, more than ${MAX_PULL_SECRETS}`);
-    return undefined;
-  }
-  const names: string[] = [];
-  value.forEach((item: unknown, index) => {
-    const name = isRecord(item) ? item.name : undefined;
-    if (typeof name !== "string" || !isDnsSubdomain(name)) {
-      problems.push(`spec.pullSecrets[${index}].name must be the name of a Secret (a DNS subdomain)`);
-    } else if (names.includes(name)) {
-      problems.push(`spec.pullSecrets[${index}].name ${JSON.stringify(name)} is listed twice`);
-    } else {
-      names.push(name);
-    }
-  });
-  return names.length === value.length ? names.map((name) => ({ name })) : undefined;
-}
+const MAX_BYTES_RULE =
+  "type(self) == int ? self >= 1 && self <= 10737418240 : self.matches('^[0-9]+(Ki|Mi|Gi|Ti|k|M|G|T)?$') && quantity(self).compareTo(quantity('1')) >= 0 && quantity(self).compareTo(quantity('10Gi')) <= 0";
 
-function checkCaBundle(value: unknown, problems: string[]): ImageSourceSpec["caBundle"] {
-  if (!isRecord(value)) {
-    problems.push("spec.caBundle must be an object with configMap and key");
-    return undefined;
-  }
-  const { configMap } = value;
-  const key = value.key ?? DEFAULT_CA_KEY;
-  let ok = true;
-  if (typeof configMap !== "string" || !isDnsSubdomain(configMap)) {
-    problems.push("spec.caBundle.configMap must be the name of a ConfigMap (a DNS subdomain)");
-    ok = false;
-  }
-  if (
-    typeof key !== "string" ||
-    key.length > 253 ||
-    !CONFIG_MAP_KEY.test(key) ||
-    key === "." ||
-    key === ".."
-  ) {
-    problems.push('spec.caBundle.key must be a ConfigMap key (letters, digits, "-", "_", "."), e.g. ca.crt');
-    ok = false;
-  }
-  return ok ? { configMap: configMap as string, key: key as string } : undefined;
+const PORT_RULE =
+  "!self.matches(':[0-9]+$') || int(self.substring(self.lastIndexOf(':') + 1)) >= 1 && int(self.substring(self.lastIndexOf(':') + 1)) <= 65535";
+
+const imageSourceSchema = Type.Object(
+  {
+    image: refine(
+      Type.String({
+        description:
+          "Image reference, by tag or digest, as a kubelet reads it: registry.example.com/data/models:v3, or ...@sha256:<hex> to pin it.",
+        minLength: 1,
+        maxLength: 4096,
+        pattern: String.raw`^[A-Za-z0-9\[][A-Za-z0-9._/:@+=\[\]-]*$`,
+      }),
+      (image) => {
+        try {
+          parseImageReference(image);
+          return undefined;
+        } catch (error) {
+          if (!(error instanceof ImageReferenceError)) throw error;
+          return `is not a valid image reference: ${error.message}`;
+        }
+      },
+    ),
+    platform: Type.Optional(
+      Type.Object(
+        {
+          os: platformField("e.g. linux"),
+          architecture: platformField("e.g. amd64, arm64"),
+          variant: Type.Optional(platformField("e.g. v8 for arm64, v7 for arm")),
+        },
+        {
+          description:
+            "The platform to pick from a multi-platform image. Default: the node's that the populator pod runs on.",
+        },
+      ),
+    ),
+    path: Type.Optional(
+      imagePath(
+        'Filesystem volumes: the directory of the image to copy, written at the volume root (e.g. models/llama). Relative, without "..". Default: the whole image.',
+        "path",
+        "something",
+      ),
+    ),
+    pullSecrets: Type.Optional(
+      refine(
+        Type.Array(Type.Object({ name: objectName() }), {
+          description:
+            "Secrets of type kubernetes.io/dockerconfigjson in this namespace with registry credentials, as a pod's imagePullSecrets. For a registry named in several, the later one wins.",
+          maxItems: MAX_PULL_SECRETS,
+          "x-kubernetes-list-type": "map",
+          "x-kubernetes-list-map-keys": ["name"],
+        }),
+        (secrets) => listedTwice(secrets, (secret) => secret.name),
+      ),
+    ),
+    caBundle: Type.Optional(
+      Type.Object(
+        {
+          configMap: objectName(),
+          key: Type.Optional(
+            refine(
+              Type.String({
+                description: "The key holding the certificates. Default ca.crt.",
+                default: DEFAULT_CA_KEY,
+                maxLength: 253,
+                pattern: "^[-._a-zA-Z0-9]+$",
+                "x-kubernetes-validations": [
+                  { rule: "self != '.' && self != '..'", message: "key must not be '.' or '..'" },
+                ],
+              }),
+              (key) => (key === "." || key === ".." ? 'must not be "." or ".."' : undefined),
+            ),
+          ),
+        },
+        {
+          description:
+            "A ConfigMap in this namespace holding PEM CA certificates to trust for the registry (in addition to the public roots), for a registry with a private CA.",
+        },
+      ),
+    ),
+    insecureRegistries: Type.Optional(
+      refine(
+        Type.Array(
+          refine(
+            Type.String({
+              maxLength: 253,
+              pattern: REGISTRY_HOST_PATTERN,
+              "x-kubernetes-validations": [{ rule: PORT_RULE, message: "the port must be from 1 to 65535" }],
+            }),
+            (host) => (isRegistryHost(host) ? undefined : "has a port outside 1 to 65535"),
+          ),
+          {
+            description:
+              "Registries (host or host:port, as in image references) to reach over plain HTTP. There is no option to skip TLS verification: use caBundle instead.",
+            maxItems: MAX_INSECURE_REGISTRIES,
+            "x-kubernetes-list-type": "set",
+          },
+        ),
+        (hosts) => listedTwice(hosts, (host) => host),
+      ),
+    ),
+    owner: Type.Optional(
+      Type.Object(
+        { uid: ownerId(), gid: ownerId() },
+        {
+          description:
+            "Filesystem volumes: the owner given to everything written. Default: the populator pod's user. The populator pod then runs as root with the capabilities this takes (see docs/image-populator.md).",
+        },
+      ),
+    ),
+    fileMode: Type.Optional(
+      Type.Integer({
+        description:
+          "Filesystem volumes: permission bits for every regular file (0 to 0o7777; YAML reads 0644 as octal, JSON needs decimal 420). Default: the image's, setuid and setgid dropped.",
+        minimum: 0,
+        maximum: MAX_MODE,
+      }),
+    ),
+    dirMode: Type.Optional(
+      Type.Integer({
+        description:
+          "Filesystem volumes: permission bits for every directory, as fileMode. Default: the image's.",
+        minimum: 0,
+        maximum: MAX_MODE,
+      }),
+    ),
+    blockFile: Type.Optional(
+      imagePath(
+        'Block volumes (required for them): the disk image file in the image (e.g. disk/root.img), written raw to the device from its first byte. Relative, without "..". The topmost layer\'s copy is used; a whiteout above removes it.',
+        "blockFile",
+        "a file",
+      ),
+    ),
+    limits: Type.Optional(
+      Type.Object(
+        {
+          maxBytes: Type.Optional(
+            refine(
+              Type.Union([Type.Integer(), Type.String()], {
+                description:
+                  "Bytes of the layers once decompressed (file data, headers, padding, skipped entries and anything after the end of an archive), as an integer or a quantity such as 5Gi (at most 10Gi).",
+                "x-kubernetes-int-or-string": true,
+                "x-kubernetes-validations": [
+                  {
+                    rule: MAX_BYTES_RULE,
+                    message: "maxBytes must be a whole byte count or quantity (e.g. 5Gi) from 1 to 10Gi",
+                  },
+                ],
+              }),
+              (value) => {
+                const bytes = bytesOf(value);
+                return bytes === undefined || bytes < 1 || bytes > DEFAULT_LIMITS.maxBytes
+                  ? `must be a byte count or quantity (e.g. 5Gi) from 1 to ${DEFAULT_LIMITS.maxBytes} (10Gi)`
+                  : undefined;
+              },
+            ),
+          ),
+          maxEntries: Type.Optional(
+            Type.Integer({
+              description:
+                "Tar entries read across all layers, plus the directories made for them (at most 1000000).",
+              minimum: 1,
+              maximum: DEFAULT_LIMITS.maxEntries,
+            }),
+          ),
+        },
+        {
+          description:
+            "Filesystem volumes: stricter bounds on what extraction may read and write than the defaults (10Gi of layers once decompressed, 1000000 entries and the directories made for them), which are also the maximums.",
+        },
+      ),
+    ),
+  },
+  { description: "The image, and how to write it into the volume." },
+);
+
+/** The `ImageSource` spec: deploy/crd.yaml's schema, the checks beyond it, and defaults filled in. */
+export const imageSourceSpec = defineSpec(imageSourceSchema, { normalise });
+
+// What populate mode reads: every list present, the CA key named, maxBytes in bytes. A spec this
+// returns passes the schema unchanged, as it must when populate mode checks it again.
+function normalise(spec: Static<typeof imageSourceSchema>): ImageSourceSpec {
+  const { caBundle, limits, pullSecrets = [], insecureRegistries = [], ...rest } = spec;
+  const maxBytes = limits?.maxBytes === undefined ? undefined : bytesOf(limits.maxBytes);
+  return {
+    ...rest,
+    pullSecrets,
+    insecureRegistries,
+    ...(caBundle === undefined
+      ? {}
+      : { caBundle: { configMap: caBundle.configMap, key: caBundle.key ?? DEFAULT_CA_KEY } }),
+    ...(limits === undefined
+      ? {}
+      : {
+          limits: {
+            ...(maxBytes === undefined ? {} : { maxBytes }),
+            ...(limits.maxEntries === undefined ? {} : { maxEntries: limits.maxEntries }),
+          },
+        }),
+  };
 }
 
 /** Whether `text` is a registry host as image references write one: `host`, `host:port`, `[v6]:port`. */
@@ -232,113 +327,9 @@ export function isRegistryHost(text: string): boolean {
   return match !== null && (port === undefined || (port >= 1 && port <= 65535));
 }
 
-function checkInsecureRegistries(value: unknown, problems: string[]): string[] | undefined {
-  if (!Array.isArray(value)) {
-    problems.push("spec.insecureRegistries must be a list of host or host:port");
-    return undefined;
-  }
-  if (value.length > MAX_INSECURE_REGISTRIES) {
-    problems.push(
-      `spec.insecureRegistries lists ${value.length} registries, more than ${MAX_INSECURE_REGISTRIES}`,
-    );
-    return undefined;
-  }
-  const hosts: string[] = [];
-  value.forEach((item: unknown, index) => {
-    const field = `spec.insecureRegistries[${index}]`;
-    if (typeof item !== "string" || !isRegistryHost(item)) {
-      problems.push(
-        `${field} must be a registry host or host:port as in image references, e.g. registry.local:5000`,
-      );
-    } else if (hosts.includes(item as string)) {
-      problems.push(`${field} ${JSON.stringify(item)} is listed twice`);
-    } else {
-      hosts.push(item as string);
-    }
-  });
-  return hosts.length === value.length ? hosts : undefined;
-}
-
-function checkOwner(value: unknown, problems: string[]): Ownership | undefined {
-  if (!isRecord(value)) {
-    problems.push("spec.owner must be an object with uid and gid");
-    return undefined;
-  }
-  const id = (field: "uid" | "gid"): number | undefined => {
-    const item = value[field];
-    if (item === undefined || item === null) {
-      problems.push(`spec.owner.${field} is required`);
-      return undefined;
-    }
-    if (!Number.isSafeInteger(item) || (item as number) < 0 || (item as number) > MAX_ID) {
-      problems.push(`spec.owner.${field} must be an integer from 0 to ${MAX_ID}`);
-      return undefined;
-    }
-    return item as number;
-  };
-  const uid = id("uid");
-  const gid = id("gid");
-  return uid === undefined || gid === undefined ? undefined : { uid, gid };
-}
-
-function checkMode(field: string, value: unknown, problems: string[]): number | undefined {
-  if (!Number.isSafeInteger(value) || (value as number) < 0 || (value as number) > MAX_MODE) {
-    problems.push(
-      `${field} must be permission bits from 0 to 0o7777 (4095); write it in decimal in JSON (0644 is 420)`,
-    );
-    return undefined;
-  }
-  return value as number;
-}
-
-function checkLimits(value: unknown, problems: string[]): ImageSourceSpec["limits"] {
-  if (!isRecord(value)) {
-    problems.push("spec.limits must be an object with maxBytes and/or maxEntries");
-    return undefined;
-  }
-  let ok = true;
-  let maxBytes: number | undefined;
-  let maxEntries: number | undefined;
-  if (value.maxBytes !== undefined && value.maxBytes !== null) {
-    maxBytes = bytesOf(value.maxBytes);
-    if (maxBytes === undefined || maxBytes < 1 || maxBytes > DEFAULT_LIMITS.maxBytes) {
-      problems.push(
-        `spec.limits.maxBytes must be a byte count or quantity (e.g. 5Gi) from 1 to ${DEFAULT_LIMITS.maxBytes} (10Gi)`,
-      );
-      ok = false;
-    }
-  }
-  if (value.maxEntries !== undefined && value.maxEntries !== null) {
-    const entries = value.maxEntries;
-    if (
-      !Number.isSafeInteger(entries) ||
-      (entries as number) < 1 ||
-      (entries as number) > DEFAULT_LIMITS.maxEntries
-    ) {
-      problems.push(`spec.limits.maxEntries must be an integer from 1 to ${DEFAULT_LIMITS.maxEntries}`);
-      ok = false;
-    } else {
-      maxEntries = entries as number;
-    }
-  }
-  if (!ok) return undefined;
-  return {
-    ...(maxBytes === undefined ? {} : { maxBytes }),
-    ...(maxEntries === undefined ? {} : { maxEntries }),
-  };
-}
-
 // Integers as they are; strings as Kubernetes quantities, whole bytes only ("1.5" or "100m" are not).
 function bytesOf(value: unknown): number | undefined {
   if (typeof value === "number") return Number.isSafeInteger(value) ? value : undefined;
   if (typeof value !== "string" || !/^[0-9]+(Ki|Mi|Gi|Ti|k|M|G|T)?$/.test(value)) return undefined;
   return quantityToBytes(value);
-}
-
-function isDnsSubdomain(name: string): boolean {
-  return name.length <= 253 && DNS_SUBDOMAIN.test(name);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

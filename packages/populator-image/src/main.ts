@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { CliUsageError, createLogger, runPopulator } from "@volpop/sdk";
+import { CliUsageError, runPopulator } from "@volpop/sdk";
 import { IMAGE_SOURCE_GROUP } from "./image-source.ts";
 import { populateImage } from "./populate.ts";
 import { DEFAULT_IMAGE, imagePopulator } from "./populator.ts";
@@ -33,11 +33,10 @@ async function main(): Promise<number> {
       programName,
       version: VERSION,
       defaults,
-      // The admin's settings only: populate mode reads the checked ImageSource spec from
-      // $VOLPOP_IMAGE_SOURCE, which the pod spec sets, so that no field of it is ever parsed as a flag.
+      // The admin's settings only: the ImageSource's spec reaches populate mode as context.spec.
       flags: IMAGE_POPULATOR_FLAGS,
       populate: async (context) => {
-        const logger = createLogger({ name: programName, level: "info" });
+        const { logger } = context;
         const result = await populateImage(context, {
           deadlineMs: settings.populationDeadlineMs,
           credentialPolicy: settings.credentialPolicy,

@@ -1,10 +1,7 @@
 /**
- * What the controller's pod spec and populate mode agree on: where the spec travels and where the
- * Secrets and ConfigMap copied from the source's namespace are mounted.
+ * What the controller's pod spec and populate mode agree on: where the Secrets and ConfigMap copied
+ * from the source's namespace are mounted (the spec travels as every populator's does: see the SDK).
  */
-
-/** The env var holding the checked `ImageSource` spec as JSON. */
-export const IMAGE_SOURCE_ENV = "VOLPOP_IMAGE_SOURCE";
 
 /** Pull secret `i` of `spec.pullSecrets` is mounted at `<this>/<i>`, its keys as files. */
 export const PULL_SECRETS_DIR = "/var/run/volpop/pull-secrets";

@@ -14,7 +14,7 @@ import {
   writeImage,
 } from "@volpop/oci-testing";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ImagePopulateError } from "./populate/errors.ts";
+import type { ImagePopulateError } from "./populate/errors.ts";
 import { dockerConfigSecret, entriesOf, failureOf, type Pod, scratchPod } from "./populate/testing.ts";
 
 const AMD64 = { os: "linux", architecture: "amd64" };
@@ -241,10 +241,10 @@ describe("populating a Filesystem volume from a plain HTTP registry", () => {
     });
   });
 
+  // As the SDK's populate mode does with the spec in the pod's env, before populateImage runs.
   it("refuses a spec the controller would have refused, before touching the volume", async () => {
     fs.writeFileSync(path.join(pod.volume, "data"), "untouched");
     const error = await failureOf(pod.populate({ image: "busybox", path: "../etc" }));
-    expect(error).toBeInstanceOf(ImagePopulateError);
     expect(error.message).toBe('refusing to populate: spec.path "../etc" must not contain ".."');
     expect(entriesOf(pod.volume)).toEqual(["data"]);
   });

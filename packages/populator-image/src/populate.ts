@@ -13,24 +13,22 @@ import {
   type RetryPolicy,
 } from "@volpop/oci";
 import type { PopulateContext } from "@volpop/sdk";
-import { checkImageSourceSpec, type ImageSourceSpec } from "./image-source.ts";
-import { CA_BUNDLE_DIR, IMAGE_SOURCE_ENV, PULL_SECRETS_DIR } from "./pod-layout.ts";
+import type { ImageSourceSpec } from "./image-source.ts";
+import { CA_BUNDLE_DIR, PULL_SECRETS_DIR } from "./pod-layout.ts";
 import { clearDirectory } from "./populate/clear-directory.ts";
 import { describeFailure, type FailureContext, shortDigest } from "./populate/describe-failure.ts";
-import {
-  ImagePopulateError,
-  PopulateError,
-  PopulateErrorCode,
-  PopulationDeadlineError,
-} from "./populate/errors.ts";
+import { PopulateError, PopulateErrorCode, PopulationDeadlineError } from "./populate/errors.ts";
 import { fillDevice } from "./populate/fill-device.ts";
 import { fillDirectory } from "./populate/fill-directory.ts";
 import type { FillHooks } from "./populate/fill-hooks.ts";
 import { readCaBundle, readPullSecrets } from "./populate/mounted-secrets.ts";
 import { formatBytes, PopulateProgress } from "./populate/progress.ts";
 
-/** What populate mode needs of the SDK's context: where to write, and where progress goes. */
-export type ImagePopulateContext = Pick<PopulateContext<unknown>, "target" | "reportProgress">;
+/** What populate mode needs of the SDK's context: the checked spec, where to write, where progress goes. */
+export type ImagePopulateContext = Pick<
+  PopulateContext<ImageSourceSpec>,
+  "target" | "spec" | "reportProgress"
+>;
 
 /** How long one population may take by default: an hour (`--population-deadline`). */
 export const DEFAULT_POPULATION_DEADLINE_MS = 60 * 60 * 1000;
@@ -45,8 +43,6 @@ export interface PopulateImageOptions {
    * emptied. Default: {@link DEFAULT_POPULATION_DEADLINE_MS}.
    */
   readonly deadlineMs?: number;
-  /** The checked ImageSource spec as JSON. Default: the `VOLPOP_IMAGE_SOURCE` env var, set by the pod spec. */
-  readonly sourceJson?: string | undefined;
   /** Where pull secret `i` is mounted, as `<dir>/<i>`. Default: `/var/run/volpop/pull-secrets`. */
   readonly pullSecretsDir?: string;
   /** Where the CA bundle ConfigMap is mounted. Default: `/var/run/volpop/ca`. */
@@ -90,7 +86,7 @@ export async function populateImage(
   context: ImagePopulateContext,
   options: PopulateImageOptions = {},
 ): Promise<PopulateImageResult> {
-  const spec = readSpec(options.sourceJson ?? process.env[IMAGE_SOURCE_ENV]);
+  const { spec } = context;
   const failure: { -readonly [K in keyof FailureContext]: FailureContext[K] } = {
     image: spec.image,
     reference: parseImageReference(spec.image),
@@ -164,25 +160,6 @@ export async function populateImage(
     clearTimeout(timer);
     client?.close();
   }
-}
-
-/** The spec the controller passed, checked again: the pod must never act on one it would refuse. */
-function readSpec(json: string | undefined): ImageSourceSpec {
-  const refuse = (problems: readonly string[]): never => {
-    throw new ImagePopulateError(
-      PopulateErrorCode.SourceInvalid,
-      `refusing to populate: ${problems.join("; ")}`,
-    );
-  };
-  if (json === undefined || json === "") return refuse([`${IMAGE_SOURCE_ENV} is not set`]);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(json);
-  } catch {
-    return refuse([`${IMAGE_SOURCE_ENV} is not JSON`]);
-  }
-  const checked = checkImageSourceSpec(parsed);
-  return checked.ok ? checked.spec : refuse(checked.problems);
 }
 
 /** Empties the volume before writing; resolves to whether it has a `lost+found`. */

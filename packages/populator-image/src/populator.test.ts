@@ -1,11 +1,10 @@
 import type { PodContext, Source } from "@volpop/sdk";
 import { describe, expect, it } from "vitest";
-import { checkImageSourceSpec, type ImageSourceSpec } from "./image-source.ts";
-import { IMAGE_SOURCE_ENV } from "./pod-layout.ts";
+import { type ImageSourceSpec, imageSourceSpec } from "./image-source.ts";
 import { DEFAULT_IMAGE, DEFAULT_RESOURCES, imagePopulator } from "./populator.ts";
 
 function source(spec: unknown): Source<ImageSourceSpec> {
-  const checked = checkImageSourceSpec(spec);
+  const checked = imageSourceSpec.validate(spec);
   if (!checked.ok) throw new Error(checked.problems.join("; "));
   return { namespace: "team-a", name: "models", uid: "source-uid", spec: checked.spec };
 }
@@ -30,14 +29,13 @@ describe("imagePopulator", () => {
     expect(populator.validate({ image: "busybox" })).toMatchObject({ ok: true });
   });
 
-  it("runs its own image in populate mode with the checked spec in one env var", () => {
+  // The SDK adds the checked spec to the pod's env, as for every populator (VOLPOP_SPEC).
+  it("runs its own image in populate mode, leaving the spec to the SDK", () => {
     const src = source({ image: "registry.local/app:v1", path: "data", limits: { maxBytes: "1Gi" } });
     const pod = populator.populatorPod(src, filesystem);
     expect(pod.image).toBe("volpop/populator-image:0.0.0");
     expect(pod.args).toEqual(["--mode=populate"]);
-    const env = pod.env?.find((e) => e.name === IMAGE_SOURCE_ENV);
-    expect(JSON.parse(env?.value ?? "")).toEqual(src.spec);
-    expect(JSON.parse(env?.value ?? "")).toMatchObject({ limits: { maxBytes: 1024 ** 3 } });
+    expect(pod.env?.map((e) => e.name)).toEqual(["NODE_OPTIONS"]);
     expect(pod.fromSourceNamespace).toBeUndefined();
   });
 

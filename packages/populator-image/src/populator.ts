@@ -1,15 +1,15 @@
 import type { CredentialPolicy } from "@volpop/oci";
 import type { Populator, PopulatorPodSpec, SourceNamespaceObject } from "@volpop/sdk";
 import {
-  checkImageSourceSpec,
   IMAGE_SOURCE_GROUP,
   IMAGE_SOURCE_KIND,
   IMAGE_SOURCE_PLURAL,
   IMAGE_SOURCE_VERSION,
   type ImageSourceSpec,
+  imageSourceSpec,
 } from "./image-source.ts";
 import { ownerCapabilities } from "./owner-capabilities.ts";
-import { CA_BUNDLE_DIR, IMAGE_SOURCE_ENV, pullSecretDir } from "./pod-layout.ts";
+import { CA_BUNDLE_DIR, pullSecretDir } from "./pod-layout.ts";
 import { DEFAULT_SETTINGS, type ImagePopulatorSettings, settingsArgs } from "./settings.ts";
 
 /** Kubernetes resource requirements, as the SDK's pod spec takes them. */
@@ -58,8 +58,8 @@ export interface ImagePopulatorOptions {
 
 /**
  * The ImageSource populator: a pod running this package's own image in populate mode pulls the
- * image named by the source and writes it into the new volume (see populate.ts). The checked spec
- * travels as JSON in one env var; pull secrets and the CA bundle, which live in the source's
+ * image named by the source and writes it into the new volume (see populate.ts). The SDK hands the
+ * checked spec to populate mode; pull secrets and the CA bundle, which live in the source's
  * namespace, are copied by the controller and mounted read-only (see pod-layout.ts). The pod runs
  * as uid 65532 without capabilities, except for a Filesystem volume with `spec.owner`: then as root
  * with the few capabilities that giving files away takes (see owner-capabilities.ts). The admin's
@@ -74,7 +74,7 @@ export function imagePopulator(options: ImagePopulatorOptions = {}): Populator<I
       kind: IMAGE_SOURCE_KIND,
       plural: IMAGE_SOURCE_PLURAL,
     },
-    validate: checkImageSourceSpec,
+    validate: imageSourceSpec.validate,
     populatorPod(source, context) {
       const { spec } = source;
       const fromSourceNamespace: SourceNamespaceObject[] = spec.pullSecrets.map((secret, index) => ({
@@ -101,10 +101,7 @@ export function imagePopulator(options: ImagePopulatorOptions = {}): Populator<I
         // The admin's settings travel as flags; nothing of the spec is ever parsed as one.
         args: ["--mode=populate", ...settingsArgs(settings)],
         activeDeadlineSeconds: Math.ceil(settings.populationDeadlineMs / 1000) + POD_DEADLINE_MARGIN_SECONDS,
-        env: [
-          { name: IMAGE_SOURCE_ENV, value: JSON.stringify(spec) },
-          { name: "NODE_OPTIONS", value: NODE_OPTIONS },
-        ],
+        env: [{ name: "NODE_OPTIONS", value: NODE_OPTIONS }],
         resources: options.resources ?? DEFAULT_RESOURCES,
         ...(capabilities.length === 0 ? {} : { runAsRoot: true, addCapabilities: capabilities }),
         ...(fromSourceNamespace.length === 0 ? {} : { fromSourceNamespace }),

@@ -21,19 +21,24 @@ describe("@volpop/sdk public API", () => {
         "EventReason",
         "LOG_LEVELS",
         "POPULATOR_UID",
+        "SPEC_ENV",
         "SourceInvalidError",
         "TerminalError",
         "TransientError",
+        "Type",
         "VolpopError",
         "blockTargetSize",
         "createLogger",
         "defaultSettings",
+        "defineSpec",
         "detectTarget",
         "deviceNumbers",
         "functionStrategy",
         "podStrategy",
         "progressReporter",
         "quantityToBytes",
+        "readSpec",
+        "refine",
         "runPopulator",
         "toVolpopError",
       ]
@@ -43,6 +48,9 @@ describe("@volpop/sdk public API", () => {
   it("@volpop/sdk/run exports exactly these values", () => {
     expect(Object.keys(run).sort()).toMatchInlineSnapshot(`
       [
+        "Type",
+        "defineSpec",
+        "refine",
         "runPopulator",
       ]
     `);
@@ -181,6 +189,7 @@ describe("@volpop/sdk public API", () => {
         "STORAGE_CLASS",
         "USER_NAMESPACE",
         "backendView",
+        "crdSpecSchema",
         "downBackend",
         "failedPod",
         "fakePopulator",

@@ -42,6 +42,16 @@ export { quantityToBytes } from "./quantity.ts";
 export { type PopulatorProgram, runPopulator } from "./run.ts";
 export { defaultSettings, type PopulationSettings } from "./settings.ts";
 export {
+  defineSpec,
+  refine,
+  type SpecDefinition,
+  type SpecOptions,
+  type Static,
+  type TSchema,
+  Type,
+} from "./spec.ts";
+export { readSpec, SPEC_ENV } from "./spec-env.ts";
+export {
   type FunctionCleanup,
   type FunctionPopulation,
   type FunctionStrategyOptions,

@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import type { Logger } from "./logger.ts";
 import { DEFAULT_DEVICE_PATH, DEFAULT_MOUNT_PATH } from "./populator.ts";
 import { formatProgressLine, type Progress } from "./progress.ts";
 
@@ -8,10 +9,18 @@ export type PopulateTarget =
   | { readonly kind: "device"; readonly path: string };
 
 /** What `populate` mode hands the populator's code inside the pod. */
-export interface PopulateContext<Extra> {
+export interface PopulateContext<Spec = unknown, Extra = Record<never, never>> {
   readonly target: PopulateTarget;
-  /** The populator's own flags (e.g. hello's `--file-name`). */
+  /**
+   * The source's spec, as the controller checked it and populate mode checked it again with the
+   * populator's own `validate` (it came through the pod spec: see spec-env.ts).
+   */
+  readonly spec: Spec;
+  /** The populator's own flags: the cluster admin's settings, never the source's. */
   readonly extra: Extra;
+  /** Aborted when the pod is told to stop (SIGTERM), as a function strategy's `signal` is. */
+  readonly signal: AbortSignal;
+  readonly logger: Logger;
   /** Reports progress; the controller shows it on the user's PVC. Cheap enough to call often. */
   reportProgress(progress: Progress): void;
 }

@@ -5,7 +5,11 @@ import { createLogger, type Logger } from "./logger.ts";
 import { detectTarget, type PopulateContext, progressReporter } from "./populate.ts";
 import type { Populator } from "./populator.ts";
 import type { PopulationSettings } from "./settings.ts";
+import { readSpec } from "./spec-env.ts";
 import type { Strategy } from "./strategy.ts";
+
+// What a populator's `main` needs besides runPopulator: its spec's definition, loaded as lightly.
+export { defineSpec, refine, type SpecDefinition, type Static, Type } from "./spec.ts";
 
 /** A populator binary: one image, two modes, as upstream's examples. */
 export interface PopulatorProgram<Spec, E extends ExtraOptions> {
@@ -15,16 +19,26 @@ export interface PopulatorProgram<Spec, E extends ExtraOptions> {
   readonly programName: string;
   /** Default `--namespace` and `--image-name`. */
   readonly defaults: { readonly namespace: string; readonly imageName?: string };
-  /** The populator's own flags, for populate mode (upstream hello: `--file-name`, `--file-contents`). */
+  /**
+   * The populator's own flags: the cluster admin's settings (e.g. a deadline), which controller mode
+   * may hand on to its pods. Never the source's spec: that reaches populate mode as `context.spec`.
+   */
   readonly flags?: E;
-  /** Populate mode, inside the populator pod: write the data into `context.target`. */
-  populate(context: PopulateContext<ExtraValues<E>>): Promise<void>;
+  /** Populate mode, inside the populator pod: write `context.spec`'s data into `context.target`. */
+  populate(context: PopulateContext<Spec, ExtraValues<E>>): Promise<void>;
   readonly strategy?: Strategy;
   readonly settings?: Partial<Omit<PopulationSettings, "namespace" | "imageName">>;
 }
 
 /** Where Kubernetes reads a container's termination message from. */
 const TERMINATION_LOG = "/dev/termination-log";
+
+/**
+ * How long populate mode waits after SIGTERM for `populate` to heed its signal before exiting anyway:
+ * SIGTERM ended the pod at once before there was a signal, and a `populate` that ignores it must not
+ * keep the pod until the kubelet kills it.
+ */
+const STOP_GRACE_MS = 5000;
 
 /**
  * The `main` of a populator binary: parses upstream's flags, then runs the controller (with metrics,
@@ -73,10 +87,22 @@ async function populateMode<Spec, E extends ExtraOptions>(
   options: PopulatorCliOptions<ExtraValues<E>>,
   logger: Logger,
 ): Promise<number> {
+  const stop = new AbortController();
+  const onSigterm = () => {
+    logger.info("SIGTERM: stopping the population");
+    stop.abort(new Error("the populator pod was told to stop"));
+    setTimeout(() => process.exit(143), STOP_GRACE_MS).unref();
+  };
+  process.once("SIGTERM", onSigterm);
   try {
+    // Checked again here: the pod acts on nothing its own validator would refuse, whoever set the env.
+    const spec = readSpec(program.populator.validate);
     await program.populate({
       target: detectTarget(),
+      spec,
       extra: options.extra,
+      signal: stop.signal,
+      logger,
       reportProgress: progressReporter(),
     });
     return 0;
@@ -86,5 +112,7 @@ async function populateMode<Spec, E extends ExtraOptions>(
     // The controller shows the termination message in the PopulatorFailed event on the user's PVC.
     await writeFile(TERMINATION_LOG, message).catch(() => undefined);
     return 1;
+  } finally {
+    process.off("SIGTERM", onSigterm);
   }
 }

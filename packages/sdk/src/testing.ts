@@ -4,6 +4,7 @@
  * (`pvc()`, `pv()`, `pod()`, `observed()`...), and a fast-path backend that keeps operations in memory
  * (it and the fast-path fixtures load gRPC, as `@volpop/sdk/fastpath` does).
  */
+export { crdSpecSchema } from "./internal/crd-schema.ts";
 export { FakeClock } from "./internal/fake-clock.ts";
 export { FakeInformer } from "./internal/fake-informer.ts";
 export {

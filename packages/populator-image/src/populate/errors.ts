@@ -8,7 +8,6 @@ import { VolpopError } from "@volpop/sdk";
 
 /** The `code` of each problem populate mode finds itself; registry and layer errors keep their own. */
 export const PopulateErrorCode = {
-  SourceInvalid: "SOURCE_INVALID",
   PullSecretInvalid: "PULL_SECRET_INVALID",
   CaBundleInvalid: "CA_BUNDLE_INVALID",
   OwnerNotApplicable: "OWNER_NOT_APPLICABLE",

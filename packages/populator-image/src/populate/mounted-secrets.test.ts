@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { checkImageSourceSpec, type ImageSourceSpec } from "../image-source.ts";
+import { type ImageSourceSpec, imageSourceSpec } from "../image-source.ts";
 import { readCaBundle, readPullSecrets } from "./mounted-secrets.ts";
 import { type Pod, scratchPod } from "./testing.ts";
 
 function spec(fields: object): ImageSourceSpec {
-  const checked = checkImageSourceSpec({ image: "registry.local/app:v1", ...fields });
+  const checked = imageSourceSpec.validate({ image: "registry.local/app:v1", ...fields });
   if (!checked.ok) throw new Error(checked.problems.join("; "));
   return checked.spec;
 }

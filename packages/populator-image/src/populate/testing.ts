@@ -6,7 +6,8 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { PopulateTarget, Progress } from "@volpop/sdk";
+import { type PopulateTarget, type Progress, readSpec, SPEC_ENV } from "@volpop/sdk";
+import { imageSourceSpec } from "../image-source.ts";
 import { DOCKER_CONFIG_JSON_KEY, pullSecretDir } from "../pod-layout.ts";
 import { type PopulateImageOptions, type PopulateImageResult, populateImage } from "../populate.ts";
 
@@ -24,7 +25,10 @@ export interface Pod {
   mountSecret(index: number, keys: Readonly<Record<string, string>>): void;
   /** Mounts the CA ConfigMap with these keys as files. */
   mountConfigMap(keys: Readonly<Record<string, string>>): void;
-  /** Populates with `spec` (passed as JSON, as the pod spec does) into `target` (default: the volume). */
+  /**
+   * Populates with `spec` into `target` (default: the volume), the spec passed as JSON and checked
+   * again as the SDK's populate mode does (an unchecked one is refused the same way).
+   */
   populate(spec: unknown, options?: PodPopulateOptions): Promise<PopulateRun>;
   remove(): void;
 }
@@ -65,13 +69,13 @@ export function scratchPod(volume?: string): Pod {
       const result = await populateImage(
         {
           target: given ?? { kind: "directory", path: target },
+          spec: readSpec(imageSourceSpec.validate, { [SPEC_ENV]: JSON.stringify(spec) }),
           reportProgress: (progress) => {
             reports.push(progress);
             onProgress?.(progress);
           },
         },
         {
-          sourceJson: JSON.stringify(spec),
           pullSecretsDir,
           caBundleDir,
           retry: FAST_RETRY,

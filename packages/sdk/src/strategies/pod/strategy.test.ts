@@ -280,7 +280,7 @@ describe("populatorPod", () => {
     expect(container).toMatchObject({
       command: ["/hello"],
       args: ["--verbose"],
-      env: [{ name: "GREETING", value: "hi" }],
+      env: [{ name: "GREETING", value: "hi" }, { name: "VOLPOP_SPEC" }],
       envFrom: [{ secretRef: { name: "creds" } }],
       resources: { limits: { memory: "64Mi" } },
     });
@@ -291,9 +291,19 @@ describe("populatorPod", () => {
 
   it("leaves optional container fields out when the populator does not set them", () => {
     const { container } = podFor(withPodSpec({ args: undefined }));
-    for (const field of ["command", "args", "env", "envFrom", "resources"]) {
+    for (const field of ["command", "args", "envFrom", "resources"]) {
       expect(container).not.toHaveProperty(field);
     }
+    expect(container.env?.map((e) => e.name)).toEqual(["VOLPOP_SPEC"]);
+  });
+
+  it("hands the checked spec to the pod as JSON in VOLPOP_SPEC, escaped from the kubelet's $(VAR) expansion", () => {
+    const spec = { fileName: "price.txt", contents: "$(HOME) costs $$5" };
+    const { container } = podFor({ ...fillInput(), source: source({ spec }) });
+    const value = container.env?.find((e) => e.name === "VOLPOP_SPEC")?.value ?? "";
+    expect(value).toBe('{"fileName":"price.txt","contents":"$$(HOME) costs $$$$5"}');
+    // What the container sees once the kubelet has read `$$` as `$`.
+    expect(JSON.parse(value.replaceAll("$$", "$"))).toEqual(spec);
   });
 
   it.each([

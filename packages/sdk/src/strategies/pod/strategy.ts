@@ -29,6 +29,7 @@ import {
   type PopulatorPodSpec,
 } from "../../populator.ts";
 import { describeProgress } from "../../progress.ts";
+import { specEnvVar } from "../../spec-env.ts";
 import type { FillInput, FillOutcome, Strategy } from "../../strategy.ts";
 import { failAttempt, failuresSoFar, waitForRetry } from "../attempts.ts";
 
@@ -340,7 +341,8 @@ export function populatorPod(input: FillInput): V1Pod {
           ...(spec.imagePullPolicy ? { imagePullPolicy: spec.imagePullPolicy } : {}),
           ...(spec.command ? { command: [...spec.command] } : {}),
           ...(spec.args ? { args: [...spec.args] } : {}),
-          ...(spec.env ? { env: [...spec.env] } : {}),
+          // The checked spec, where populate mode reads it (see spec-env.ts); last, so that it wins.
+          env: [...(spec.env ?? []), specEnvVar(input.source.spec)],
           ...(spec.envFrom ? { envFrom: [...spec.envFrom] } : {}),
           ...(spec.resources ? { resources: spec.resources } : {}),
           securityContext: containerSecurity,
