@@ -23,10 +23,9 @@ import { type Controller, createController, type ReconcileOutcome } from "./mana
 import { createManager, type Manager } from "./manager/manager.ts";
 import { createPopulatorMetrics, type PopulatorMetrics } from "./metrics.ts";
 import {
-  MANAGED_BY,
-  MANAGED_BY_LABEL,
   POPULATE_FOR_LABEL,
   POPULATOR_CONTAINER_NAME,
+  populateForAnnotation,
   populatorPodName,
   primePvcName,
 } from "./names.ts";
@@ -34,7 +33,7 @@ import type { Observed, SourceObject } from "./observed.ts";
 import type { Populator } from "./populator.ts";
 import { lastProgress, type Progress } from "./progress.ts";
 import { workQueueMetrics } from "./queue-metrics.ts";
-import { isPopulationPv, reconcile, refersTo, sourceNamespace } from "./reconcile.ts";
+import { isPopulationPv, reconcile, reconcileOrphan, refersTo, sourceNamespace } from "./reconcile.ts";
 import { grantAllows, listReferenceGrants } from "./reference-grant.ts";
 import { showsWrite } from "./resource-version.ts";
 import { DEFAULT_WORKERS, type PopulationSettings, withDefaults } from "./settings.ts";
@@ -222,14 +221,20 @@ export function addPopulator<Spec>(manager: Manager, options: PopulatorOptions<S
 
   controller.watch(pvcs, (pvc, change) => {
     cacheShows("PersistentVolumeClaim", pvc);
-    if (isPrimePvc(pvc))
-      return keyOfUid(
-        pvc.metadata?.labels?.[POPULATE_FOR_LABEL] ?? pvc.metadata?.name?.slice("prime-".length),
-      );
-    if (!pvc.metadata?.uid) return undefined;
-    // Gone for good (our finalizer is released before that): nothing will name this uid again.
-    if (change === "delete") keyByUid.delete(pvc.metadata.uid);
-    else keyByUid.set(pvc.metadata.uid, keyOf(pvc));
+    if (isPrimePvc(pvc)) {
+      const uid = pvc.metadata?.labels?.[POPULATE_FOR_LABEL] ?? pvc.metadata?.name?.slice("prime-".length);
+      // PVC' of a PVC not (or no longer) known: left by a deletion this controller did not see.
+      return keyOfUid(uid) ?? (change === "delete" ? undefined : orphanKey(uid));
+    }
+    const uid = pvc.metadata?.uid;
+    if (!uid) return undefined;
+    if (change === "delete") {
+      // Gone for good; normally after our finalizer was released and everything cleaned up, but a
+      // finalizer stripped by hand leaves PVC' and the pod behind: look for them.
+      keyByUid.delete(uid);
+      return [keyOf(pvc), orphanKey(uid) as string];
+    }
+    keyByUid.set(uid, keyOf(pvc));
     return keyOf(pvc);
   });
   controller.watch(pvs, (pv) => {
@@ -239,9 +244,11 @@ export function addPopulator<Spec>(manager: Manager, options: PopulatorOptions<S
       return keyOfUid(claim.name.slice("prime-".length));
     return keyOfUid(claim?.uid);
   });
-  controller.watch(pods, (pod) => {
+  controller.watch(pods, (pod, change) => {
     cacheShows("Pod", pod);
-    return keyOfUid(pod.metadata?.labels?.[POPULATE_FOR_LABEL]);
+    const uid =
+      pod.metadata?.labels?.[POPULATE_FOR_LABEL] ?? pod.metadata?.name?.slice(POPULATOR_POD_PREFIX.length);
+    return keyOfUid(uid) ?? (change === "delete" ? undefined : orphanKey(uid));
   });
   // A StorageClass appearing or changing may unblock every population still waiting for a volume.
   controller.watch(storageClasses, () =>
@@ -333,8 +340,19 @@ export function addPopulator<Spec>(manager: Manager, options: PopulatorOptions<S
     return log === undefined ? undefined : lastProgress(log);
   }
 
+  // What every execution of a plan is given.
+  const executing = {
+    core,
+    events,
+    metrics,
+    prefix: populator.prefix,
+    namespace: settings.namespace,
+    strategyName: strategy.name,
+    runtime: strategy.runtime,
+  };
   let reconcileCount = 0;
   async function reconcileKey(key: string): Promise<ReconcileOutcome | undefined> {
+    if (key.startsWith(ORPHAN_KEY_PREFIX)) return sweepOrphan(key.slice(ORPHAN_KEY_PREFIX.length));
     const [namespace = "", name = ""] = key.split("/");
     const pvc = pvcs.get(name, namespace);
     // PVC' is never a population of its own, whatever a mutator put in its dataSourceRef.
@@ -354,13 +372,7 @@ export function addPopulator<Spec>(manager: Manager, options: PopulatorOptions<S
         log.info({ steps: plan.steps.map((s) => s.kind), waitingFor: plan.waitingFor }, "reconciled");
       else if (plan.waitingFor) log.debug({ waitingFor: plan.waitingFor }, "waiting");
       await execute(plan.steps, pvc, {
-        core,
-        events,
-        metrics,
-        prefix: populator.prefix,
-        namespace: settings.namespace,
-        strategyName: strategy.name,
-        runtime: strategy.runtime,
+        ...executing,
         wrote: (kind, object) => {
           const written = object.metadata?.resourceVersion;
           if (!written) return;
@@ -385,8 +397,44 @@ export function addPopulator<Spec>(manager: Manager, options: PopulatorOptions<S
     }
   }
 
+  /** Removes what a vanished PVC's population left, once the caches are sure the PVC is gone. */
+  async function sweepOrphan(uid: string): Promise<undefined> {
+    if (keyByUid.has(uid)) return undefined;
+    const primePvc = pvcs.get(primePvcName(uid), settings.namespace);
+    const pod = pods.get(populatorPodName(uid), settings.namespace);
+    // Stands for the vanished PVC: the executor and the strategies' clean-up need only its uid.
+    const pvc: V1PersistentVolumeClaim = { metadata: { uid, name: "", namespace: "" } };
+    const observed: Observed = {
+      now: clock.now(),
+      pvc,
+      source: undefined,
+      referenceGranted: false,
+      storageClass: undefined,
+      primePvc,
+      primePv: primePvc?.spec?.volumeName ? pvs.get(primePvc.spec.volumeName) : undefined,
+      pod,
+      podProgress: undefined,
+      strategyState: strategy.runtime?.observe(uid),
+    };
+    const plan = reconcileOrphan(observed, { strategy, prefix: populator.prefix });
+    if (plan.steps.length === 0) return undefined;
+    const owner = (primePvc ?? pod)?.metadata?.annotations?.[populateForAnnotation(populator.prefix)];
+    logger.info(
+      { pvcUid: uid, pvc: owner, steps: plan.steps.map((s) => s.kind) },
+      "removing what the population of a deleted PVC left behind",
+    );
+    await execute(plan.steps, pvc, executing);
+    metrics.dropOperation(uid);
+    return undefined;
+  }
+
   return { metrics, controller };
 }
+
+/** Queue keys of PVC uids whose leftovers to look for (a user PVC's key is `namespace/name`). */
+const ORPHAN_KEY_PREFIX = "orphan:";
+const orphanKey = (uid: string | undefined) => (uid ? `${ORPHAN_KEY_PREFIX}${uid}` : undefined);
+const POPULATOR_POD_PREFIX = populatorPodName("");
 
 /** The collections a populator reads, as views of the Manager's shared informers. */
 function populatorInformers(manager: Manager, populator: Populator<unknown>, namespace: string) {
@@ -413,12 +461,13 @@ function populatorInformers(manager: Manager, populator: Populator<unknown>, nam
       // Like PVCs: only the PVs of populations, not every PV of the cluster.
       keep: (pv) => isPopulationPv(pv, namespace, populator.prefix),
     }),
+    // By name, not by our label: a population started by upstream's controller (same names, none of
+    // our labels) is carried on by this one, and its pod must be seen to be waited for and removed.
     pods: manager.informer<V1Pod>({
       kind: "Pod",
       path: `/api/v1/namespaces/${namespace}/pods`,
-      labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`,
-      list: (page) =>
-        core.listNamespacedPod({ namespace, labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`, ...page }),
+      list: (page) => core.listNamespacedPod({ namespace, ...page }),
+      keep: (pod) => pod.metadata?.name?.startsWith(POPULATOR_POD_PREFIX) ?? false,
     }),
     storageClasses: manager.informer<V1StorageClass>({
       kind: "StorageClass",

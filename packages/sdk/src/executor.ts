@@ -11,6 +11,7 @@ import {
 import { isAlreadyExists, isNotFound, TransientError } from "./errors.ts";
 import type { EventRecorder } from "./event-recorder.ts";
 import { EventReason } from "./events.ts";
+import { failpoint } from "./failpoints.ts";
 import type { PopulatorMetrics } from "./metrics.ts";
 import {
   MANAGED_BY,
@@ -74,6 +75,8 @@ export async function execute(
   };
   for (let index = 0; index < steps.length; index++) {
     const step = steps[index] as Step;
+    const first = index;
+    await failpoint(`before:${step.kind}`);
     switch (step.kind) {
       case "event":
         await context.events.record(reference, step.type, step.reason, step.message);
@@ -171,6 +174,8 @@ export async function execute(
         await context.runtime.perform(step.action as never, uid);
         break;
     }
+    // Steps sent together (one patch) are all done now.
+    for (const done of steps.slice(first, index + 1)) await failpoint(`after:${done.kind}`);
   }
 }
 

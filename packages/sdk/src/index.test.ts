@@ -85,6 +85,8 @@ describe("@volpop/sdk public API", () => {
         "createPopulatorMetrics",
         "defineFlags",
         "describeProgress",
+        "failpoint",
+        "failpointLine",
         "flagUsage",
         "formatGoDuration",
         "formatProgressLine",

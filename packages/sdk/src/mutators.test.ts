@@ -1,7 +1,14 @@
 import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { EventReason } from "./events.ts";
-import { fakePopulator, fillInput, ourPvc, POPULATOR_NAMESPACE, primePvc } from "./internal/fixtures.ts";
+import {
+  fakePopulator,
+  fillInput,
+  ourPvc,
+  POPULATOR_NAMESPACE,
+  PREFIX,
+  primePvc,
+} from "./internal/fixtures.ts";
 import { applyMutator, primePvcProblems } from "./mutators.ts";
 import type { Populator } from "./populator.ts";
 import { primePvcFor } from "./reconcile.ts";
@@ -232,7 +239,7 @@ describe("mutatePod", () => {
 
 describe("applyMutator", () => {
   it("hands the mutator a copy, so a refused mutation leaves the built object untouched", () => {
-    const built = primePvcFor(ourPvc(), POPULATOR_NAMESPACE, undefined);
+    const built = primePvcFor(ourPvc(), POPULATOR_NAMESPACE, undefined, PREFIX);
     const before = structuredClone(built);
     const result = applyMutator(
       built,
@@ -248,7 +255,7 @@ describe("applyMutator", () => {
 });
 
 describe("primePvcProblems", () => {
-  const built = primePvcFor(ourPvc(), POPULATOR_NAMESPACE, "node-a");
+  const built = primePvcFor(ourPvc(), POPULATOR_NAMESPACE, "node-a", PREFIX);
 
   it("allows labels, annotations and a data source of the populator's own", () => {
     const mutated = structuredClone(built);

@@ -23,6 +23,14 @@ export function populatedFromAnnotation(prefix: string): string {
   return `${checkPrefix(prefix)}/populated-from`;
 }
 
+/**
+ * On PVC' and the populator pod: `<namespace>/<name>` of the user's PVC they serve (volpop addition).
+ * Says whose they are: a controller sweeps only temporaries carrying its own prefix here, never
+ * another populator's sharing the namespace, nor ones an upstream controller left.
+ */
+export function populateForAnnotation(prefix: string): string {
+  return `${checkPrefix(prefix)}/populate-for`;
+}
 /** Annotation on the user's PVC carrying the population's progress (volpop addition). */
 export function populateProgressAnnotation(prefix: string): string {
   return `${checkPrefix(prefix)}/populate-progress`;

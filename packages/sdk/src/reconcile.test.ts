@@ -42,6 +42,7 @@ import {
   PV_CONTROLLER_GRACE_MS,
   primePvcFor,
   reconcile,
+  reconcileOrphan,
   refersTo,
   sourceNamespace,
 } from "./reconcile.ts";
@@ -560,7 +561,10 @@ describe("reconcile", () => {
       });
       expect(kinds(plan)).toEqual(firstPass);
       const create = plan.steps.find((s) => s.kind === "createPrimePvc");
-      expect(create?.pvc.metadata?.annotations).toEqual({ [SELECTED_NODE_ANNOTATION]: "node-a" });
+      expect(create?.pvc.metadata?.annotations).toEqual({
+        "hello.example.com/populate-for": `${USER_NAMESPACE}/${PVC_NAME}`,
+        [SELECTED_NODE_ANNOTATION]: "node-a",
+      });
     });
   });
 
@@ -579,6 +583,7 @@ describe("reconcile", () => {
                 name: `prime-${PVC_UID}`,
                 namespace: POPULATOR_NAMESPACE,
                 labels: { "app.kubernetes.io/managed-by": "volpop", "volpop.dev/populate-for": PVC_UID },
+                annotations: { "hello.example.com/populate-for": `${USER_NAMESPACE}/${PVC_NAME}` },
               },
               spec: {
                 accessModes: ["ReadWriteOnce"],
@@ -635,7 +640,7 @@ describe("reconcile", () => {
           volumeMode: "Block",
         },
       });
-      const prime = primePvcFor(claim, POPULATOR_NAMESPACE, undefined);
+      const prime = primePvcFor(claim, POPULATOR_NAMESPACE, undefined, PREFIX);
       expect(prime.spec).toEqual({
         accessModes: ["ReadWriteOncePod", "ReadOnlyMany"],
         resources: { requests: { storage: "5Gi" }, limits: { storage: "5Gi" } },
@@ -647,11 +652,19 @@ describe("reconcile", () => {
         "app.kubernetes.io/managed-by": "volpop",
         "volpop.dev/populate-for": PVC_UID,
       });
-      expect(prime.metadata?.annotations).toBeUndefined();
+      // Whose it is (the orphan sweep removes only its own), and nothing of the user's PVC's own.
+      expect(prime.metadata?.annotations).toEqual({
+        "hello.example.com/populate-for": `${USER_NAMESPACE}/${PVC_NAME}`,
+      });
     });
 
     it("leaves the volume mode of PVC' to the API server when the PVC does not set it", () => {
-      const prime = primePvcFor(pvc({ spec: { volumeMode: undefined } }), POPULATOR_NAMESPACE, undefined);
+      const prime = primePvcFor(
+        pvc({ spec: { volumeMode: undefined } }),
+        POPULATOR_NAMESPACE,
+        undefined,
+        PREFIX,
+      );
       expect(prime.spec).not.toHaveProperty("volumeMode");
     });
 
@@ -849,5 +862,45 @@ describe("reconcile", () => {
       const plan = withFastPath({ primePvc: chosenPrime({ [populateStateAnnotation(PREFIX)]: "failed" }) });
       expect(plan).toEqual({ steps: [], waitingFor: "someone to act on the failed population" });
     });
+  });
+});
+
+describe("reconcileOrphan: what a vanished PVC's population left behind", () => {
+  const ours = { annotations: { "hello.example.com/populate-for": `${USER_NAMESPACE}/${PVC_NAME}` } };
+  // The vanished PVC: only its uid is known.
+  const gone = (seen: Partial<Observed>) =>
+    reconcileOrphan(observed({ pvc: { metadata: { uid: PVC_UID } }, source: undefined, ...seen }), {
+      strategy: podStrategy,
+      prefix: PREFIX,
+    });
+
+  it("removes its own PVC' and populator pod", () => {
+    expect(kinds(gone({ primePvc: primePvc({ metadata: ours }), pod: pod({ metadata: ours }) }))).toEqual([
+      "deletePod",
+      "deletePrimePvc",
+    ]);
+  });
+
+  it("removes its own pod when PVC' is gone already", () => {
+    expect(kinds(gone({ primePvc: undefined, pod: pod({ metadata: ours }) }))).toEqual(["deletePod"]);
+  });
+
+  it("removes an upstream pod left beside its own PVC'", () => {
+    expect(kinds(gone({ primePvc: primePvc({ metadata: ours }), pod: pod() }))).toEqual([
+      "deletePod",
+      "deletePrimePvc",
+    ]);
+  });
+
+  it("leaves alone temporaries that do not say they are its own (another populator's, upstream's)", () => {
+    expect(kinds(gone({ primePvc: primePvc(), pod: pod() }))).toEqual([]);
+    const other = { annotations: { "other.example.com/populate-for": "apps/data" } };
+    expect(kinds(gone({ primePvc: primePvc({ metadata: other }), pod: pod({ metadata: other }) }))).toEqual(
+      [],
+    );
+  });
+
+  it("does nothing when nothing is left", () => {
+    expect(gone({ primePvc: undefined, pod: undefined })).toEqual({ steps: [] });
   });
 });

@@ -1,4 +1,4 @@
-import type { V1PersistentVolume, V1PersistentVolumeClaim } from "@kubernetes/client-node";
+import type { KubernetesObject, V1PersistentVolume, V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import { EventReason } from "./events.ts";
 import { applyMutator, primePvcProblems } from "./mutators.ts";
 import {
@@ -6,6 +6,7 @@ import {
   MANAGED_BY_LABEL,
   POPULATE_FOR_LABEL,
   populatedFromAnnotation,
+  populateForAnnotation,
   populateStateAnnotation,
   populateStrategyAnnotation,
   primePvcName,
@@ -217,7 +218,7 @@ export function reconcile(observed: Observed, context: ReconcileContext): Plan {
   if (!primePvc) {
     const mutate = populator.mutatePrimePvc;
     const built = applyMutator(
-      primePvcFor(pvc, settings.namespace, selectedNode),
+      primePvcFor(pvc, settings.namespace, selectedNode, prefix),
       mutate && ((prime: V1PersistentVolumeClaim) => mutate(prime, { pvc, source: validSource })),
       primePvcProblems,
     );
@@ -265,11 +266,34 @@ function describeSource(pvc: V1PersistentVolumeClaim): string {
   return `${ref?.kind} ${sourceNamespace(pvc)}/${ref?.name}`;
 }
 
+/**
+ * What is left of a population whose user's PVC is gone: deleted while the controller was down, or
+ * its finalizer stripped by hand. `observed.pvc` stands for the vanished PVC (its uid only). Only
+ * temporaries that say they are this populator's (see {@link populateForAnnotation}) are removed:
+ * another populator sharing the namespace, or an upstream controller, may own the rest. Pure.
+ */
+export function reconcileOrphan(
+  observed: Observed,
+  context: Pick<ReconcileContext, "strategy"> & { prefix: string },
+): Plan {
+  const { primePvc, pod } = observed;
+  const ours = (object: KubernetesObject | undefined) =>
+    object?.metadata?.annotations?.[populateForAnnotation(context.prefix)] !== undefined;
+  if (!ours(primePvc) && !ours(pod)) return nothing;
+  return {
+    steps: [
+      ...context.strategy.cleanup(observed, context.prefix),
+      ...(primePvc ? [{ kind: "deletePrimePvc" } as const] : []),
+    ],
+  };
+}
+
 /** PVC': the same request as the user's PVC, in the populator namespace, where the data is written. */
 export function primePvcFor(
   pvc: V1PersistentVolumeClaim,
   namespace: string,
   selectedNode: string | undefined,
+  prefix: string,
 ): V1PersistentVolumeClaim {
   const uid = pvc.metadata?.uid ?? "";
   return {
@@ -279,7 +303,10 @@ export function primePvcFor(
       name: primePvcName(uid),
       namespace,
       labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [POPULATE_FOR_LABEL]: uid },
-      ...(selectedNode ? { annotations: { [SELECTED_NODE_ANNOTATION]: selectedNode } } : {}),
+      annotations: {
+        [populateForAnnotation(prefix)]: `${pvc.metadata?.namespace}/${pvc.metadata?.name}`,
+        ...(selectedNode ? { [SELECTED_NODE_ANNOTATION]: selectedNode } : {}),
+      },
     },
     spec: {
       accessModes: pvc.spec?.accessModes ?? [],

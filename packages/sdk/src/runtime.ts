@@ -24,6 +24,7 @@ export {
   type PopulatorOptions,
 } from "./controller.ts";
 export { isAlreadyExists, isConflict, isNotFound } from "./errors.ts";
+export { failpoint, failpointLine } from "./failpoints.ts";
 export {
   type BooleanFlag,
   type DurationFlag,
@@ -33,6 +34,7 @@ export {
   type FlagCommand,
   type FlagDeclaration,
   type FlagDeclarations,
+  type FlagEnvironment,
   type FlagParseResult,
   type FlagValue,
   type FlagValues,

@@ -1,6 +1,12 @@
-import { parseArgs } from "node:util";
-import { LOG_LEVELS, type LogLevel, quantityToBytes } from "@volpop/sdk";
-import { parseGoDuration } from "@volpop/sdk/runtime";
+import { type LogLevel, quantityToBytes } from "@volpop/sdk";
+import {
+  defineFlags,
+  type FlagEnvironment,
+  httpEndpointFlags,
+  loggingFlags,
+  logLevelOf,
+  parseFlags,
+} from "@volpop/sdk/runtime";
 import { DEFAULT_DRIVER_NAME } from "./hostpath-backend.ts";
 
 export const DEFAULT_BACKEND_ENDPOINT = "unix:///run/volpop-fastpath/backend.sock";
@@ -27,105 +33,97 @@ export interface DaemonConfig {
 
 export type DaemonArgs =
   | { readonly action: "run"; readonly config: DaemonConfig }
-  | { readonly action: "print"; readonly text: string };
+  | { readonly action: "help" | "version"; readonly text: string };
 
-export class DaemonUsageError extends Error {
-  override name = "DaemonUsageError";
-  readonly code = "USAGE";
-}
+/** Name in the help and version text: the image's program, whose `backend` word starts the daemon. */
+const PROGRAM = "csi-fastpath-populator backend";
 
-export const DAEMON_USAGE = `Usage: csi-fastpath-populator backend --state-dir=DIR --golden-dir=DIR [flags]
+const notEmpty = (value: string) => (value === "" ? "must not be empty" : undefined);
 
-The hostpath fast-path backend: fills hostpath CSI volumes on this node from golden content.
+const DAEMON_FLAGS = defineFlags({
+  endpoint: {
+    type: "string",
+    default: DEFAULT_BACKEND_ENDPOINT,
+    description: "Where to serve the protocol: unix:///path/to.sock or host:port (then --tls-dir)",
+  },
+  "state-dir": {
+    type: "string",
+    required: true,
+    validate: notEmpty,
+    description: "The hostpath CSI driver's state directory (required)",
+  },
+  "golden-dir": {
+    type: "string",
+    required: true,
+    validate: notEmpty,
+    description: "Golden content: DIR/<name>/ trees, DIR/<name>.img images (required)",
+  },
+  "driver-name": { type: "string", default: DEFAULT_DRIVER_NAME, description: "CSI driver served" },
+  "node-name": {
+    type: "string",
+    env: "NODE_NAME",
+    description: "Node whose volumes this backend reaches",
+  },
+  "tls-dir": {
+    type: "string",
+    description: "Mutual TLS for TCP: ca.crt, tls.crt, tls.key (required for host:port)",
+  },
+  "http-endpoint": httpEndpointFlags()["http-endpoint"],
+  "max-concurrent-copies": {
+    type: "int",
+    min: 1,
+    default: 2,
+    description: "Copies at once; others wait PENDING",
+  },
+  "max-bytes-per-second": {
+    type: "string",
+    default: "0",
+    description:
+      "Bytes a second each copy may move, or a quantity such as 50Mi; 0: no limit (reflinks have none)",
+    validate: (text) =>
+      byteRate(text) === undefined ? "must be a byte count such as 52428800 or 50Mi" : undefined,
+  },
+  "shutdown-grace": {
+    type: "duration",
+    default: 20_000,
+    description: "On SIGTERM, how long running copies may finish",
+    validate: (ms) => (ms >= 0 ? undefined : "must not be negative"),
+  },
+  ...loggingFlags(),
+});
 
-Flags:
-  --endpoint=ADDR          where to serve the protocol: unix:///path/to.sock or host:port
-                           (default ${DEFAULT_BACKEND_ENDPOINT})
-  --state-dir=DIR          the hostpath CSI driver's state directory (required)
-  --golden-dir=DIR         golden content: DIR/<name>/ trees, DIR/<name>.img images (required)
-  --driver-name=NAME       CSI driver served (default ${DEFAULT_DRIVER_NAME})
-  --node-name=NAME         node whose volumes this backend reaches (default: $NODE_NAME)
-  --tls-dir=DIR            mutual TLS for TCP: ca.crt, tls.crt, tls.key (required for host:port)
-  --http-endpoint=ADDR     serve /healthz, /readyz, /metrics on ADDR (e.g. :8081); off by default
-  --max-concurrent-copies=N  copies at once, others wait PENDING (default 2)
-  --max-bytes-per-second=QUANTITY
-                           bandwidth of each copy: bytes, or a quantity such as 50Mi or 100M;
-                           reflinks are not limited (default 0: no limit)
-  --shutdown-grace=DURATION  on SIGTERM, how long running copies may finish (default 20s)
-  --log-level=LEVEL        ${LOG_LEVELS.join(", ")} (default info)
-  --help, --version
-`;
-
-/** Parses the daemon's arguments (after the `backend` word); throws {@link DaemonUsageError}. */
-export function parseDaemonArgs(
-  argv: readonly string[],
-  env: Readonly<Record<string, string | undefined>>,
-  version: string,
-): DaemonArgs {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        endpoint: { type: "string", default: DEFAULT_BACKEND_ENDPOINT },
-        "state-dir": { type: "string" },
-        "golden-dir": { type: "string" },
-        "driver-name": { type: "string", default: DEFAULT_DRIVER_NAME },
-        "node-name": { type: "string" },
-        "tls-dir": { type: "string" },
-        "http-endpoint": { type: "string" },
-        "max-concurrent-copies": { type: "string", default: "2" },
-        "max-bytes-per-second": { type: "string", default: "0" },
-        "shutdown-grace": { type: "string", default: "20s" },
-        "log-level": { type: "string", default: "info" },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean" },
-      },
-    }));
-  } catch (error) {
-    throw new DaemonUsageError((error as Error).message, { cause: error });
-  }
-  if (values.help) return { action: "print", text: DAEMON_USAGE };
-  if (values.version) return { action: "print", text: version };
-  const text = (name: string) => (typeof values[name] === "string" ? (values[name] as string) : undefined);
-  const stateDir = text("state-dir");
-  const goldenDir = text("golden-dir");
-  if (!stateDir) throw new DaemonUsageError("--state-dir is required");
-  if (!goldenDir) throw new DaemonUsageError("--golden-dir is required");
-  const logLevel = text("log-level") as LogLevel;
-  if (!LOG_LEVELS.includes(logLevel)) {
-    throw new DaemonUsageError(
-      `--log-level must be one of ${LOG_LEVELS.join(", ")}, not ${JSON.stringify(logLevel)}`,
-    );
-  }
-  const copies = Number(text("max-concurrent-copies"));
-  if (!Number.isSafeInteger(copies) || copies < 1) {
-    throw new DaemonUsageError("--max-concurrent-copies must be a whole number from 1");
-  }
-  const maxBytesPerSecond = byteRate(text("max-bytes-per-second") ?? "0");
-  let shutdownGraceMs: number;
-  try {
-    shutdownGraceMs = parseGoDuration(text("shutdown-grace") ?? "20s");
-  } catch (error) {
-    throw new DaemonUsageError(`--shutdown-grace: ${(error as Error).message}`);
-  }
-  if (shutdownGraceMs < 0) throw new DaemonUsageError("--shutdown-grace must not be negative");
+/**
+ * Parses the daemon's arguments (after the `backend` word) as the SDK's `parseFlags` does; `--node-name`
+ * falls back to `$NODE_NAME` in `env`. Throws a `CliUsageError` (with the help text).
+ */
+export function parseDaemonArgs(argv: readonly string[], env: FlagEnvironment, version: string): DaemonArgs {
+  const parsed = parseFlags(
+    argv,
+    {
+      program: PROGRAM,
+      synopsis: "--state-dir=DIR --golden-dir=DIR [flags]",
+      about: "The hostpath fast-path backend: fills hostpath CSI volumes on this node from golden content.",
+      version,
+      flags: DAEMON_FLAGS,
+    },
+    env,
+  );
+  if (parsed.action !== "run") return parsed;
+  const { values } = parsed;
   return {
     action: "run",
     config: {
-      endpoint: text("endpoint") ?? DEFAULT_BACKEND_ENDPOINT,
-      stateDir,
-      goldenDir,
-      driverName: text("driver-name") ?? DEFAULT_DRIVER_NAME,
-      nodeName: text("node-name") || env.NODE_NAME || undefined,
-      tlsDir: text("tls-dir"),
-      logLevel,
-      httpEndpoint: text("http-endpoint"),
-      maxConcurrentCopies: copies,
-      maxBytesPerSecond,
-      shutdownGraceMs,
+      endpoint: values.endpoint,
+      stateDir: values["state-dir"],
+      goldenDir: values["golden-dir"],
+      driverName: values["driver-name"],
+      nodeName: values["node-name"] || undefined,
+      tlsDir: values["tls-dir"] || undefined,
+      logLevel: logLevelOf(values),
+      httpEndpoint: values["http-endpoint"] || undefined,
+      maxConcurrentCopies: values["max-concurrent-copies"],
+      maxBytesPerSecond: byteRate(values["max-bytes-per-second"]) ?? 0,
+      shutdownGraceMs: values["shutdown-grace"],
     },
   };
 }
@@ -133,14 +131,9 @@ export function parseDaemonArgs(
 /**
  * `--max-bytes-per-second`: whole bytes, as a plain number or a Kubernetes quantity (`50Mi`, `100M`),
  * the notation the rest of a cluster's sizes use. Fractions of a byte round up, as the API server
- * rounds capacities.
+ * rounds capacities. `undefined` for anything else.
  */
-function byteRate(text: string): number {
+function byteRate(text: string): number | undefined {
   const bytes = quantityToBytes(text);
-  if (bytes === undefined || !Number.isSafeInteger(bytes)) {
-    throw new DaemonUsageError(
-      `--max-bytes-per-second must be a byte count such as 52428800 or 50Mi, not ${JSON.stringify(text)}`,
-    );
-  }
-  return bytes;
+  return bytes !== undefined && Number.isSafeInteger(bytes) ? bytes : undefined;
 }

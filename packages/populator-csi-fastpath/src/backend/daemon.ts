@@ -1,5 +1,5 @@
 import { stat } from "node:fs/promises";
-import { ConfigError, createLogger, type Logger } from "@volpop/sdk";
+import { CliUsageError, ConfigError, createLogger, type Logger } from "@volpop/sdk";
 import {
   BackendRpcError,
   GrpcCode,
@@ -11,7 +11,7 @@ import {
 } from "@volpop/sdk/fastpath";
 import { type HttpEndpoint, startHttpEndpoint } from "@volpop/sdk/runtime";
 import { VERSION } from "../version.ts";
-import { DaemonUsageError, parseDaemonArgs } from "./daemon-flags.ts";
+import { parseDaemonArgs } from "./daemon-flags.ts";
 import { HostpathBackend } from "./hostpath-backend.ts";
 import { operationsMetrics } from "./metrics.ts";
 import { probeReflink } from "./reflink-probe.ts";
@@ -41,11 +41,11 @@ export async function runBackendDaemon(argv: readonly string[], io: DaemonIo = {
   try {
     parsed = parseDaemonArgs(argv, io.env ?? process.env, VERSION);
   } catch (error) {
-    if (!(error instanceof DaemonUsageError)) throw error;
-    stderr(`${error.message}\n\nRun with --help for the flags.\n`);
+    if (!(error instanceof CliUsageError)) throw error;
+    stderr(`${error.message}\n\n${error.usage}`);
     return 2;
   }
-  if (parsed.action === "print") {
+  if (parsed.action !== "run") {
     stdout(`${parsed.text.trimEnd()}\n`);
     return 0;
   }

@@ -16,6 +16,12 @@ interface FlagBase<T> {
   readonly short?: string;
   /** The command line must give this flag; it has no default. */
   readonly required?: boolean;
+  /**
+   * An environment variable read when the command line does not give the flag, e.g. `NODE_NAME`
+   * (what a Pod's `fieldRef` sets): its value is read as one `--name=value` would be, and counts
+   * as given for `required`. Empty or unset: the flag's default.
+   */
+  readonly env?: string;
   /** Heading of the help text section the flag is listed under; unset: the first section. */
   readonly section?: string;
   /**

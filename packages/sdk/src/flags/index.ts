@@ -38,6 +38,6 @@ export {
   leaderElectionFlags,
 } from "./groups/leader-election.ts";
 export { loggingFlags, logLevelOf } from "./groups/logging.ts";
-export { type FlagParseResult, parseFlags } from "./parse.ts";
+export { type FlagEnvironment, type FlagParseResult, parseFlags } from "./parse.ts";
 export { flagUsage } from "./usage.ts";
 export { CliUsageError } from "./usage-error.ts";

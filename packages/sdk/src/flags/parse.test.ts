@@ -1,4 +1,4 @@
-import { describe, expect, expectTypeOf, it } from "vitest";
+import { describe, expect, expectTypeOf, it, vi } from "vitest";
 import type { FlagCommand } from "./command.ts";
 import { defineFlags, type FlagDeclarations } from "./declaration.ts";
 import { type FlagParseResult, parseFlags } from "./parse.ts";
@@ -270,6 +270,80 @@ describe("parseFlags", () => {
     });
   });
 
+  describe("flags read from the environment", () => {
+    const fromEnv = defineFlags({
+      node: { type: "string", env: "NODE_NAME", description: "Node" },
+      copies: { type: "int", min: 1, default: 2, env: "COPIES", description: "Copies" },
+      dry: { type: "boolean", default: false, env: "DRY_RUN", description: "Dry run" },
+      zone: { type: "string", required: true, env: "ZONE", description: "Zone" },
+    });
+    const spec = { ...command, flags: fromEnv, checks: [] };
+    const read = (argv: string[], env: Record<string, string | undefined>) => {
+      const parsed = parseFlags(argv, spec, env);
+      if (parsed.action !== "run") throw new Error(`expected to run, got ${parsed.action}`);
+      return parsed.values;
+    };
+    const refused = (argv: string[], env: Record<string, string>) => {
+      try {
+        parseFlags(argv, spec, env);
+      } catch (error) {
+        if (error instanceof CliUsageError) return error.message;
+        throw error;
+      }
+      throw new Error("expected to be refused");
+    };
+
+    it("takes a flag the command line does not give from its variable, typed as the flag", () => {
+      expect(read([], { NODE_NAME: "node-a", COPIES: "4", DRY_RUN: "true", ZONE: "z" })).toEqual({
+        node: "node-a",
+        copies: 4,
+        dry: true,
+        zone: "z",
+      });
+    });
+
+    it("lets the command line win over the variable", () => {
+      expect(
+        read(["--node=node-b", "--copies=3", "--zone=y"], { NODE_NAME: "a", COPIES: "4", ZONE: "z" }),
+      ).toMatchObject({ node: "node-b", copies: 3, zone: "y" });
+    });
+
+    it("falls back to the default for an unset or empty variable", () => {
+      expect(read(["--zone=z"], { NODE_NAME: "", COPIES: undefined })).toMatchObject({
+        node: undefined,
+        copies: 2,
+        dry: false,
+      });
+    });
+
+    it("counts a variable as giving a required flag, and says which when none does", () => {
+      expect(read([], { ZONE: "z" })).toMatchObject({ zone: "z" });
+      expect(refused([], {})).toBe("--zone is required");
+    });
+
+    it("refuses a bad value from a variable, naming the variable", () => {
+      expect(refused([], { ZONE: "z", COPIES: "0" })).toBe(
+        'invalid --copies "0": must be a whole number of at least 1 (from $COPIES)',
+      );
+      expect(refused([], { ZONE: "z", DRY_RUN: "maybe" })).toBe(
+        "invalid boolean in $DRY_RUN=maybe: use true or false",
+      );
+    });
+
+    it("reads process.env when given no environment", () => {
+      const zoneFromProcess = {
+        ...spec,
+        flags: { zone: { ...fromEnv.zone, env: "VOLPOP_FLAGS_TEST_ZONE" } },
+      };
+      vi.stubEnv("VOLPOP_FLAGS_TEST_ZONE", "from-process");
+      try {
+        expect(parseFlags([], zoneFromProcess)).toMatchObject({ values: { zone: "from-process" } });
+      } finally {
+        vi.unstubAllEnvs();
+      }
+    });
+  });
+
   describe("declarations that cannot work", () => {
     it.each([
       { name: "a flag named help", flags: { help: { type: "boolean", description: "" } } },
@@ -295,6 +369,10 @@ describe("parseFlags", () => {
           v: { type: "string", description: "" },
           verbose: { type: "boolean", short: "v", description: "" },
         },
+      },
+      {
+        name: "an env name with a dash",
+        flags: { node: { type: "string", env: "NODE-NAME", description: "" } },
       },
     ] as const)("throws a TypeError for $name", ({ flags: declared }) => {
       expect(() => parseFlags([], { ...command, flags: declared, checks: [] })).toThrow(TypeError);

@@ -1,7 +1,7 @@
 /** `parseFlags`: a command line, read as Go would, into the typed values its declarations promise. */
 import type { FlagCommand } from "./command.ts";
 import type { FlagDeclarations, FlagValues } from "./declaration.ts";
-import { type GoFlagNames, HELP_NAMES, readGoArguments } from "./go-syntax.ts";
+import { type GoFlagNames, HELP_NAMES, parseGoBool, readGoArguments } from "./go-syntax.ts";
 import { builtinFlags, flagUsage } from "./usage.ts";
 import { CliUsageError } from "./usage-error.ts";
 import { flagValue } from "./values.ts";
@@ -26,8 +26,12 @@ export type FlagParseResult<S extends FlagDeclarations> =
       readonly text: string;
     };
 
+/** The environment a flag with an `env` name is read from. */
+export type FlagEnvironment = Readonly<Record<string, string | undefined>>;
+
 /**
- * Parses `argv` (without the program name) as Go's `flag` package would, then types and checks
+ * Parses `argv` (without the program name) as Go's `flag` package would, takes a flag it does not
+ * give from the flag's `env` variable in `env` (default `process.env`), then types and checks
  * each value, then runs the command's cross-flag `checks`. `-h`/`--help` answers with the help text
  * unless an argument before it is malformed (values are checked once the whole line is read);
  * `--version` answers with the version even when another value is bad.
@@ -38,6 +42,7 @@ export type FlagParseResult<S extends FlagDeclarations> =
 export function parseFlags<const S extends FlagDeclarations>(
   argv: readonly string[],
   command: FlagCommand<S>,
+  env: FlagEnvironment = process.env,
 ): FlagParseResult<S> {
   const names = flagNames(command);
   let usage: string | undefined;
@@ -56,7 +61,17 @@ export function parseFlags<const S extends FlagDeclarations>(
   }
   const values: Record<string, unknown> = {};
   for (const [name, flag] of Object.entries(command.flags)) {
-    values[name] = flagValue(name, flag, read.given.get(name), fail);
+    const given = read.given.get(name);
+    const variable = given === undefined && flag.env !== undefined ? env[flag.env] : undefined;
+    if (variable === undefined || variable === "") {
+      values[name] = flagValue(name, flag, given, fail);
+    } else {
+      // Read as --name=value, its problems saying where the value came from.
+      const fromEnv = (message: string): never => fail(`${message} (from $${flag.env})`);
+      const raw =
+        flag.type === "boolean" ? parseGoBool(variable, `$${flag.env}=${variable}`, fail) : variable;
+      values[name] = flagValue(name, flag, [raw], fromEnv);
+    }
   }
   const typed = values as FlagValues<S>;
   for (const check of command.checks ?? []) {
@@ -74,6 +89,9 @@ function flagNames(command: Omit<FlagCommand<FlagDeclarations>, "checks">): GoFl
   for (const [name, flag] of Object.entries(command.flags)) {
     if (!/^[^-=][^=]*$/.test(name)) throw new TypeError(`--${name} cannot be a flag's name`);
     if (reserved.includes(name)) throw new TypeError(`--${name} is a flag of every command; declare another`);
+    if (flag.env !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(flag.env)) {
+      throw new TypeError(`--${name}: ${JSON.stringify(flag.env)} cannot be an environment variable's name`);
+    }
     booleans.set(name, flag.type === "boolean");
   }
   for (const [name, flag] of [...Object.entries(command.flags), ...builtins]) {

@@ -50,6 +50,20 @@ Populator flags:
 `);
   });
 
+  it("names the variable a flag is read from before its default", () => {
+    const env = flagUsage({
+      program: "tool",
+      synopsis: "",
+      about: "",
+      flags: defineFlags({
+        node: { type: "string", env: "NODE_NAME", description: "Node" },
+        copies: { type: "int", default: 2, env: "COPIES", description: "Copies" },
+      }),
+    });
+    expect(env).toContain("Node (default $NODE_NAME)\n");
+    expect(env).toContain("Copies (default $COPIES, else 2)\n");
+  });
+
   it("leaves out --version for a command without a version", () => {
     expect(flagUsage({ program: "tool", synopsis: "", about: "", flags: {} })).not.toContain("--version");
   });

@@ -17,7 +17,8 @@ export function builtinFlags(command: Omit<FlagCommand<FlagDeclarations>, "check
 
 /**
  * The `--help` text of a command: usage line, what it does, then a table of flags, each with its
- * description and default; flags with a `section` follow in a table of their own under its title.
+ * description and default (`$VAR` first for a flag read from the environment); flags with a
+ * `section` follow in a table of their own under its title.
  */
 export function flagUsage(command: Omit<FlagCommand<FlagDeclarations>, "checks">): string {
   const first: Entry[] = [];
@@ -47,7 +48,8 @@ export function flagUsage(command: Omit<FlagCommand<FlagDeclarations>, "checks">
 function row([name, flag]: Entry): [left: string, right: string] {
   const alias = flag.short === undefined ? "" : `-${flag.short}, `;
   const left = `${alias}--${name}${flag.type === "boolean" ? "" : " value"}`;
-  const shown = flag.shownDefault ?? defaultText(flag);
+  const value = flag.shownDefault ?? defaultText(flag);
+  const shown = flag.env === undefined ? value : [`$${flag.env}`, value].filter(Boolean).join(", else ");
   return [left, `${flag.description}${shown ? ` (default ${shown})` : ""}`.trim()];
 }
 

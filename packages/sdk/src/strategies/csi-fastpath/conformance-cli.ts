@@ -1,107 +1,138 @@
 import { readFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
-import { parseGoDuration } from "../../flags/index.ts";
+import {
+  CliUsageError,
+  defineFlags,
+  type FlagCheck,
+  type FlagCommand,
+  flagUsage,
+  parseFlags,
+} from "../../flags/index.ts";
 import { quantityToBytes } from "../../quantity.ts";
 import { type ConformanceResult, type ConformanceVolume, runConformance } from "./conformance.ts";
-import { readMutualTls } from "./endpoint.ts";
+import { parseEndpoint, readMutualTls } from "./endpoint.ts";
 
-const USAGE = `Usage: volpop fastpath conformance --endpoint ADDRESS [options]
+const CONFORMANCE_FLAGS = defineFlags({
+  endpoint: {
+    type: "string",
+    required: true,
+    description: "The backend: unix:///path/to.sock or host:port (required)",
+    validate: (text) => {
+      parseEndpoint(text); // throws, naming the endpoint
+      return undefined;
+    },
+  },
+  "tls-dir": { type: "string", description: "ca.crt, tls.crt and tls.key for a TCP endpoint (mutual TLS)" },
+  "csi-driver": { type: "string", description: "Driver of the test volume" },
+  "volume-handle": { type: "string", description: "A volume the backend manages and may overwrite" },
+  "other-volume-handle": { type: "string", description: "A second such volume (one more check)" },
+  capacity: {
+    type: "string",
+    description: "The volume's size, e.g. 1Gi",
+    validate: (text) => (quantityToBytes(text) === undefined ? "must be a quantity such as 1Gi" : undefined),
+  },
+  "volume-mode": {
+    type: "enum",
+    values: ["Filesystem", "Block"],
+    default: "Filesystem",
+    description: "The volume's mode: Filesystem or Block",
+  },
+  "source-group": { type: "string", description: "API group of the source kind" },
+  "source-kind": { type: "string", description: "Source kind" },
+  "source-json": { type: "string", description: "The source object as JSON, or @FILE to read it from FILE" },
+  timeout: {
+    type: "duration",
+    default: 5 * 60_000,
+    description: "How long one population may take",
+    validate: (ms) => (ms > 0 ? undefined : "must be positive"),
+  },
+});
 
-Checks a CSI fast-path backend against the volpop fast-path protocol (backend.proto).
-Without --volume-handle only the checks that write nothing run.
+type ConformanceFlags = typeof CONFORMANCE_FLAGS;
 
-  --endpoint ADDRESS          unix:///path/to.sock or host:port (required)
-  --tls-dir DIR               ca.crt, tls.crt, tls.key for a TCP endpoint (mutual TLS)
-  --csi-driver NAME           driver of the test volume
-  --volume-handle HANDLE      a volume the backend manages and may overwrite
-  --other-volume-handle H     a second such volume (one more check)
-  --capacity QUANTITY         the volume's size, e.g. 1Gi
-  --volume-mode MODE          Filesystem (default) or Block
-  --source-group GROUP        API group of the source kind
-  --source-kind KIND          source kind
-  --source-json JSON|@FILE    the source object
-  --timeout DURATION          how long one population may take (default 5m)
-  -h, --help
-`;
+// What the population checks need besides --volume-handle.
+const VOLUME_FLAGS = ["csi-driver", "capacity", "source-group", "source-kind", "source-json"] as const;
 
-/** `volpop <command>`: today one command, `fastpath conformance`. Resolves to the exit code. */
+const volumeCheck: FlagCheck<ConformanceFlags> = (values) => {
+  const missing = VOLUME_FLAGS.filter((name) => !values[name]);
+  return values["volume-handle"] && missing.length > 0
+    ? `--volume-handle also needs ${missing.map((name) => `--${name}`).join(", ")}`
+    : undefined;
+};
+
+const COMMAND: FlagCommand<ConformanceFlags> = {
+  program: "volpop fastpath conformance",
+  synopsis: "--endpoint=ADDRESS [flags]",
+  about: [
+    "Checks a CSI fast-path backend against the volpop fast-path protocol (backend.proto).",
+    "Without --volume-handle only the checks that write nothing run.",
+  ].join("\n"),
+  flags: CONFORMANCE_FLAGS,
+  checks: [volumeCheck],
+};
+
+/**
+ * `volpop <command>`: today one command, `fastpath conformance`, whose flags are read as Go's `flag`
+ * package reads them. Resolves to the exit code: 0 all passed (or help), 1 a check failed, 2 a usage error.
+ */
 export async function runVolpopCli(
   argv: readonly string[],
   out: (line: string) => void = console.log,
 ): Promise<number> {
   const [group, command, ...rest] = argv;
   if (group !== "fastpath" || command !== "conformance") {
-    out(USAGE);
-    return group === "--help" || group === "-h" ? 0 : 2;
-  }
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: [...rest],
-      options: {
-        endpoint: { type: "string" },
-        "tls-dir": { type: "string" },
-        "csi-driver": { type: "string" },
-        "volume-handle": { type: "string" },
-        "other-volume-handle": { type: "string" },
-        capacity: { type: "string" },
-        "volume-mode": { type: "string", default: "Filesystem" },
-        "source-group": { type: "string" },
-        "source-kind": { type: "string" },
-        "source-json": { type: "string" },
-        timeout: { type: "string", default: "5m" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (error) {
-    out(`${(error as Error).message}\n\n${USAGE}`);
+    if (/^--?(h|help)$/.test(group ?? "")) {
+      out(flagUsage(COMMAND));
+      return 0;
+    }
+    const typed = argv.slice(0, 2).join(" ");
+    out(`${typed ? `unknown command ${JSON.stringify(typed)}` : "no command"}: use "fastpath conformance"\n`);
+    out(flagUsage(COMMAND));
     return 2;
   }
-  if (values.help) {
-    out(USAGE);
+  let parsed: ReturnType<typeof parseFlags<ConformanceFlags>>;
+  try {
+    parsed = parseFlags(rest, COMMAND);
+  } catch (error) {
+    if (!(error instanceof CliUsageError)) throw error;
+    out(`${error.message}\n\n${error.usage}`);
+    return 2;
+  }
+  if (parsed.action !== "run") {
+    out(parsed.text);
     return 0;
   }
-  const text = (name: string) => (typeof values[name] === "string" ? (values[name] as string) : undefined);
-  const endpoint = text("endpoint");
-  if (!endpoint) {
-    out(`--endpoint is required\n\n${USAGE}`);
-    return 2;
-  }
+  const { values } = parsed;
   let volume: ConformanceVolume | undefined;
-  const handle = text("volume-handle");
+  const handle = values["volume-handle"];
   if (handle) {
-    const missing = ["csi-driver", "capacity", "source-group", "source-kind", "source-json"].filter(
-      (f) => !text(f),
-    );
-    if (missing.length > 0) {
-      out(`--volume-handle also needs ${missing.map((f) => `--${f}`).join(", ")}`);
-      return 2;
+    // volumeCheck has made sure each of VOLUME_FLAGS is given and not empty.
+    const sourceArg = values["source-json"] ?? "";
+    let sourceJson = sourceArg;
+    if (sourceArg.startsWith("@")) {
+      try {
+        sourceJson = await readFile(sourceArg.slice(1), "utf8");
+      } catch (error) {
+        out(`--source-json: cannot read ${sourceArg.slice(1)}: ${(error as Error).message}`);
+        return 2;
+      }
     }
-    const capacityBytes = quantityToBytes(text("capacity"));
-    const mode = text("volume-mode");
-    if (capacityBytes === undefined || (mode !== "Filesystem" && mode !== "Block")) {
-      out("--capacity must be a quantity (1Gi) and --volume-mode Filesystem or Block");
-      return 2;
-    }
-    const sourceArg = text("source-json") as string;
-    const sourceJson = sourceArg.startsWith("@") ? await readFile(sourceArg.slice(1), "utf8") : sourceArg;
-    const other = text("other-volume-handle");
+    const other = values["other-volume-handle"];
     volume = {
-      csiDriver: text("csi-driver") as string,
+      csiDriver: values["csi-driver"] ?? "",
       volumeHandle: handle,
-      capacityBytes,
-      volumeMode: mode,
-      sourceKind: { group: text("source-group") as string, kind: text("source-kind") as string },
+      capacityBytes: quantityToBytes(values.capacity) ?? 0,
+      volumeMode: values["volume-mode"],
+      sourceKind: { group: values["source-group"] ?? "", kind: values["source-kind"] ?? "" },
       sourceJson,
       ...(other ? { otherVolumeHandle: other } : {}),
     };
   }
-  const tlsDir = text("tls-dir");
+  const tlsDir = values["tls-dir"];
   const results = await runConformance({
-    endpoint,
+    endpoint: values.endpoint,
     tls: tlsDir ? readMutualTls(tlsDir) : undefined,
     volume,
-    populateTimeoutMs: parseGoDuration(text("timeout") ?? "5m"),
+    populateTimeoutMs: values.timeout,
     onResult: (r) => out(formatResult(r)),
   });
   const count = (outcome: ConformanceResult["outcome"]) =>

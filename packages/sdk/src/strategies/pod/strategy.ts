@@ -16,6 +16,7 @@ import {
   POPULATOR_CONTAINER_NAME,
   POPULATOR_VOLUME_NAME,
   populateAttemptsAnnotation,
+  populateForAnnotation,
   populatorPodName,
   primePvcName,
   SELECTED_NODE_ANNOTATION,
@@ -315,6 +316,7 @@ export function populatorPod(input: FillInput): V1Pod {
       annotations: {
         ...spec.annotations,
         [populateAttemptsAnnotation(prefix)]: String(failuresSoFar(input) + 1),
+        [populateForAnnotation(prefix)]: `${observed.pvc.metadata?.namespace}/${observed.pvc.metadata?.name}`,
       },
     },
     spec: {

@@ -1,0 +1,183 @@
+import { type V1Pod, Watch } from "@kubernetes/client-node";
+import { targetProtectionFinalizer } from "@volpop/sdk/runtime";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import {
+  createPvc,
+  createTestNamespace,
+  deleteNamespace,
+  e2eSettings,
+  JOB_DEVICE_PATH,
+  JOB_MOUNT_PATH,
+  type Kube,
+  kube,
+  runJob,
+  waitFor,
+  waitForBound,
+  waitForNamespaceGone,
+} from "../e2e/support/kube.ts";
+import { createTestSource, preparePopulator, testSourceRef } from "../e2e/support/populator-harness.ts";
+import { TEST_GROUP } from "../support/test-populator.ts";
+import { type ControllerProcess, startControllerProcess } from "./support/controller-process.ts";
+
+/**
+ * The controller SIGKILLed at every distinct step of a population (Pod strategy), chosen
+ * systematically: each step of the plan the executor carries out has a failpoint, and the test arms
+ * one, waits for the controller to stop there, kills it, and starts a new one. Every population must
+ * end with the right data in the user's volume, exactly one populator pod ever created, and nothing
+ * left: no PVC', no pod, no finalizer, no PV still claimed by PVC'. Mid-pod is a state, not a step:
+ * the kill comes while the populator pod runs.
+ */
+const KILL_POINTS = [
+  { name: "after the finalizer is added", failpoint: "after:addFinalizer" },
+  { name: "after PVC' is created", failpoint: "after:createPrimePvc" },
+  { name: "after the populator pod is created", failpoint: "after:createPod" },
+  { name: "while the populator pod runs", failpoint: undefined },
+  { name: "after the pod succeeded, before the PV is handed over", failpoint: "before:rebindPv" },
+  { name: "after the PV is handed over", failpoint: "after:rebindPv" },
+  { name: "mid-cleanup, after the pod is deleted", failpoint: "after:deletePod" },
+  { name: "mid-cleanup, after PVC' is deleted", failpoint: "after:deletePrimePvc" },
+] as const;
+
+const SHAPES = [
+  { volumeMode: "Filesystem", binding: "Immediate", storageClass: e2eSettings.immediateStorageClass },
+  {
+    volumeMode: "Block",
+    binding: "WaitForFirstConsumer",
+    storageClass: e2eSettings.waitForFirstConsumerStorageClass,
+  },
+] as const;
+
+describe("the controller SIGKILLed at every step of a population", () => {
+  let api: Kube;
+  let populatorNs: string;
+  let userNs: string;
+  const podsCreated = new Map<string, Set<string>>();
+  let stopWatching: (() => void) | undefined;
+  const running: ControllerProcess[] = [];
+
+  beforeAll(async () => {
+    api = kube();
+    populatorNs = await preparePopulator(api);
+    userNs = await createTestNamespace(api, "chaos");
+    // Every populator pod ever created, by name, with each instance's uid: a pod created twice for
+    // one population shows as two uids.
+    const request = await new Watch(api.config).watch(
+      `/api/v1/namespaces/${populatorNs}/pods`,
+      {},
+      (phase: string, pod: V1Pod) => {
+        if (phase !== "ADDED") return;
+        const name = pod.metadata?.name ?? "";
+        const uids = podsCreated.get(name) ?? new Set<string>();
+        uids.add(pod.metadata?.uid ?? "");
+        podsCreated.set(name, uids);
+      },
+      () => undefined,
+    );
+    stopWatching = () => request.abort();
+  });
+  afterAll(async () => {
+    stopWatching?.();
+    for (const controller of running) await controller.kill();
+    if (userNs) {
+      // Populations a failed test left keep their finalizer until a controller cleans them up.
+      const cleaner = start();
+      await deleteNamespace(api, userNs);
+      await waitForNamespaceGone(api, userNs).catch(() => undefined);
+      await cleaner.kill("SIGTERM");
+    }
+    if (populatorNs) await deleteNamespace(api, populatorNs);
+  });
+
+  function start(failpoints: readonly string[] = []): ControllerProcess {
+    const controller = startControllerProcess({
+      kubeconfig: inject("kubeconfig"),
+      namespace: populatorNs,
+      failpoints,
+    });
+    running.push(controller);
+    return controller;
+  }
+
+  async function kill(controller: ControllerProcess, signal?: NodeJS.Signals) {
+    await controller.kill(signal);
+    running.splice(running.indexOf(controller), 1);
+  }
+
+  const cases = SHAPES.flatMap((shape, s) =>
+    KILL_POINTS.map((point, p) => ({ ...shape, ...point, id: `c${s}${p}` })),
+  );
+
+  it.each(cases)(
+    "$volumeMode, $binding: killed $name, it finishes with the right data, one pod, nothing leaked",
+    async ({ volumeMode, storageClass, failpoint, id }) => {
+      const contents = `population ${id} at ${Date.now()}`;
+      const first = start(failpoint ? [failpoint] : []);
+      await createTestSource(api, userNs, id, {
+        fileName: "data.txt",
+        contents,
+        // Long enough to be caught running.
+        ...(failpoint ? {} : { sleepSeconds: 6 }),
+      });
+      const pvc = await createPvc(api, userNs, id, {
+        storageClassName: storageClass,
+        volumeMode,
+        dataSourceRef: testSourceRef(id),
+      });
+      const uid = pvc.metadata?.uid ?? "";
+      // The reader is the consumer a WaitForFirstConsumer PVC waits for, so it starts now.
+      const read = runJob(api, userNs, `read-${id}`, {
+        script:
+          volumeMode === "Filesystem"
+            ? `cat ${JOB_MOUNT_PATH}/data.txt`
+            : `dd if=${JOB_DEVICE_PATH} bs=1 count=${contents.length} 2>/dev/null`,
+        pvc: { claimName: id, volumeMode },
+        root: volumeMode === "Block",
+      });
+      if (failpoint) {
+        await first.reached(failpoint);
+      } else {
+        await waitFor("the populator pod to run", async () => {
+          const pod = await api.core
+            .readNamespacedPod({ name: `populate-${uid}`, namespace: populatorNs })
+            .catch(() => undefined);
+          return pod?.status?.phase === "Running" ? true : undefined;
+        });
+      }
+      await kill(first);
+      const second = start();
+      try {
+        expect(await read).toBe(contents);
+        await waitForBound(api, userNs, id);
+        await waitFor("nothing of the population to be left", async () => {
+          const left = await leftovers(uid, id);
+          return left.length === 0 ? true : undefined;
+        }).catch(async (error) => {
+          throw new Error(`${error}: left ${JSON.stringify(await leftovers(uid, id))}`);
+        });
+        expect(podsCreated.get(`populate-${uid}`)?.size ?? 0).toBe(1);
+      } finally {
+        await kill(second, "SIGTERM");
+      }
+    },
+  );
+
+  /** What a finished population must not have left: PVC', its pod, the finalizer, a PV claimed by PVC'. */
+  async function leftovers(uid: string, name: string): Promise<string[]> {
+    const left: string[] = [];
+    const prime = await api.core
+      .readNamespacedPersistentVolumeClaim({ name: `prime-${uid}`, namespace: populatorNs })
+      .catch(() => undefined);
+    if (prime) left.push(`PVC' prime-${uid}`);
+    const pod = await api.core
+      .readNamespacedPod({ name: `populate-${uid}`, namespace: populatorNs })
+      .catch(() => undefined);
+    if (pod) left.push(`pod populate-${uid}`);
+    const pvc = await api.core.readNamespacedPersistentVolumeClaim({ name, namespace: userNs });
+    if (pvc.metadata?.finalizers?.includes(targetProtectionFinalizer(TEST_GROUP))) left.push("finalizer");
+    const pvs = await api.core.listPersistentVolume();
+    for (const pv of pvs.items)
+      if (pv.spec?.claimRef?.name === `prime-${uid}`)
+        left.push(`PV ${pv.metadata?.name} (${pv.status?.phase}) claimed by PVC'`);
+    return left;
+  }
+});

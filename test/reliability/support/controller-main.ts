@@ -1,0 +1,16 @@
+// The test populator's controller as a program of its own, for the chaos suite to SIGKILL: the same
+// `runPopulator` a populator's image runs, with the e2e tier's busybox-writing test populator.
+import { runPopulator } from "@volpop/sdk";
+import { testPopulator } from "../../support/test-populator.ts";
+
+process.exitCode = await runPopulator({
+  populator: testPopulator(),
+  programName: "chaos-populator",
+  version: "0.0.0-chaos",
+  defaults: { namespace: "chaos" },
+  // Its pods run busybox (see testPopulator), never this program.
+  populate: async () => {
+    throw new Error("the test populator's pods do not run populate mode");
+  },
+  settings: { retryBaseDelayMs: 1000 },
+});
