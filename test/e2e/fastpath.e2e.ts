@@ -1,7 +1,7 @@
 import { chmod, lchown, mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { PatchStrategy, setHeaderOptions, type V1Pod, Watch } from "@kubernetes/client-node";
+import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { goldenContentPopulator } from "@volpop/populator-csi-fastpath";
 import { POPULATOR_UID } from "@volpop/sdk";
 import { runConformance } from "@volpop/sdk/fastpath";
@@ -9,6 +9,7 @@ import { populateProgressAnnotation, targetProtectionFinalizer } from "@volpop/s
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { registry as embeddedRegistry } from "../cluster/config.ts";
 import { publishPackageImage } from "../cluster/product-images.ts";
+import { watchPods } from "../support/pod-watch.ts";
 import { TEST_GROUP, testPopulator } from "../support/test-populator.ts";
 import {
   type BackendProcess,
@@ -48,26 +49,6 @@ const PREFIX = "fastpath.volpop.dev";
 // The backend reaches volumes through the hostpath driver's state directory.
 const stateDir = hostpathStateDir();
 
-/** Names of every pod created in `namespace` while the suite runs, from a watch. */
-function watchPods(api: Kube, namespace: string) {
-  const created = new Set<string>();
-  let request: { abort(): void } | undefined;
-  return {
-    created,
-    async start() {
-      request = await new Watch(api.config).watch(
-        `/api/v1/namespaces/${namespace}/pods`,
-        {},
-        (phase: string, pod: V1Pod) => {
-          if (phase === "ADDED" && pod.metadata?.name) created.add(pod.metadata.name);
-        },
-        () => undefined,
-      );
-    },
-    stop: () => request?.abort(),
-  };
-}
-
 describe.skipIf(!stateDir)("CSI fast path with the reference hostpath backend", () => {
   let api: Kube;
   let populatorNs: string;
@@ -100,7 +81,7 @@ describe.skipIf(!stateDir)("CSI fast path with the reference hostpath backend", 
     await installGoldenContentCrd(api);
     populatorNs = await createTestNamespace(api, "fastpath");
     userNs = await createTestNamespace(api, "fastpath-user");
-    pods = watchPods(api, populatorNs);
+    pods = watchPods(api.config, populatorNs);
     await pods.start();
     controller = await startSuiteController();
   });
@@ -133,7 +114,7 @@ describe.skipIf(!stateDir)("CSI fast path with the reference hostpath backend", 
       dataSourceRef: goldenContentRef(name),
     });
   }
-  const podsFor = (uid: string) => [...pods.created].filter((p) => p === `populate-${uid}`);
+  const podsFor = (uid: string) => [...pods.created()].filter((p) => p === `populate-${uid}`);
 
   async function expectFastPathOnly(pvcName: string) {
     const reasons = (await eventsFor(api, userNs, pvcName)).map((e) => e.reason);

@@ -1,4 +1,3 @@
-import { type V1Pod, Watch } from "@kubernetes/client-node";
 import { targetProtectionFinalizer } from "@volpop/sdk/runtime";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
@@ -16,6 +15,7 @@ import {
   waitForNamespaceGone,
 } from "../e2e/support/kube.ts";
 import { createTestSource, preparePopulator, testSourceRef } from "../e2e/support/populator-harness.ts";
+import { watchPods } from "../support/pod-watch.ts";
 import { TEST_GROUP } from "../support/test-populator.ts";
 import { type ControllerProcess, startControllerProcess } from "./support/controller-process.ts";
 
@@ -51,32 +51,19 @@ describe("the controller SIGKILLed at every step of a population", () => {
   let api: Kube;
   let populatorNs: string;
   let userNs: string;
-  const podsCreated = new Map<string, Set<string>>();
-  let stopWatching: (() => void) | undefined;
+  let pods: ReturnType<typeof watchPods> | undefined;
   const running: ControllerProcess[] = [];
 
   beforeAll(async () => {
     api = kube();
     populatorNs = await preparePopulator(api);
     userNs = await createTestNamespace(api, "chaos");
-    // Every populator pod ever created, by name, with each instance's uid: a pod created twice for
-    // one population shows as two uids.
-    const request = await new Watch(api.config).watch(
-      `/api/v1/namespaces/${populatorNs}/pods`,
-      {},
-      (phase: string, pod: V1Pod) => {
-        if (phase !== "ADDED") return;
-        const name = pod.metadata?.name ?? "";
-        const uids = podsCreated.get(name) ?? new Set<string>();
-        uids.add(pod.metadata?.uid ?? "");
-        podsCreated.set(name, uids);
-      },
-      () => undefined,
-    );
-    stopWatching = () => request.abort();
+    // Every populator pod ever created: a population that created its pod twice shows two uids.
+    pods = watchPods(api.config, populatorNs);
+    await pods.start();
   });
   afterAll(async () => {
-    stopWatching?.();
+    pods?.stop();
     for (const controller of running) await controller.kill();
     if (userNs) {
       // Populations a failed test left keep their finalizer until a controller cleans them up.
@@ -154,7 +141,7 @@ describe("the controller SIGKILLed at every step of a population", () => {
         }).catch(async (error) => {
           throw new Error(`${error}: left ${JSON.stringify(await leftovers(uid, id))}`);
         });
-        expect(podsCreated.get(`populate-${uid}`)?.size ?? 0).toBe(1);
+        expect(pods?.instances(`populate-${uid}`)).toBe(1);
       } finally {
         await kill(second, "SIGTERM");
       }
