@@ -5,10 +5,10 @@ import fs from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import { publishProductImage } from "@volpop/images";
 import { goldenContentPopulator } from "@volpop/populator-csi-fastpath";
 import { podStrategy, type Strategy } from "@volpop/sdk";
 import { registry as embeddedRegistry, layout } from "../test/cluster/config.ts";
-import { publishPackageImage } from "../test/cluster/product-images.ts";
 import {
   createGoldenContent,
   fastPath,
@@ -195,8 +195,8 @@ async function main(): Promise<void> {
     (m) => Number(m[1]),
   );
 
-  const image = await publishPackageImage(
-    { name: "populator-csi-fastpath", entry: "packages/populator-csi-fastpath/src/main.ts" },
+  const image = await publishProductImage(
+    "populator-csi-fastpath",
     process.env.VOLPOP_IMAGE_REGISTRY ?? embeddedRegistry,
   );
   const pod = await withController(api, "pod", podStrategy, image, goldenDir);

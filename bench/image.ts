@@ -4,9 +4,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { bundleEntry } from "@volpop/images";
 import { randomImage, startLocalRegistry, writeImage } from "@volpop/oci-testing";
 import { SPEC_ENV } from "@volpop/sdk";
-import { bundleEntry } from "../test/cluster/product-images.ts";
 
 /**
  * Pull and unpack of one image from a local registry (Debian's docker-registry, plain HTTP on

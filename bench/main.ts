@@ -5,8 +5,8 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { VersionApi } from "@kubernetes/client-node";
+import { bundleEntry, parseReference, productImages, publishProductImage } from "@volpop/images";
 import { registry as embeddedRegistry, layout } from "../test/cluster/config.ts";
-import { bundleEntry, parseReference, publishPackageImage } from "../test/cluster/product-images.ts";
 import { kubeFromFile } from "../test/support/kube.ts";
 import { benchForeign, foreignReport } from "./foreign.ts";
 import { benchPopulate, type Contender, populateReport } from "./populate.ts";
@@ -100,10 +100,7 @@ try {
         name: "volpop (TypeScript)",
         command: process.execPath,
         leadingArgs: [path.join(bundle, "main.js")],
-        image: await publishPackageImage(
-          { name: "populator-hello", entry: "packages/populator-hello/src/main.ts" },
-          imageRegistry,
-        ),
+        image: await publishProductImage("populator-hello", imageRegistry),
       },
     ];
     const baseline = values["baseline-bundle"];
@@ -168,14 +165,9 @@ try {
 
   if (suites.has("images")) {
     const ours = await Promise.all(
-      [
-        ["validator", "packages/validator/src/main.ts"],
-        ["populator-hello", "packages/populator-hello/src/main.ts"],
-        ["populator-image", "packages/populator-image/src/main.ts"],
-        ["populator-csi-fastpath", "packages/populator-csi-fastpath/src/main.ts"],
-      ].map(async ([name = "", entry = ""]) => ({
+      productImages.map(async ({ name }) => ({
         name,
-        reference: await publishPackageImage({ name, entry }, imageRegistry),
+        reference: await publishProductImage(name, imageRegistry),
       })),
     );
     const theirs = [

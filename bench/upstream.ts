@@ -2,11 +2,10 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { buildah, imageLabel, pushImage, registryImageBytes, reproducible } from "@volpop/images";
 import { cacheDir } from "../test/cluster/config.ts";
 import { run } from "../test/cluster/exec.ts";
-import { buildah } from "../test/cluster/images.ts";
 import { step } from "../test/cluster/log.ts";
-import { imageLabel, pushImage, registryImageBytes, reproducible } from "../test/cluster/product-images.ts";
 
 /**
  * Upstream's Go programs, the baselines volpop is benchmarked beside: `hello-populator` from

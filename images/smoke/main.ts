@@ -1,5 +1,5 @@
 /**
- * Proves the product-image pipeline (test/cluster/product-images.ts) end to end: bundled with its
+ * Proves the product-image pipeline (packages/images) end to end: bundled with its
  * dependencies into one file, run by the node-base image as user nonroot, in a pod. Prints what it
  * checked, then `ok`; exits non-zero on the first failure.
  */

@@ -1,31 +1,16 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { cacheDir, images, layout, runDir, versions } from "./config.ts";
+import { buildah, imageExists } from "@volpop/images";
+import { images, layout, versions } from "./config.ts";
 import { run } from "./exec.ts";
 import { step } from "./log.ts";
 
 /**
  * Images the cluster needs and cannot pull: built with buildah from local files (no base image from a
- * public registry), kept in buildah's storage under the cache, and pushed to the local registry on `up`.
+ * public registry), kept in buildah's storage under the cache (the one @volpop/images builds the
+ * product images in), and pushed to the local registry on `up`.
  */
-
-const storage = [
-  "--root",
-  path.join(cacheDir, "buildah", "storage"),
-  "--runroot",
-  path.join(runDir, "buildah"),
-  "--storage-driver",
-  "vfs",
-];
-
-export function buildah(args: readonly string[]) {
-  return run("buildah", [...storage, ...args]);
-}
-
-async function hasImage(name: string): Promise<boolean> {
-  return (await run("buildah", [...storage, "inspect", "--type", "image", name], { allowFailure: true })).ok;
-}
 
 /** Builds `tag` from a Containerfile and a context folder filled by `fill`, unless it exists. */
 async function buildOnce(
@@ -33,7 +18,7 @@ async function buildOnce(
   containerfile: string,
   fill: (context: string) => void | Promise<void>,
 ): Promise<void> {
-  if (await hasImage(tag)) return;
+  if (await imageExists(tag)) return;
   step(`building image ${tag}`);
   const context = fs.mkdtempSync(path.join(os.tmpdir(), "volpop-image-"));
   try {

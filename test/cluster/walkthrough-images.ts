@@ -1,6 +1,6 @@
+import { publishProductImage } from "@volpop/images";
 import type { WalkthroughImages } from "../support/walkthrough.ts";
 import { registry as embeddedRegistry } from "./config.ts";
-import { publishPackageImage } from "./product-images.ts";
 
 export class NoRegistryError extends Error {
   readonly code = "NO_IMAGE_REGISTRY";
@@ -18,9 +18,8 @@ export async function buildWalkthroughImages(embedded: boolean): Promise<Walkthr
     );
   }
   // Pinned by digest, so a rebuilt image under the same version tag rolls the Deployment.
-  const publish = (name: string, entry: string) => publishPackageImage({ name, entry }, target);
   return {
-    validator: await publish("validator", "packages/validator/src/main.ts"),
-    hello: await publish("populator-hello", "packages/populator-hello/src/main.ts"),
+    validator: await publishProductImage("validator", target),
+    hello: await publishProductImage("populator-hello", target),
   };
 }

@@ -2,13 +2,13 @@ import { chmod, lchown, mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/pr
 import os from "node:os";
 import path from "node:path";
 import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import { publishProductImage } from "@volpop/images";
 import { goldenContentPopulator } from "@volpop/populator-csi-fastpath";
 import { POPULATOR_UID } from "@volpop/sdk";
 import { runConformance } from "@volpop/sdk/fastpath";
 import { populateProgressAnnotation, targetProtectionFinalizer } from "@volpop/sdk/runtime";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { registry as embeddedRegistry } from "../cluster/config.ts";
-import { publishPackageImage } from "../cluster/product-images.ts";
 import { watchPods } from "../support/pod-watch.ts";
 import { TEST_GROUP, testPopulator } from "../support/test-populator.ts";
 import {
@@ -301,10 +301,7 @@ describe.skipIf(!stateDir)("CSI fast path with the reference hostpath backend", 
   it("falls back to its own pod, which copies the same golden content, when no backend serves the driver", async () => {
     const target = inject("embeddedCluster") ? embeddedRegistry : process.env.VOLPOP_IMAGE_REGISTRY;
     if (!target) throw new Error("set VOLPOP_IMAGE_REGISTRY: the fallback pod runs this repository's image");
-    const image = await publishPackageImage(
-      { name: "populator-csi-fastpath", entry: "packages/populator-csi-fastpath/src/main.ts" },
-      target,
-    );
+    const image = await publishProductImage("populator-csi-fastpath", target);
     const other = await startBackendProcess({
       socket: path.join(work, "other/backend.sock"),
       stateDir,

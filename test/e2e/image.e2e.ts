@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import path from "node:path";
+import { publishProductImage } from "@volpop/images";
 import {
   type FaultProxy,
   type LocalRegistry,
@@ -14,7 +15,6 @@ import { podStrategy } from "@volpop/sdk";
 import { populateStateAnnotation } from "@volpop/sdk/runtime";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { registry as embeddedRegistry, network } from "../cluster/config.ts";
-import { publishPackageImage } from "../cluster/product-images.ts";
 import { applyCrdFile } from "../support/crd.ts";
 import { sha256, startFastPathController } from "./support/fastpath-harness.ts";
 import { createImageSource, IMAGE_GROUP as GROUP, prepareRegistryAccess } from "./support/image-harness.ts";
@@ -148,10 +148,7 @@ describe.skipIf(!registryAddress || !imageRegistry)("Image populator", () => {
     });
     proxy = await startFaultProxy({ host: registryAddress, port: registry.port }, registryAddress);
 
-    const image = await publishPackageImage(
-      { name: "populator-image", entry: "packages/populator-image/src/main.ts" },
-      imageRegistry ?? "",
-    );
+    const image = await publishProductImage("populator-image", imageRegistry ?? "");
     populatorNs = await createTestNamespace(api, "image");
     userNs = await createTestNamespace(api, "image-user");
     await prepareRegistryAccess(api, userNs, registry.caPem ?? "", [

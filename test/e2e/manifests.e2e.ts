@@ -5,10 +5,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { publishProductImage } from "@volpop/images";
 import { type LocalRegistry, startLocalRegistry, writeImage } from "@volpop/oci-testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { registry as embeddedRegistry, layout, network } from "../cluster/config.ts";
-import { publishPackageImage } from "../cluster/product-images.ts";
 import type { Kubectl } from "../support/walkthrough.ts";
 import {
   createGoldenContent,
@@ -74,7 +74,7 @@ function pinnedKubectl(): Kubectl & { readonly warnings: string[] } {
   return Object.assign(run, { warnings });
 }
 
-const publish = (name: string, entry: string) => publishPackageImage({ name, entry }, imageRegistry ?? "");
+const publish = (name: string) => publishProductImage(name, imageRegistry ?? "");
 
 async function render(
   kubectl: Kubectl,
@@ -154,7 +154,7 @@ describe.skipIf(!imageRegistry || !stateDir)(
       kubectl = pinnedKubectl();
       work = await mkdtemp(path.join(os.tmpdir(), "volpop-manifests-fastpath-"));
       golden = await writeGoldenStore(path.join(work, "golden"), 1);
-      const image = await publish("populator-csi-fastpath", "packages/populator-csi-fastpath/src/main.ts");
+      const image = await publish("populator-csi-fastpath");
       await installPrerequisites(kubectl);
       manifests = await render(kubectl, "populator-csi-fastpath", {
         "volpop/populator-csi-fastpath:0.0.0": image,
@@ -246,7 +246,7 @@ describe.skipIf(!imageRegistry || !registryAddress)(
         tag: "1.0",
         layers: [{ entries: [{ type: "file", path: "greeting.txt", content: CONTENTS, mode: 0o644 }] }],
       });
-      const image = await publish("populator-image", "packages/populator-image/src/main.ts");
+      const image = await publish("populator-image");
       await installPrerequisites(kubectl);
       manifests = await render(kubectl, "populator-image", { "volpop/populator-image:0.0.0": image });
       // The source brings the test registry's CA; as an admin would, allow credentials over it.

@@ -11,6 +11,7 @@ import {
   type V1RoleBinding,
   type V1ValidatingWebhookConfiguration,
 } from "@kubernetes/client-node";
+import { publishProductImage } from "@volpop/images";
 import {
   DEFAULT_WEBHOOK_SECRET,
   UNRECOGNIZED_MESSAGE,
@@ -20,7 +21,6 @@ import {
 } from "@volpop/validator";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { registry as embeddedRegistry, layout } from "../cluster/config.ts";
-import { publishPackageImage } from "../cluster/product-images.ts";
 import { createTestNamespace, deleteNamespace, type Kube, kube, waitFor } from "./support/kube.ts";
 
 const execFileAsync = promisify(execFile);
@@ -98,10 +98,7 @@ spec:
         "KUBECONFIG points at your own cluster, which cannot pull images built here: set VOLPOP_IMAGE_REGISTRY to a registry the cluster pulls from",
       );
     }
-    const image = await publishPackageImage(
-      { name: "validator", entry: "packages/validator/src/main.ts" },
-      target,
-    );
+    const image = await publishProductImage("validator", target);
 
     namespace = await createTestNamespace(api, "validator-webhook");
     const manifests = [

@@ -7,8 +7,15 @@
 import { PassThrough, type Readable, Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import zlib from "node:zlib";
-import { type Descriptor, Digester, digestOf, MediaType, type Platform } from "@volpop/oci";
-import { type PushTarget, RegistryPusher } from "./push.ts";
+import {
+  type Descriptor,
+  Digester,
+  digestOf,
+  MediaType,
+  type Platform,
+  type PushTarget,
+  RegistryPusher,
+} from "@volpop/oci";
 import { contentBytes, type TreeEntry, tarStream } from "./tree.ts";
 
 export type Compression = "gzip" | "zstd" | "none";

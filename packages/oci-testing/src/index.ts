@@ -5,6 +5,9 @@
  * honest and hostile (tar blocks written by hand, fast-check generators, Go's archive/tar as a
  * reference reader). Import it from tests, benchmarks and e2e suites only.
  */
+
+// The pusher moved to @volpop/oci (the release tooling attaches SBOMs with it); still offered here.
+export { type PushTarget, RegistryPusher } from "@volpop/oci";
 export {
   createServerCertificates,
   createSigningCertificate,
@@ -39,7 +42,6 @@ export {
   tarOf,
 } from "./layers.ts";
 export { type LocalRegistry, type LocalRegistryOptions, startLocalRegistry } from "./local-registry.ts";
-export { type PushTarget, RegistryPusher } from "./push.ts";
 export { randomBytes, randomBytesStream } from "./random-bytes.ts";
 export { type RandomImageOptions, randomImage } from "./random-image.ts";
 export {

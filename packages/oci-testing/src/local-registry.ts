@@ -11,10 +11,10 @@ import https from "node:https";
 import net, { type AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
+import type { PushTarget } from "@volpop/oci";
 import { type CredentialPolicy, parseDigest } from "@volpop/oci";
 import { createServerCertificates, createSigningCertificate } from "./certificates.ts";
 import { htpasswdLine } from "./htpasswd.ts";
-import type { PushTarget } from "./push.ts";
 import { startTokenServer, type TokenServer } from "./token-server.ts";
 
 export interface LocalRegistryOptions {

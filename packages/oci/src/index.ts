@@ -115,6 +115,7 @@ export {
   type RepositoryLocation,
   type ResolvedImageFields,
 } from "./registry/pulled-image.ts";
+export { type PushTarget, RegistryPusher } from "./registry/push.ts";
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./registry/retry.ts";
 export {
   bodyOf,

