@@ -5,7 +5,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { publishProductImage } from "@volpop/images";
+import { manifestImage, publishProductImage } from "@volpop/images";
 import { type LocalRegistry, startLocalRegistry, writeImage } from "@volpop/oci-testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { registry as embeddedRegistry, layout, network } from "../cluster/config.ts";
@@ -157,7 +157,7 @@ describe.skipIf(!imageRegistry || !stateDir)(
       const image = await publish("populator-csi-fastpath");
       await installPrerequisites(kubectl);
       manifests = await render(kubectl, "populator-csi-fastpath", {
-        "volpop/populator-csi-fastpath:0.0.0": image,
+        [manifestImage("populator-csi-fastpath")]: image,
         "/var/lib/volpop/cluster/csi-hostpath": stateDir,
         // The golden directory of the DaemonSet and of the controller's --golden-host-dir alike.
         "/var/lib/volpop-fastpath/golden": golden.dir,
@@ -248,7 +248,7 @@ describe.skipIf(!imageRegistry || !registryAddress)(
       });
       const image = await publish("populator-image");
       await installPrerequisites(kubectl);
-      manifests = await render(kubectl, "populator-image", { "volpop/populator-image:0.0.0": image });
+      manifests = await render(kubectl, "populator-image", { [manifestImage("populator-image")]: image });
       // The source brings the test registry's CA; as an admin would, allow credentials over it.
       manifests = manifests.replace(
         /^(\s*- )--http-endpoint=:8080$/m,

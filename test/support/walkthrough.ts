@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { manifestImage } from "@volpop/images";
 
 /**
  * The seed walkthrough (shared/reference/walkthrough.md) done the way a cluster admin and a user do it:
@@ -39,7 +40,7 @@ export async function installValidator(kubectl: Kubectl, images: WalkthroughImag
   await kubectl(
     ["apply", "-f", "-"],
     manifests("validator", ["crd.yaml", "namespace.yaml", "rbac.yaml", "deployment.yaml"], {
-      "volpop/validator:0.0.0": images.validator,
+      [manifestImage("validator")]: images.validator,
     }),
   );
   await kubectl([
@@ -60,7 +61,7 @@ export async function installValidator(kubectl: Kubectl, images: WalkthroughImag
 
 /** Step 2: the hello populator (CRD, namespace, RBAC, Deployment, VolumePopulator), then waits until it runs. */
 export async function installHello(kubectl: Kubectl, images: WalkthroughImages): Promise<void> {
-  const replacements = { "volpop/populator-hello:0.0.0": images.hello };
+  const replacements = { [manifestImage("populator-hello")]: images.hello };
   await kubectl(["apply", "-f", "-"], manifests("populator-hello", ["crd.yaml"], replacements));
   await kubectl(["wait", "--for=condition=Established", "crd/hellos.hello.example.com", "--timeout=60s"]);
   await kubectl(

@@ -1,3 +1,5 @@
+import { versionNear } from "./package-image.ts";
+
 /** The images volpop ships: one per program a user deploys. */
 export interface ProductImage {
   /** The image's name under `volpop/`, e.g. `validator`. */
@@ -20,4 +22,13 @@ export function productImage(name: string): ProductImage {
   if (found === undefined)
     throw new Error(`no product image ${name}; there are ${productImages.map((i) => i.name).join(", ")}`);
   return found;
+}
+
+/**
+ * The image the manifests of `packages/<name>` (its `deploy/`, its README, the docs) name:
+ * `volpop/<name>:<its package's version>`, the tag a build gives it too. The e2e tier replaces it
+ * with the image it built and published.
+ */
+export function manifestImage(name: string): string {
+  return `volpop/${name}:${versionNear(productImage(name).entry)}`;
 }

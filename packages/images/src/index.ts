@@ -25,7 +25,7 @@ export {
   pinoPackageDirs,
   pinoWorkerFiles,
 } from "./bundle.ts";
-export { type ProductImage, productImage, productImages } from "./catalog.ts";
+export { manifestImage, type ProductImage, productImage, productImages } from "./catalog.ts";
 export { CommandError, type RunOptions, type RunResult, run } from "./exec.ts";
 export {
   type BuiltImage,

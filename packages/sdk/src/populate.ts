@@ -26,6 +26,22 @@ export interface PopulateContext<Spec = unknown, Extra = Record<never, never>> {
 }
 
 /**
+ * The env var that points populate mode at another target than the pod's: a directory or a block
+ * device, for running a populator by hand outside a pod
+ * (`VOLPOP_TARGET=/tmp/out VOLPOP_SPEC='{…}' node main.js --mode=populate`). The controller never sets it.
+ */
+export const TARGET_ENV = "VOLPOP_TARGET";
+
+/** Where {@link detectTarget} looks: both paths are `$VOLPOP_TARGET` when it is set, else upstream's. */
+export function targetPaths(env: NodeJS.ProcessEnv = process.env): {
+  devicePath?: string;
+  mountPath?: string;
+} {
+  const target = env[TARGET_ENV];
+  return target ? { devicePath: target, mountPath: target } : {};
+}
+
+/**
  * Finds the target the controller attached: the block device at upstream's device path if present,
  * else the directory at upstream's mount path.
  */

@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { readmeExample } from "./internal/readme-example.ts";
 
 // The README's example is what a new author copies first: it must compile against the SDK as
 // published and its validation must hold against hostile names.
@@ -10,22 +11,11 @@ const repoRoot = path.resolve(packageDir, "../..");
 // Inside the package, so that `@volpop/sdk` resolves to this package as it does for an author's code.
 const exampleDir = path.join(packageDir, "build", "readme-example");
 
-/** The README's TypeScript blocks, by the file named in their first line (`// src/hello.ts: …`). */
-function readmeFiles(): Map<string, string> {
-  const readme = fs.readFileSync(path.join(packageDir, "README.md"), "utf8");
-  const files = new Map<string, string>();
-  for (const [, code = ""] of readme.matchAll(/```ts\n([\s\S]*?)```/g)) {
-    const name = /^\/\/ src\/([\w-]+\.ts)/.exec(code)?.[1];
-    if (name) files.set(name, code);
-  }
-  return files;
-}
-
 describe("the README's example populator", () => {
   beforeAll(() => {
     fs.rmSync(exampleDir, { recursive: true, force: true });
     fs.mkdirSync(exampleDir, { recursive: true });
-    for (const [name, code] of readmeFiles()) fs.writeFileSync(path.join(exampleDir, name), code);
+    for (const [name, code] of readmeExample()) fs.writeFileSync(path.join(exampleDir, name), code);
     fs.writeFileSync(
       path.join(exampleDir, "tsconfig.json"),
       JSON.stringify({
@@ -37,7 +27,7 @@ describe("the README's example populator", () => {
   });
 
   it("has both files, the populator and its main", () => {
-    expect([...readmeFiles().keys()].sort()).toEqual(["hello.ts", "main.ts"]);
+    expect([...readmeExample().keys()].sort()).toEqual(["hello.ts", "main.ts"]);
   });
 
   it("compiles under the repository's strict settings", () => {

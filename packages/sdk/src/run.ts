@@ -2,7 +2,7 @@ import { writeFile } from "node:fs/promises";
 import { type ExtraOptions, type ExtraValues, type PopulatorCliOptions, parsePopulatorArgs } from "./cli.ts";
 import { CliUsageError } from "./flags/index.ts";
 import { createLogger, type Logger } from "./logger.ts";
-import { detectTarget, type PopulateContext, progressReporter } from "./populate.ts";
+import { detectTarget, type PopulateContext, progressReporter, targetPaths } from "./populate.ts";
 import type { Populator } from "./populator.ts";
 import type { PopulationSettings } from "./settings.ts";
 import { readSpec } from "./spec-env.ts";
@@ -98,7 +98,7 @@ async function populateMode<Spec, E extends ExtraOptions>(
     // Checked again here: the pod acts on nothing its own validator would refuse, whoever set the env.
     const spec = readSpec(program.populator.validate);
     await program.populate({
-      target: detectTarget(),
+      target: detectTarget(targetPaths()),
       spec,
       extra: options.extra,
       signal: stop.signal,

@@ -5,6 +5,7 @@ import { DataMovement, GrpcCode, type Operation, OperationState, VolumeMode } fr
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MARKER_NAME } from "../copy/marker.ts";
 import { populateRequest, readTree, sourceJson, sparseFile, temporaryDir, writeTree } from "../fixtures.ts";
+import { VERSION } from "../version.ts";
 import { HostpathBackend, type HostpathBackendOptions } from "./hostpath-backend.ts";
 
 const {
@@ -69,7 +70,7 @@ describe("HostpathBackend", () => {
   it("describes itself: driver, GoldenContent, both volume modes, COPY, its node", () => {
     expect(backend.getBackendInfo()).toEqual({
       name: "hostpath-fastpath",
-      version: "0.0.0",
+      version: VERSION,
       csiDrivers: ["hostpath.csi.k8s.io"],
       sourceKinds: [{ group: "fastpath.volpop.dev", kind: "GoldenContent" }],
       volumeModes: [VolumeMode.VOLUME_MODE_FILESYSTEM, VolumeMode.VOLUME_MODE_BLOCK],
