@@ -59,6 +59,11 @@ export const reproducible = [
   "--identity-label=false",
 ];
 
+/** `buildah bud`'s flags for an image of `arch` (`amd64`, `arm64`) on Linux, whatever this machine's CPU. */
+export function platformFlags(arch: string): string[] {
+  return ["--os", "linux", "--arch", arch];
+}
+
 /** Whether `image` is in `storage`. */
 export async function imageExists(image: string, storage?: BuildahStorage): Promise<boolean> {
   try {

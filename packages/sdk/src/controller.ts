@@ -13,7 +13,7 @@ import {
 } from "@kubernetes/client-node";
 import type { Registry } from "prom-client";
 import type { Clock } from "./clock.ts";
-import { toVolpopError } from "./errors.ts";
+import { ConfigError, isNotFound, toVolpopError } from "./errors.ts";
 import { EventRecorder } from "./event-recorder.ts";
 import { execute } from "./executor.ts";
 import type { HealthResult } from "./http-server.ts";
@@ -136,6 +136,12 @@ export function createPopulatorController<Spec>(
  */
 export function addPopulator<Spec>(manager: Manager, options: PopulatorOptions<Spec>): PopulatorHandle {
   const populator = options.populator as Populator<unknown>;
+  // Two controllers of one prefix would share its finalizer, metrics and queue name, and race.
+  const prefixes = prefixesOf.get(manager) ?? new Set<string>();
+  if (prefixes.has(populator.prefix))
+    throw new ConfigError(`a populator with prefix ${populator.prefix} was added to this manager already`);
+  prefixes.add(populator.prefix);
+  prefixesOf.set(manager, prefixes);
   const settings = withDefaults({
     ...options.settings,
     namespace: options.namespace,
@@ -164,6 +170,12 @@ export function addPopulator<Spec>(manager: Manager, options: PopulatorOptions<S
 
   // The user's PVC key for each PVC uid we have seen: PVC', pods and PVs name only the uid.
   const keyByUid = new Map<string, string>();
+  // And the uid each key last had: a PVC deleted and created again under its name while a watch was
+  // down comes back as an update with another uid, and the old one's leftovers must be looked for.
+  const uidByKey = new Map<string, string>();
+  // When this controller started reconciling (leading): only PVC' warnings newer than that are
+  // repeated on the user's PVC, so a restart or a new leader does not replay history.
+  let startedAt = Number.POSITIVE_INFINITY;
   const keyOf = (o: KubernetesObject) => `${o.metadata?.namespace}/${o.metadata?.name}`;
   // Read your own writes: what each population last wrote and its caches have not shown yet. A
   // reconcile deciding before they do would repeat the write (a conflict, a duplicate create); it
@@ -199,6 +211,7 @@ export function addPopulator<Spec>(manager: Manager, options: PopulatorOptions<S
     shutdownGraceMs: options.shutdownGraceMs ?? 20_000,
     reconcile: (key) => reconcileKey(key),
     beforeWorkers: async (signal) => {
+      startedAt = clock.now();
       logger.info(
         { source: `${group}/${version} ${kind}`, namespace: settings.namespace, strategy: strategy.name },
         "starting",
@@ -228,14 +241,22 @@ export function addPopulator<Spec>(manager: Manager, options: PopulatorOptions<S
     }
     const uid = pvc.metadata?.uid;
     if (!uid) return undefined;
+    const key = keyOf(pvc);
     if (change === "delete") {
       // Gone for good; normally after our finalizer was released and everything cleaned up, but a
       // finalizer stripped by hand leaves PVC' and the pod behind: look for them.
       keyByUid.delete(uid);
-      return [keyOf(pvc), orphanKey(uid) as string];
+      uidByKey.delete(key);
+      return [key, orphanKey(uid) as string];
     }
-    keyByUid.set(uid, keyOf(pvc));
-    return keyOf(pvc);
+    const before = uidByKey.get(key);
+    keyByUid.set(uid, key);
+    uidByKey.set(key, uid);
+    if (before !== undefined && before !== uid) {
+      keyByUid.delete(before);
+      return [key, orphanKey(before) as string];
+    }
+    return key;
   });
   controller.watch(pvs, (pv) => {
     cacheShows("PersistentVolume", pv);
@@ -270,7 +291,6 @@ export function addPopulator<Spec>(manager: Manager, options: PopulatorOptions<S
   );
   // Warnings on PVC' (provisioning failures, quota) are invisible to users, who only see their own
   // PVC: repeat them there. Only events newer than this controller, so a restart does not replay history.
-  const startedAt = clock.now();
   controller.watch(primeEvents, (event, change) => {
     const involved = event.involvedObject;
     if (change === "delete" || !involved?.name) return undefined;
@@ -402,8 +422,23 @@ export function addPopulator<Spec>(manager: Manager, options: PopulatorOptions<S
     if (keyByUid.has(uid)) return undefined;
     const primePvc = pvcs.get(primePvcName(uid), settings.namespace);
     const pod = pods.get(populatorPodName(uid), settings.namespace);
+    const owner = [primePvc, pod]
+      .map((o) => o?.metadata?.annotations?.[populateForAnnotation(populator.prefix)])
+      .find((value) => value !== undefined);
+    if (owner === undefined) return undefined;
+    // The caches say the PVC is gone; a PVC watch that lags behind the pod watch (restarting, or a
+    // replica that just took over) would say so of a live one too. Ask the API server before
+    // deleting anything of a population.
+    const [namespace = "", name = ""] = owner.split("/");
+    const live = await core
+      .readNamespacedPersistentVolumeClaim({ name, namespace })
+      .catch((error: unknown) => {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      });
+    if (live?.metadata?.uid === uid) return undefined;
     // Stands for the vanished PVC: the executor and the strategies' clean-up need only its uid.
-    const pvc: V1PersistentVolumeClaim = { metadata: { uid, name: "", namespace: "" } };
+    const pvc: V1PersistentVolumeClaim = { metadata: { uid, name, namespace } };
     const observed: Observed = {
       now: clock.now(),
       pvc,
@@ -418,7 +453,6 @@ export function addPopulator<Spec>(manager: Manager, options: PopulatorOptions<S
     };
     const plan = reconcileOrphan(observed, { strategy, prefix: populator.prefix });
     if (plan.steps.length === 0) return undefined;
-    const owner = (primePvc ?? pod)?.metadata?.annotations?.[populateForAnnotation(populator.prefix)];
     logger.info(
       { pvcUid: uid, pvc: owner, steps: plan.steps.map((s) => s.kind) },
       "removing what the population of a deleted PVC left behind",
@@ -430,6 +464,9 @@ export function addPopulator<Spec>(manager: Manager, options: PopulatorOptions<S
 
   return { metrics, controller };
 }
+
+/** The populator prefixes added to each Manager. */
+const prefixesOf = new WeakMap<Manager, Set<string>>();
 
 /** Queue keys of PVC uids whose leftovers to look for (a user PVC's key is `namespace/name`). */
 const ORPHAN_KEY_PREFIX = "orphan:";

@@ -12,6 +12,12 @@ const armed: ReadonlySet<string> = new Set(
     .filter(Boolean),
 );
 
+// A controller with a failpoint armed stops for ever when it gets there, silently to its Lease and
+// readiness: never by accident, so say so from the start.
+if (armed.size > 0) {
+  process.stderr.write(`volpop failpoints armed (chaos tests only): ${[...armed].join(", ")}\n`);
+}
+
 /** The line a stopped controller writes to stderr, for the test to wait for. */
 export function failpointLine(name: string): string {
   return `volpop failpoint reached: ${name}`;

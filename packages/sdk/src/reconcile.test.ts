@@ -900,6 +900,16 @@ describe("reconcileOrphan: what a vanished PVC's population left behind", () => 
     );
   });
 
+  it("leaves alone what is being deleted already", () => {
+    const deleting = { ...ours, deletionTimestamp: new Date(0) };
+    expect(
+      kinds(gone({ primePvc: primePvc({ metadata: deleting }), pod: pod({ metadata: deleting }) })),
+    ).toEqual([]);
+    expect(kinds(gone({ primePvc: primePvc({ metadata: deleting }), pod: pod({ metadata: ours }) }))).toEqual(
+      ["deletePod"],
+    );
+  });
+
   it("does nothing when nothing is left", () => {
     expect(gone({ primePvc: undefined, pod: undefined })).toEqual({ steps: [] });
   });

@@ -276,13 +276,17 @@ export function reconcileOrphan(
   observed: Observed,
   context: Pick<ReconcileContext, "strategy"> & { prefix: string },
 ): Plan {
-  const { primePvc, pod } = observed;
+  // What is being deleted already is left to finish: its clean-up ran, or runs, with its PVC.
+  const present = <T extends KubernetesObject>(object: T | undefined) =>
+    object?.metadata?.deletionTimestamp ? undefined : object;
+  const primePvc = present(observed.primePvc);
+  const pod = present(observed.pod);
   const ours = (object: KubernetesObject | undefined) =>
     object?.metadata?.annotations?.[populateForAnnotation(context.prefix)] !== undefined;
   if (!ours(primePvc) && !ours(pod)) return nothing;
   return {
     steps: [
-      ...context.strategy.cleanup(observed, context.prefix),
+      ...context.strategy.cleanup({ ...observed, primePvc, pod }, context.prefix),
       ...(primePvc ? [{ kind: "deletePrimePvc" } as const] : []),
     ],
   };

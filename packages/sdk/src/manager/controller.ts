@@ -72,7 +72,16 @@ export function createController(options: ControllerOptions): Controller {
   if (!Number.isSafeInteger(options.workers) || options.workers < 1)
     throw new RangeError(`workers must be a whole number of at least 1, not ${options.workers}`);
   const queue = new WorkQueue({ clock, ...(options.queueMetrics ? { metrics: options.queueMetrics } : {}) });
-  const watched: Informer<KubernetesObject>[] = [];
+  const watched: { informer: Informer<KubernetesObject>; map: KeyMapper<KubernetesObject> }[] = [];
+  // Changes are mapped to keys only while the controller runs (in the replica that leads): a standby
+  // replica keeps its caches warm but queues nothing, so its queue does not grow with the cluster's
+  // churn; when it starts, every cached object is mapped once (see `start`).
+  let running = false;
+  const enqueueMapped = (keys: Iterable<string> | string | undefined) => {
+    if (keys === undefined) return;
+    if (typeof keys === "string") queue.add(keys);
+    else for (const key of keys) queue.add(key);
+  };
 
   async function handle(key: string): Promise<void> {
     try {
@@ -114,17 +123,15 @@ export function createController(options: ControllerOptions): Controller {
     name,
     queue,
     watch(informer, map) {
-      watched.push(informer as unknown as Informer<KubernetesObject>);
+      const entry = { informer, map } as unknown as (typeof watched)[number];
+      watched.push(entry);
       informer.onChange((object, change) => {
-        const keys = map(object, change);
-        if (keys === undefined) return;
-        if (typeof keys === "string") queue.add(keys);
-        else for (const key of keys) queue.add(key);
+        if (running) enqueueMapped(map(object, change));
       });
     },
     enqueue: (key) => queue.add(key),
     readyz: () => [
-      ...watched.map((w) => ({
+      ...watched.map(({ informer: w }) => ({
         name: `watch-${w.kind}`,
         ok: w.healthy,
         ...(w.healthy ? {} : { reason: w.lastError ?? "not synced yet" }),
@@ -132,33 +139,43 @@ export function createController(options: ControllerOptions): Controller {
       ...(options.readyz?.() ?? []),
     ],
     async start(signal) {
-      // Keys queue up while the caches fill; workers start only once every cache is complete, so
-      // that no decision is taken from a world that is not all there (a CRD installed later, RBAC
-      // fixed later: each watch retries until it lists, and readiness says which one is missing).
-      await Promise.all(watched.map((w) => w.synced(signal)));
+      // Workers start only once every cache is complete, so that no decision is taken from a world
+      // that is not all there (a CRD installed later, RBAC fixed later: each watch retries until it
+      // lists, and readiness says which one is missing).
+      await Promise.all(watched.map(({ informer }) => informer.synced(signal)));
       let workers: Promise<void>[] = [];
       let resyncTimer: ReturnType<Clock["setTimeout"]> | undefined;
-      if (!signal.aborted) {
-        await options.beforeWorkers?.(signal);
-        workers = Array.from({ length: options.workers }, () => worker(signal));
-        const period = options.resyncPeriodMs ?? 0;
-        const resync = () => {
-          for (const key of options.resyncKeys?.() ?? []) queue.add(key);
-          resyncTimer = clock.setTimeout(resync, period);
-        };
-        if (period > 0) resyncTimer = clock.setTimeout(resync, period);
-        logger.info({ controller: name, workers: options.workers }, "caches synced; reconciling");
-        await new Promise<void>((resolve) =>
-          signal.addEventListener("abort", () => resolve(), { once: true }),
-        );
+      try {
+        if (!signal.aborted) {
+          await options.beforeWorkers?.(signal);
+          // Level-based: everything cached is looked at once, in the order the watches were added
+          // (a mapper may rely on an earlier watch's objects, as PVC' on its user's PVC).
+          running = true;
+          for (const { informer, map } of watched)
+            for (const object of informer.list()) enqueueMapped(map(object, "add"));
+          workers = Array.from({ length: options.workers }, () => worker(signal));
+          const period = options.resyncPeriodMs ?? 0;
+          const resync = () => {
+            for (const key of options.resyncKeys?.() ?? []) queue.add(key);
+            resyncTimer = clock.setTimeout(resync, period);
+          };
+          if (period > 0) resyncTimer = clock.setTimeout(resync, period);
+          logger.info({ controller: name, workers: options.workers }, "caches synced; reconciling");
+          await new Promise<void>((resolve) =>
+            signal.addEventListener("abort", () => resolve(), { once: true }),
+          );
+        }
+      } finally {
+        // Also when starting failed: the queue and what beforeWorkers started are stopped all the same.
+        running = false;
+        logger.info({ controller: name }, "stopping: finishing reconciles in flight");
+        if (resyncTimer !== undefined) clock.clearTimeout(resyncTimer);
+        const drained = await queue.shutDownWithDrain(options.shutdownGraceMs ?? 20_000);
+        // Workers stuck in an API call past the grace period are left behind, not waited for.
+        if (drained) await Promise.allSettled(workers);
+        else logger.warn({ controller: name }, "reconciles still running at the end of the grace period");
+        await options.afterWorkers?.();
       }
-      logger.info({ controller: name }, "stopping: finishing reconciles in flight");
-      if (resyncTimer !== undefined) clock.clearTimeout(resyncTimer);
-      const drained = await queue.shutDownWithDrain(options.shutdownGraceMs ?? 20_000);
-      // Workers stuck in an API call past the grace period are left behind, not waited for.
-      if (drained) await Promise.allSettled(workers);
-      else logger.warn({ controller: name }, "reconciles still running at the end of the grace period");
-      await options.afterWorkers?.();
     },
   };
 }

@@ -77,6 +77,9 @@ export class SharedInformers {
     }
     const id = [request.path, request.labelSelector ?? "", request.fieldSelector ?? ""].join("\n");
     let shared = this.#shared.get(id) as SharedCollection<T> | undefined;
+    if (shared !== undefined && shared.kind !== request.kind) {
+      throw new Error(`${request.path} is watched as ${shared.kind} already, not ${request.kind}`);
+    }
     if (shared === undefined) {
       shared = new SharedCollection<T>(request);
       this.#shared.set(id, shared as unknown as SharedCollection<KubernetesObject>);
@@ -120,6 +123,10 @@ class SharedCollection<T extends KubernetesObject> {
 
   constructor(request: InformerRequest<T>) {
     this.#request = request;
+  }
+
+  get kind(): string {
+    return this.#request.kind;
   }
 
   reader(keep: ((object: T) => boolean) | undefined): Informer<T> {
@@ -169,7 +176,14 @@ class SharedCollection<T extends KubernetesObject> {
       ...(keep ? { keep } : {}),
       logger,
       onChange: (object, change) => {
-        for (const reader of readers) dispatch(reader, object, change);
+        for (const reader of readers) {
+          // One reader's failing handler must not keep the others from hearing of the change.
+          try {
+            dispatch(reader, object, change);
+          } catch (error) {
+            logger.error({ kind: request.kind, err: error }, "a watch handler failed");
+          }
+        }
       },
     });
     void this.#watch.start(signal).then(() => {

@@ -130,12 +130,20 @@ export function createManager(options: ManagerOptions): Manager {
         informers.start(stop.signal);
         const always = runnables.filter((r) => r.needsLeaderElection === false);
         const leaderOnly = runnables.filter((r) => r.needsLeaderElection !== false);
-        const runAll = (list: readonly Runnable[], leading: AbortSignal) =>
-          Promise.all(list.map((r) => r.start(leading))).then(() => undefined);
-        const background = runAll(always, stop.signal);
+        const background = runAll(always, stop.signal).catch((error: unknown) => {
+          logger.error({ err: error }, "a runnable failed");
+          shutDown("a runnable failed");
+          throw error;
+        });
         try {
           const election = options.leaderElection;
-          if (election === undefined || leaderOnly.length === 0) {
+          if (leaderOnly.length === 0) {
+            // Nothing to lead (a webhook-only program): run until stopped.
+            await new Promise<void>((resolve) => {
+              if (stop.signal.aborted) resolve();
+              stop.signal.addEventListener("abort", () => resolve(), { once: true });
+            });
+          } else if (election === undefined) {
             await runAll(leaderOnly, stop.signal);
           } else {
             await runWithLeaderElection(
@@ -161,6 +169,32 @@ export function createManager(options: ManagerOptions): Manager {
     },
   };
   return manager;
+}
+
+/**
+ * Runs every runnable until `signal` aborts; the first one to fail stops the others (they would go
+ * on without it, e.g. reconciling after the Lease was released), and all are awaited before it
+ * rejects with that failure.
+ */
+async function runAll(list: readonly Runnable[], signal: AbortSignal): Promise<void> {
+  const group = new AbortController();
+  const stopGroup = () => group.abort();
+  signal.addEventListener("abort", stopGroup, { once: true });
+  if (signal.aborted) stopGroup();
+  try {
+    const results = await Promise.allSettled(
+      list.map((runnable) =>
+        runnable.start(group.signal).catch((error: unknown) => {
+          stopGroup();
+          throw error;
+        }),
+      ),
+    );
+    const failed = results.find((result) => result.status === "rejected");
+    if (failed) throw failed.reason;
+  } finally {
+    signal.removeEventListener("abort", stopGroup);
+  }
 }
 
 /** Upstream's registries carry the process's start time, CPU and memory; prom-client's defaults do. */
