@@ -11,7 +11,9 @@ export default defineProject({
   ssr: { resolve: { conditions: ["volpop-source", "node", "import", "default"] } },
   test: {
     name: "e2e",
-    include: ["e2e/**/*.e2e.ts"],
+    // The reliability tier (faults injected into real populations) shares the cluster and its one
+    // global setup: a second project would start it again, and run after the lifecycle test stopped it.
+    include: ["e2e/**/*.e2e.ts", "reliability/**/*.chaos.ts"],
     // Suites share one cluster and no module state worth isolating; a fresh worker per file only costs time.
     isolate: false,
     globalSetup: ["e2e/support/global-setup.ts"],
