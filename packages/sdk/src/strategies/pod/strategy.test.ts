@@ -280,7 +280,7 @@ describe("populatorPod", () => {
     expect(container).toMatchObject({
       command: ["/hello"],
       args: ["--verbose"],
-      env: [{ name: "GREETING", value: "hi" }, { name: "VOLPOP_SPEC" }],
+      env: [{ name: "GREETING", value: "hi" }, { name: "VOLPOP_SPEC" }, { name: "VOLPOP_TARGET", value: "" }],
       envFrom: [{ secretRef: { name: "creds" } }],
       resources: { limits: { memory: "64Mi" } },
     });
@@ -294,7 +294,14 @@ describe("populatorPod", () => {
     for (const field of ["command", "args", "envFrom", "resources"]) {
       expect(container).not.toHaveProperty(field);
     }
-    expect(container.env?.map((e) => e.name)).toEqual(["VOLPOP_SPEC"]);
+    expect(container.env?.map((e) => e.name)).toEqual(["VOLPOP_SPEC", "VOLPOP_TARGET"]);
+  });
+
+  it("unsets VOLPOP_TARGET in the pod, whatever the populator's env says: the data goes to the volume", () => {
+    const { container } = podFor(withPodSpec({ env: [{ name: "VOLPOP_TARGET", value: "/tmp/out" }] }));
+    const targets = container.env?.filter((e) => e.name === "VOLPOP_TARGET") ?? [];
+    // The last definition of a name wins in a container's env; an empty value means "not set".
+    expect(targets.at(-1)).toEqual({ name: "VOLPOP_TARGET", value: "" });
   });
 
   it("hands the checked spec to the pod as JSON in VOLPOP_SPEC, escaped from the kubelet's $(VAR) expansion", () => {

@@ -23,6 +23,7 @@ import {
 } from "../../names.ts";
 import type { Observed } from "../../observed.ts";
 import type { Step } from "../../plan.ts";
+import { TARGET_ENV } from "../../populate.ts";
 import {
   DEFAULT_DEVICE_PATH,
   DEFAULT_MOUNT_PATH,
@@ -344,7 +345,9 @@ export function populatorPod(input: FillInput): V1Pod {
           ...(spec.command ? { command: [...spec.command] } : {}),
           ...(spec.args ? { args: [...spec.args] } : {}),
           // The checked spec, where populate mode reads it (see spec-env.ts); last, so that it wins.
-          env: [...(spec.env ?? []), specEnvVar(input.source.spec)],
+          // Last, so that they win: the checked spec, and no VOLPOP_TARGET (an image or populator env
+          // left from testing by hand would send the data into the container instead of the volume).
+          env: [...(spec.env ?? []), specEnvVar(input.source.spec), { name: TARGET_ENV, value: "" }],
           ...(spec.envFrom ? { envFrom: [...spec.envFrom] } : {}),
           ...(spec.resources ? { resources: spec.resources } : {}),
           securityContext: containerSecurity,
