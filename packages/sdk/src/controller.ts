@@ -200,7 +200,7 @@ export function addPopulator<Spec>(manager: Manager, options: PopulatorOptions<S
   };
   const keyOfUid = (uid: string | undefined) => (uid ? keyByUid.get(uid) : undefined);
 
-  const informers = populatorInformers(manager, populator, settings.namespace);
+  const informers = populatorInformers(manager, populator, settings.namespace, { core, custom });
   const { pvcs, pvs, pods, storageClasses, sources, primeEvents } = informers;
   const controller = createController({
     name: populator.prefix,
@@ -474,10 +474,13 @@ const orphanKey = (uid: string | undefined) => (uid ? `${ORPHAN_KEY_PREFIX}${uid
 const POPULATOR_POD_PREFIX = populatorPodName("");
 
 /** The collections a populator reads, as views of the Manager's shared informers. */
-function populatorInformers(manager: Manager, populator: Populator<unknown>, namespace: string) {
-  const core = manager.kubeConfig.makeApiClient(CoreV1Api);
+function populatorInformers(
+  manager: Manager,
+  populator: Populator<unknown>,
+  namespace: string,
+  { core, custom }: { core: CoreV1Api; custom: CustomObjectsApi },
+) {
   const storage = manager.kubeConfig.makeApiClient(StorageV1Api);
-  const custom = manager.kubeConfig.makeApiClient(CustomObjectsApi);
   const { group, version, plural, kind } = populator.source;
   const isPrimePvc = primePvcTest(namespace);
   const eventSelector = "involvedObject.kind=PersistentVolumeClaim,type=Warning";
