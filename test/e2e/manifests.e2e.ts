@@ -1,14 +1,11 @@
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import fs from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import { manifestImage, publishProductImage } from "@volpop/images";
 import { type LocalRegistry, startLocalRegistry, writeImage } from "@volpop/oci-testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { registry as embeddedRegistry, layout, network } from "../cluster/config.ts";
+import { registry as embeddedRegistry, network } from "../cluster/config.ts";
 import type { Kubectl } from "../support/walkthrough.ts";
 import {
   createGoldenContent,
@@ -30,6 +27,7 @@ import {
   waitFor,
   waitForBound,
 } from "./support/kube.ts";
+import { e2eKubectl } from "./support/kubectl.ts";
 
 /**
  * The populators installed the way a cluster admin installs them: `kubectl apply` of what the
@@ -38,7 +36,6 @@ import {
  * does not work: missing RBAC, a wrong flag, a pod the namespace's Pod Security level refuses, a path.
  */
 
-const execFileAsync = promisify(execFile);
 const repoRoot = path.resolve(import.meta.dirname, "../..");
 const embedded = inject("embeddedCluster");
 // Where the cluster pulls this repository's images from.
@@ -50,28 +47,10 @@ const registryAddress = process.env.VOLPOP_E2E_REGISTRY_ADDRESS ?? (embedded ? n
 // The VolumePopulator CRD comes with the data-source validator, which an admin installs first.
 const VOLUME_POPULATOR_CRD = path.join(repoRoot, "packages/validator/deploy/crd.yaml");
 
-/** kubectl as an admin runs it; `warnings` collects the `Warning: …` lines the API server sent it. */
+/** kubectl as an admin runs it, with the warnings that say something of ours. */
 function pinnedKubectl(): Kubectl & { readonly warnings: string[] } {
-  const kubeconfig = inject("kubeconfig");
-  const bin = fs.existsSync(layout.bin("kubernetes", "kubectl"))
-    ? layout.bin("kubernetes", "kubectl")
-    : "kubectl";
-  const warnings: string[] = [];
-  const run = async (args: readonly string[], input?: string) => {
-    const child = execFileAsync(bin, [`--kubeconfig=${kubeconfig}`, ...args], {
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    if (input !== undefined) child.child.stdin?.end(input);
-    const { stdout, stderr } = await child;
-    warnings.push(
-      ...stderr
-        .split("\n")
-        // Objects other suites created without kubectl (the CRDs) get this once; it says nothing of ours.
-        .filter((line) => line.startsWith("Warning:") && !line.includes("last-applied-configuration")),
-    );
-    return stdout;
-  };
-  return Object.assign(run, { warnings });
+  // Objects other suites created without kubectl (the CRDs) get this once; it says nothing of ours.
+  return e2eKubectl({ ignoreWarnings: /last-applied-configuration/ });
 }
 
 const publish = (name: string) => publishProductImage(name, imageRegistry ?? "");

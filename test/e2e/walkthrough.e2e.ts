@@ -1,21 +1,18 @@
-import { execFile } from "node:child_process";
-import fs from "node:fs";
-import { promisify } from "node:util";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { layout } from "../cluster/config.ts";
 import { buildWalkthroughImages } from "../cluster/walkthrough-images.ts";
 import {
   helloYaml,
   installHello,
   installValidator,
   type Kubectl,
+  pvcYaml,
   readWithJob,
   runStory,
   unregisteredKindWarning,
 } from "../support/walkthrough.ts";
 import { createTestNamespace, deleteNamespace, e2eSettings, type Kube, kube } from "./support/kube.ts";
-
-const execFileAsync = promisify(execFile);
+import { e2eKubectl } from "./support/kubectl.ts";
 
 /**
  * The seed walkthrough, literally (same kinds, names, fields and output), with the validator and the
@@ -33,17 +30,7 @@ describe("the walkthrough", () => {
 
   beforeAll(async () => {
     api = kube();
-    const kubeconfig = inject("kubeconfig");
-    const bin = fs.existsSync(layout.bin("kubernetes", "kubectl"))
-      ? layout.bin("kubernetes", "kubectl")
-      : "kubectl";
-    kubectl = async (args, input) => {
-      const child = execFileAsync(bin, [`--kubeconfig=${kubeconfig}`, ...args], {
-        maxBuffer: 16 * 1024 * 1024,
-      });
-      if (input !== undefined) child.child.stdin?.end(input);
-      return (await child).stdout;
-    };
+    kubectl = e2eKubectl();
     const images = await buildWalkthroughImages(inject("embeddedCluster"));
     await installValidator(kubectl, images);
     await installHello(kubectl, images);
@@ -78,6 +65,43 @@ describe("the walkthrough", () => {
     const log = await runStory(kubectl, story);
     const contents = "fileContents" in variation ? variation.fileContents : "Hello, world!";
     expect(log).toBe(`${contents}\n`);
+  });
+
+  // 64 KiB of backslashes fit the Hello's CRD and its own check, but JSON writes each as two: 128.1 KiB,
+  // over the 128 KiB Linux allows one environment variable, where a populator pod receives its spec.
+  it("says on the PVC why a Hello too large for a pod's environment gets no pod, and cleans up when the PVC goes", async () => {
+    const ns = await namespace("too-large");
+    const story = { namespace: ns, fileContents: "\\".repeat(65_536) };
+    await kubectl(["-n", ns, "create", "-f", "-"], helloYaml(story));
+    await kubectl(["-n", ns, "create", "-f", "-"], pvcYaml(story));
+    const pvcUid = (
+      await kubectl(["-n", ns, "get", "pvc/example-pvc", "-o", "jsonpath={.metadata.uid}"])
+    ).trim();
+    let events = "";
+    for (let i = 0; i < 60 && !events.includes("Linux limits"); i++) {
+      await sleep(1000);
+      events = await kubectl([
+        "-n",
+        ns,
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.name=example-pvc",
+        "-o",
+        'jsonpath={range .items[*]}{.type} {.reason}: {.message}{"\\n"}{end}',
+      ]);
+    }
+    expect(events).toContain(
+      `Warning PopulatorCreationError: Populator pod not created: the spec of Hello ${ns}/example-hello is 128.1 KiB as JSON, and a populator pod receives it in one environment variable (VOLPOP_SPEC), which Linux limits to 128.0 KiB: make the Hello smaller`,
+    );
+    const pods = await kubectl(["-n", "hello", "get", "pods", "-o", "name"]);
+    expect(pods).not.toContain(`populate-${pvcUid}`);
+    await kubectl(["-n", ns, "delete", "pvc/example-pvc", "--wait=true", "--timeout=60s"]);
+    for (let i = 0; i < 30; i++) {
+      if (!(await kubectl(["-n", "hello", "get", "pvc", "-o", "name"])).includes(pvcUid)) break;
+      await sleep(1000);
+    }
+    expect(await kubectl(["-n", "hello", "get", "pvc", "-o", "name"])).not.toContain(pvcUid);
   });
 
   it("keeps the data after the Hello is deleted", async () => {

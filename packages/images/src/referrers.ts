@@ -4,16 +4,8 @@
  * registry without it, through the fallback tag `sha256-<hex of the image's digest>`, an index of
  * the referrers that the pusher keeps up to date.
  */
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import {
-  credentialsFor,
-  digestOf,
-  normaliseRegistryHost,
-  parseDockerConfig,
-  RegistryPusher,
-} from "@volpop/oci";
+import { Readable } from "node:stream";
+import { digestOf, type RegistryCredentials, RegistryPusher } from "@volpop/oci";
 
 const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
@@ -100,20 +92,17 @@ export interface AttachOptions {
   readonly blob: { readonly bytes: Uint8Array; readonly title: string };
   /** Speak plain HTTP (the default for localhost and 127.0.0.1, as {@link pushImage} does). */
   readonly insecure?: boolean;
+  /** The login the images were pushed with (see `resolveRegistryAuth`); anonymous without. */
+  readonly credentials?: RegistryCredentials;
 }
 
 /**
- * Pushes the artifact with the image as its subject, with credentials from the same files buildah
- * reads ({@link registryCredentials}); keeps the fallback tag's index when the registry does not say
- * it serves the referrers API.
+ * Pushes the artifact with the image as its subject, with the credentials the image was pushed
+ * with; keeps the fallback tag's index when the registry does not say it serves the referrers API.
  */
 export async function attachArtifact(options: AttachOptions): Promise<AttachedArtifact> {
   const { registry, repository } = options;
-  const pusher = new RegistryPusher({
-    registry,
-    insecure: options.insecure ?? isLoopback(registry),
-    ...withCredentials(registryCredentials(registry)),
-  });
+  const pusher = pusherFor(registry, options.credentials, options.insecure);
   try {
     const subject = await pusher.getManifest(repository, options.subjectDigest, [
       OCI_MANIFEST,
@@ -155,28 +144,53 @@ export function isLoopback(registry: string): boolean {
   return /^(localhost|127\.0\.0\.1)(:\d+)?$/.test(registry);
 }
 
-function withCredentials(credentials: ReturnType<typeof registryCredentials>) {
-  return credentials === undefined ? {} : { credentials };
+/**
+ * A pusher for `registry` with `credentials`. A loopback registry is spoken to over plain HTTP
+ * unless told otherwise, and may then get the credentials: they never leave the machine, and
+ * buildah sends them there too (`--tls-verify=false`).
+ */
+export function pusherFor(
+  registry: string,
+  credentials: RegistryCredentials | undefined,
+  insecure: boolean = isLoopback(registry),
+): RegistryPusher {
+  return new RegistryPusher({
+    registry,
+    insecure,
+    ...(credentials === undefined ? {} : { credentials }),
+    ...(insecure && isLoopback(registry) ? { credentialPolicy: { plainHttpHosts: [registry] } } : {}),
+  });
 }
 
 /**
- * The credentials for `registry` from the first auth file there is, in the order buildah and podman
- * read them: `$REGISTRY_AUTH_FILE`, `$XDG_RUNTIME_DIR/containers/auth.json`, then Docker's
- * `$DOCKER_CONFIG/config.json` (`~/.docker/config.json`). Credential helpers are not asked.
+ * Proves `credentials` may push to every repository before anything is pushed, by uploading the
+ * one blob every SBOM artifact needs anyway (OCI's empty config, two bytes): a wrong login or a
+ * missing permission stops the release while nothing of it is published yet.
  */
-export function registryCredentials(registry: string, env: NodeJS.ProcessEnv = process.env) {
-  const files = [
-    env.REGISTRY_AUTH_FILE,
-    env.XDG_RUNTIME_DIR && path.join(env.XDG_RUNTIME_DIR, "containers", "auth.json"),
-    path.join(env.DOCKER_CONFIG ?? path.join(os.homedir(), ".docker"), "config.json"),
-  ];
-  for (const file of files) {
-    if (!file || !fs.existsSync(file)) continue;
-    const found = credentialsFor(
-      parseDockerConfig(fs.readFileSync(file, "utf8")),
-      normaliseRegistryHost(registry),
-    );
-    if (found !== undefined) return found;
+export async function checkPushAccess(
+  registry: string,
+  repositories: readonly string[],
+  auth: { readonly credentials?: RegistryCredentials; readonly source: string },
+): Promise<void> {
+  const pusher = pusherFor(registry, auth.credentials);
+  try {
+    for (const repository of repositories) {
+      try {
+        // Streamed, because a plain blob push skips a blob the registry has, and asking whether
+        // it has one needs only pull rights.
+        await pusher.pushBlobStream(
+          repository,
+          Readable.from([Buffer.from("{}")]),
+          () => EMPTY_CONFIG.digest,
+        );
+      } catch (error) {
+        throw new Error(
+          `cannot push to ${registry}/${repository} with the credentials from ${auth.source}: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+    }
+  } finally {
+    pusher.close();
   }
-  return undefined;
 }

@@ -38,9 +38,9 @@ export interface PushedImage {
 export async function pushImage(
   local: string,
   remote: string,
-  options: { readonly storage?: BuildahStorage } = {},
+  options: { readonly storage?: BuildahStorage; readonly authFile?: string } = {},
 ): Promise<PushedImage> {
-  const digest = await buildahPush(["push"], local, remote, options.storage);
+  const digest = await buildahPush(["push"], local, remote, options.storage, options.authFile);
   return { reference: remote, digest };
 }
 
@@ -53,6 +53,7 @@ export async function buildahPush(
   local: string,
   remote: string,
   storage: BuildahStorage | undefined,
+  authFile?: string,
 ): Promise<string> {
   const { registry } = parseReference(remote);
   const insecure = /^(localhost|127\.0\.0\.1)(:\d+)?$/.test(registry);
@@ -66,6 +67,7 @@ export async function buildahPush(
         `--tls-verify=${!insecure}`,
         "--digestfile",
         digestFile,
+        ...(authFile === undefined ? [] : ["--authfile", authFile]),
         local,
         `docker://${remote}`,
       ],

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { productImages } from "./catalog.ts";
 import { NODE_VERSION } from "./node-base.ts";
 import { repoRoot } from "./paths.ts";
-import { artifactManifest, referrersTag, registryCredentials, withReferrer } from "./referrers.ts";
+import { artifactManifest, referrersTag, withReferrer } from "./referrers.ts";
 import { sizeReport } from "./release.ts";
 import { bundledPackages, cycloneDx, debianRelease, debPurl, npmPurl } from "./sbom.ts";
 
@@ -159,26 +159,6 @@ describe("referrers", () => {
       one,
       two,
     ]);
-  });
-
-  it("reads credentials from $REGISTRY_AUTH_FILE first", () => {
-    const dir = fs.mkdtempSync(path.join(fs.realpathSync("/tmp"), "volpop-auth-"));
-    try {
-      const file = path.join(dir, "auth.json");
-      const auth = Buffer.from("me:secret").toString("base64");
-      fs.writeFileSync(file, JSON.stringify({ auths: { "registry.example:5000": { auth } } }));
-      expect(
-        registryCredentials("registry.example:5000", { REGISTRY_AUTH_FILE: file, DOCKER_CONFIG: dir }),
-      ).toMatchObject({
-        username: "me",
-        password: "secret",
-      });
-      expect(
-        registryCredentials("other.example", { REGISTRY_AUTH_FILE: file, DOCKER_CONFIG: dir }),
-      ).toBeUndefined();
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
   });
 });
 

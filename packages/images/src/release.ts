@@ -4,15 +4,19 @@
  * shared base layer counted once ({@link sizeReport}). The `@volpop/images/release` entry: with the
  * SBOM and referrer pieces it uses.
  */
-import { RegistryPusher } from "@volpop/oci";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { RegistryCredentials } from "@volpop/oci";
 import { type BuildahStorage, buildah, localLayers } from "./buildah.ts";
 import { type ProductImage, productImage, productImages } from "./catalog.ts";
 import { run } from "./exec.ts";
 import { buildPackageImage, type PackageImage, versionNear } from "./package-image.ts";
 import { repoRoot } from "./paths.ts";
 import { PLATFORMS, type Platform } from "./platform.ts";
-import { attachArtifact, isLoopback, registryCredentials } from "./referrers.ts";
+import { attachArtifact, checkPushAccess, isLoopback, pusherFor } from "./referrers.ts";
 import { buildahPush, parseReference, pushImage } from "./registry.ts";
+import { type ResolvedAuth, resolveRegistryAuth, writeAuthFile } from "./registry-auth.ts";
 import { bundledPackages, CYCLONEDX_MEDIA_TYPE, cycloneDx, debianRelease } from "./sbom.ts";
 
 export {
@@ -20,11 +24,18 @@ export {
   type AttachOptions,
   artifactManifest,
   attachArtifact,
+  checkPushAccess,
   type Descriptor,
   referrersTag,
-  registryCredentials,
   withReferrer,
 } from "./referrers.ts";
+export {
+  authFilePaths,
+  type CredentialHelperRunner,
+  RegistryAuthError,
+  type ResolvedAuth,
+  resolveRegistryAuth,
+} from "./registry-auth.ts";
 export {
   type BundledPackage,
   bundledPackages,
@@ -167,68 +178,94 @@ export interface PushedRelease {
 /**
  * Pushes each image to `<registry>/volpop/<name>:<tag>` and attaches its SBOM. `registry` is a host,
  * optionally with a path (`registry.example.com/acme`); localhost and 127.0.0.1 are spoken to over plain HTTP.
+ * The login is resolved once ({@link resolveRegistryAuth}, unless `auth` is given) and used for
+ * every image and SBOM, and write access to every repository is proven before the first push.
  */
 export async function pushRelease(
   images: readonly ReleasedImage[],
-  options: { readonly registry: string; readonly storage?: BuildahStorage },
+  options: { readonly registry: string; readonly storage?: BuildahStorage; readonly auth?: ResolvedAuth },
 ): Promise<PushedRelease[]> {
-  const pushed: PushedRelease[] = [];
-  for (const image of images) {
-    const reference = `${options.registry}/volpop/${image.product.name}:${image.tag}`;
-    const { registry: host, repository } = parseReference(reference);
-    const attach = (subjectDigest: string, sbom: string) =>
-      attachArtifact({
-        registry: host,
-        repository,
-        subjectDigest,
-        artifactType: CYCLONEDX_MEDIA_TYPE,
-        blob: { bytes: Buffer.from(sbom), title: "sbom.cdx.json" },
-        insecure: isLoopback(host),
-      });
-    const [single] = image.platforms;
-    if (image.index === undefined && single !== undefined && image.platforms.length === 1) {
-      const { digest } = await pushImage(
-        single.built.image,
-        reference,
-        options.storage ? { storage: options.storage } : {},
+  const references = images.map((image) => `${options.registry}/volpop/${image.product.name}:${image.tag}`);
+  const parsed = references.map((reference) => parseReference(reference));
+  const host = parsed[0]?.registry;
+  if (host === undefined) return [];
+  const auth = options.auth ?? (await resolveRegistryAuth(host));
+  await checkPushAccess(
+    host,
+    parsed.map((p) => p.repository),
+    auth,
+  );
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "volpop-release-"));
+  try {
+    const authFile = writeAuthFile(scratch, auth);
+    const pushed: PushedRelease[] = [];
+    for (const [i, image] of images.entries()) {
+      pushed.push(
+        await pushOne(image, references[i] as string, { host, auth, authFile, storage: options.storage }),
       );
-      const sbom = await attach(digest, single.sbom);
-      pushed.push({
-        reference,
-        digest,
-        isIndex: false,
-        platforms: [{ platform: single.platform.name, digest, sbom }],
-      });
-      continue;
     }
-    if (image.index === undefined) throw new Error(`${reference}: several platforms and no manifest list`);
-    const digest = await pushManifestList(image.index, reference, options.storage);
-    const manifests = await indexManifests(host, repository, digest);
-    const platforms: PushedPlatformImage[] = [];
-    for (const { platform, sbom } of image.platforms) {
-      const listed = manifests.find((m) => `${m.platform?.os}/${m.platform?.architecture}` === platform.name);
-      if (listed === undefined) throw new Error(`${reference}@${digest} lists no ${platform.name} image`);
-      platforms.push({
-        platform: platform.name,
-        digest: listed.digest,
-        sbom: await attach(listed.digest, sbom),
-      });
-    }
-    pushed.push({ reference, digest, isIndex: true, platforms });
+    return pushed;
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
   }
-  return pushed;
 }
 
-/**
- * Pushes a manifest list and every image it lists (`buildah manifest push --all`) as an OCI image
- * index; answers the index's digest. TLS is verified except on localhost/127.0.0.1, as {@link pushImage}.
- */
-function pushManifestList(
-  list: string,
+async function pushOne(
+  image: ReleasedImage,
   reference: string,
-  storage: BuildahStorage | undefined,
-): Promise<string> {
-  return buildahPush(["manifest", "push", "--all", "--format", "oci"], list, reference, storage);
+  context: {
+    readonly host: string;
+    readonly auth: ResolvedAuth;
+    readonly authFile: string;
+    readonly storage: BuildahStorage | undefined;
+  },
+): Promise<PushedRelease> {
+  const { host, auth, authFile, storage } = context;
+  const { repository } = parseReference(reference);
+  const attach = (subjectDigest: string, sbom: string) =>
+    attachArtifact({
+      registry: host,
+      repository,
+      subjectDigest,
+      artifactType: CYCLONEDX_MEDIA_TYPE,
+      blob: { bytes: Buffer.from(sbom), title: "sbom.cdx.json" },
+      insecure: isLoopback(host),
+      ...(auth.credentials === undefined ? {} : { credentials: auth.credentials }),
+    });
+  const [single] = image.platforms;
+  if (image.index === undefined && single !== undefined && image.platforms.length === 1) {
+    const { digest } = await pushImage(single.built.image, reference, {
+      authFile,
+      ...(storage ? { storage } : {}),
+    });
+    const sbom = await attach(digest, single.sbom);
+    return {
+      reference,
+      digest,
+      isIndex: false,
+      platforms: [{ platform: single.platform.name, digest, sbom }],
+    };
+  }
+  if (image.index === undefined) throw new Error(`${reference}: several platforms and no manifest list`);
+  const digest = await buildahPush(
+    ["manifest", "push", "--all", "--format", "oci"],
+    image.index,
+    reference,
+    storage,
+    authFile,
+  );
+  const manifests = await indexManifests(host, repository, digest, auth);
+  const platforms: PushedPlatformImage[] = [];
+  for (const { platform, sbom } of image.platforms) {
+    const listed = manifests.find((m) => `${m.platform?.os}/${m.platform?.architecture}` === platform.name);
+    if (listed === undefined) throw new Error(`${reference}@${digest} lists no ${platform.name} image`);
+    platforms.push({
+      platform: platform.name,
+      digest: listed.digest,
+      sbom: await attach(listed.digest, sbom),
+    });
+  }
+  return { reference, digest, isIndex: true, platforms };
 }
 
 /** An image index's entries, as the registry serves it. */
@@ -236,13 +273,9 @@ export async function indexManifests(
   registry: string,
   repository: string,
   digest: string,
+  auth: { readonly credentials?: RegistryCredentials } = {},
 ): Promise<Array<{ digest: string; platform?: { os?: string; architecture?: string; variant?: string } }>> {
-  const credentials = registryCredentials(registry);
-  const pusher = new RegistryPusher({
-    registry,
-    insecure: isLoopback(registry),
-    ...(credentials === undefined ? {} : { credentials }),
-  });
+  const pusher = pusherFor(registry, auth.credentials);
   try {
     const index = await pusher.getManifest(repository, digest, ["application/vnd.oci.image.index.v1+json"]);
     if (index === undefined) throw new Error(`${registry}/${repository}@${digest}: no such index`);

@@ -6,7 +6,7 @@
  * file, so that the pod needs no volume for it and `VOLPOP_SPEC='{…}' node main.js --mode=populate`
  * runs populate mode by hand.
  */
-import type { V1EnvVar } from "@kubernetes/client-node";
+import type { V1EnvVar, V1Pod } from "@kubernetes/client-node";
 import type { SourceCheck } from "./populator.ts";
 
 /** The env var holding the checked spec as JSON, in every populator pod. */
@@ -18,6 +18,35 @@ export const SPEC_ENV = "VOLPOP_SPEC";
  */
 export function specEnvVar(spec: unknown): V1EnvVar {
   return { name: SPEC_ENV, value: JSON.stringify(spec).replaceAll("$", () => "$$") };
+}
+
+/**
+ * The most one environment string (`NAME=value` and its NUL) may hold: Linux's MAX_ARG_STRLEN, 32
+ * pages. A longer one makes the container's start fail with E2BIG ("argument list too long"), after
+ * the pod was scheduled and its volume attached, in words no user connects with their source.
+ */
+export const ENV_STRING_LIMIT_BYTES = 32 * 4096;
+
+/** An env var of a pod's container that the kernel would refuse. */
+export interface OversizedEnvVar {
+  readonly container: string;
+  readonly name: string;
+  /** Its size as the program would receive it: `NAME=value\0`, after the kubelet's `$$` → `$`. */
+  readonly bytes: number;
+}
+
+/** The env vars of `pod`'s containers too long for Linux to start the program with. */
+export function oversizedEnv(pod: V1Pod): OversizedEnvVar[] {
+  const found: OversizedEnvVar[] = [];
+  for (const container of [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]) {
+    for (const { name, value } of container.env ?? []) {
+      if (value === undefined) continue;
+      // Only `$$` changes length as the kubelet expands it; a `$(VAR)` reference is left as an upper bound.
+      const bytes = Buffer.byteLength(`${name}=${value.replaceAll("$$", "$")}`) + 1;
+      if (bytes > ENV_STRING_LIMIT_BYTES) found.push({ container: container.name, name, bytes });
+    }
+  }
+  return found;
 }
 
 /**

@@ -355,6 +355,50 @@ describe("podStrategy.fill", () => {
     expect(plan).toEqual({ steps: [], waitingFor: "PVC' to bind before its populator pod" });
   });
 
+  // Linux refuses an env string over 128 KiB (E2BIG): the pod would be scheduled, its volume attached,
+  // and then fail to start with "argument list too long". A Hello's 64 Ki characters fit in its CRD,
+  // but not in one variable once they are three bytes each.
+  it.each([
+    ["64 Ki CJK characters (192 KiB of UTF-8)", "你".repeat(65_536), "192.0 KiB"],
+    ["131,100 ASCII characters", "x".repeat(131_100), "128.1 KiB"],
+  ])("creates no pod for a spec of %s, and says why in the user's words", (_, contents, size) => {
+    const input = { ...fillInput(), source: source({ spec: { fileName: "a", contents } }) };
+    const plan = workingPlan(podStrategy.fill(input));
+    expect(plan.steps).toHaveLength(1);
+    expect(plan.steps[0]).toMatchObject({
+      kind: "event",
+      type: "Warning",
+      reason: EventReason.CreationError,
+    });
+    const message = (plan.steps[0] as { message: string }).message;
+    expect(message).toContain(
+      `is ${size} as JSON, and a populator pod receives it in one environment variable (VOLPOP_SPEC), which Linux limits to 128.0 KiB`,
+    );
+    expect(plan.waitingFor).toBe(message);
+  });
+
+  it("creates the pod for a spec just under the limit, counting `$` once though the pod doubles it", () => {
+    // `VOLPOP_SPEC=`, `{"fileName":"a","contents":""}` and the NUL: 12 + 30 + 1 bytes around the contents.
+    const withContents = (contents: string) => ({
+      ...fillInput(),
+      source: source({ spec: { fileName: "a", contents } }),
+    });
+    const contents = "$".repeat(128 * 1024 - 43);
+    const plan = workingPlan(podStrategy.fill(withContents(contents)));
+    expect(plan.steps.map((s) => s.kind)).toEqual(["createPod"]);
+    const over = workingPlan(podStrategy.fill(withContents(`${contents}$`)));
+    expect(over.steps.map((s) => s.kind)).toEqual(["event"]);
+  });
+
+  it("names another env var over the limit that a populator's pod spec sets", () => {
+    const plan = workingPlan(
+      podStrategy.fill(withPodSpec({ env: [{ name: "BIG", value: "b".repeat(140_000) }] })),
+    );
+    expect((plan.steps[0] as { message: string }).message).toMatch(
+      /its container populate would get the environment variable BIG of 136\.7 KiB, over Linux's 128\.0 KiB/,
+    );
+  });
+
   it("waits out the retry delay after a failure, counting from the last failure", () => {
     // Two failures: the third attempt waits base × 2 = 20 s after the last one, 5 s of which have passed.
     const plan = workingPlan(podStrategy.fill(fillInput({ observed: { primePvc: primeAfter(2, 5_000) } })));

@@ -31,7 +31,7 @@ import {
   type PopulatorPodSpec,
 } from "../../populator.ts";
 import { describeProgress } from "../../progress.ts";
-import { specEnvVar } from "../../spec-env.ts";
+import { ENV_STRING_LIMIT_BYTES, oversizedEnv, SPEC_ENV, specEnvVar } from "../../spec-env.ts";
 import type { FillInput, FillOutcome, Strategy } from "../../strategy.ts";
 import { failAttempt, failuresSoFar, waitForRetry } from "../attempts.ts";
 
@@ -78,6 +78,16 @@ function fillWithPod(input: FillInput): FillOutcome {
       };
     }
     const pod = mutated.object;
+    const tooLong = envTooLongMessage(input, pod);
+    if (tooLong !== undefined) {
+      return {
+        state: "working",
+        plan: {
+          steps: [{ kind: "event", type: "Warning", reason: EventReason.CreationError, message: tooLong }],
+          waitingFor: tooLong,
+        },
+      };
+    }
     const uid = observed.pvc.metadata?.uid ?? "";
     const copies: Step[] =
       podSpecOf(input).fromSourceNamespace?.map((object, index) => ({
@@ -255,6 +265,21 @@ function mutatedPod(input: FillInput, built: V1Pod): Mutated<V1Pod> {
       ...(populator.allowWeakerPodSecurity ? [] : podHardeningProblems(before, after)),
     ],
   );
+}
+
+/**
+ * Why the pod must not be created, when one of its env vars is over Linux's limit: most often the
+ * spec itself (a large source, or one of many multi-byte characters), said in the user's words.
+ */
+function envTooLongMessage(input: FillInput, pod: V1Pod): string | undefined {
+  const [first] = oversizedEnv(pod);
+  if (first === undefined) return undefined;
+  const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+  const limit = kib(ENV_STRING_LIMIT_BYTES);
+  const ref = input.observed.pvc.spec?.dataSourceRef;
+  if (first.name === SPEC_ENV)
+    return `Populator pod not created: the spec of ${ref?.kind} ${input.source.namespace}/${input.source.name} is ${kib(first.bytes)} as JSON, and a populator pod receives it in one environment variable (${SPEC_ENV}), which Linux limits to ${limit}: make the ${ref?.kind} smaller`;
+  return `Populator pod not created: its container ${first.container} would get the environment variable ${first.name} of ${kib(first.bytes)}, over Linux's ${limit} for one variable`;
 }
 
 /** The populator pod for PVC': upstream's names and paths, hardened by default. */
