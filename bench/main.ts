@@ -251,6 +251,12 @@ async function serverVersion(): Promise<string> {
 }
 
 /** Compressed layer sizes of each image and of each set with shared layers counted once. */
+/** Our image each upstream image does the work of. */
+const UPSTREAM_COUNTERPART: Readonly<Record<string, string>> = {
+  "hello-populator": "populator-hello",
+  "volume-data-source-validator": "validator",
+};
+
 async function imagesReport(
   ours: readonly { name: string; reference: string }[],
   theirs: readonly { name: string; reference: string }[],
@@ -288,7 +294,7 @@ async function imagesReport(
     "| image | volpop (MB) | upstream (MB) |",
     "| --- | --- | --- |",
     ...a.rows.map((r) => {
-      const match = b.rows.find((t) => r.name.endsWith(t.name.replace("volume-data-source-", "")));
+      const match = b.rows.find((t) => UPSTREAM_COUNTERPART[t.name] === r.name);
       return `| ${r.name} | ${mb(r.bytes)} | ${match ? mb(match.bytes) : "–"} |`;
     }),
     `| the set, shared layers once | ${mb(a.setBytes)} (${a.rows.length} images) | ${mb(b.setBytes)} (${b.rows.length} images) |`,

@@ -1,4 +1,3 @@
-import { targetProtectionFinalizer } from "@volpop/sdk/runtime";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
   createPvc,
@@ -18,6 +17,7 @@ import { createTestSource, preparePopulator, testSourceRef } from "../e2e/suppor
 import { watchPods } from "../support/pod-watch.ts";
 import { TEST_GROUP } from "../support/test-populator.ts";
 import { type ControllerProcess, startControllerProcess } from "./support/controller-process.ts";
+import { populationLeftovers } from "./support/leftovers.ts";
 
 /**
  * The controller SIGKILLed at every distinct step of a population (Pod strategy), chosen
@@ -148,23 +148,12 @@ describe("the controller SIGKILLed at every step of a population", () => {
     },
   );
 
-  /** What a finished population must not have left: PVC', its pod, the finalizer, a PV claimed by PVC'. */
-  async function leftovers(uid: string, name: string): Promise<string[]> {
-    const left: string[] = [];
-    const prime = await api.core
-      .readNamespacedPersistentVolumeClaim({ name: `prime-${uid}`, namespace: populatorNs })
-      .catch(() => undefined);
-    if (prime) left.push(`PVC' prime-${uid}`);
-    const pod = await api.core
-      .readNamespacedPod({ name: `populate-${uid}`, namespace: populatorNs })
-      .catch(() => undefined);
-    if (pod) left.push(`pod populate-${uid}`);
-    const pvc = await api.core.readNamespacedPersistentVolumeClaim({ name, namespace: userNs });
-    if (pvc.metadata?.finalizers?.includes(targetProtectionFinalizer(TEST_GROUP))) left.push("finalizer");
-    const pvs = await api.core.listPersistentVolume();
-    for (const pv of pvs.items)
-      if (pv.spec?.claimRef?.name === `prime-${uid}`)
-        left.push(`PV ${pv.metadata?.name} (${pv.status?.phase}) claimed by PVC'`);
-    return left;
-  }
+  const leftovers = (uid: string, name: string) =>
+    populationLeftovers(api, {
+      uid,
+      name,
+      userNamespace: userNs,
+      populatorNamespace: populatorNs,
+      group: TEST_GROUP,
+    });
 });

@@ -33,6 +33,7 @@ export async function waitFor<T>(
   what: string,
   check: () => Promise<T | undefined>,
   timeoutMs = 120_000,
+  intervalMs = 500,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
@@ -43,7 +44,7 @@ export async function waitFor<T>(
     } catch (error) {
       lastError = error;
     }
-    await sleep(500);
+    await sleep(intervalMs);
   }
   throw new Error(
     `timed out after ${timeoutMs / 1000}s waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ""}`,

@@ -1,29 +1,47 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { type KubeConfig, type V1Pod, Watch } from "@kubernetes/client-node";
 
 /**
  * Every pod created in a namespace while it runs, from a watch: by name, and each name's instances
- * by uid (a pod created twice under one name shows as two). A watch the API server ends is opened
- * again; it replays the pods that exist then, which the uids make harmless.
+ * by uid (a pod created twice under one name shows as two). A watch that ends (the API server closed
+ * it, or restarted) is opened again, every half second until it opens, from the last resourceVersion
+ * seen, so that a pod created while it was closed is still counted; if that version is too old
+ * (410 Gone), from now, replaying the pods that exist then, which the uids make harmless.
  */
 export function watchPods(kubeConfig: KubeConfig, namespace: string) {
   const instances = new Map<string, Set<string>>();
   let request: { abort(): void } | undefined;
   let stopped = false;
+  let lastVersion: string | undefined;
   const open = async (): Promise<void> => {
     request = await new Watch(kubeConfig).watch(
       `/api/v1/namespaces/${namespace}/pods`,
-      {},
-      (phase: string, pod: V1Pod) => {
+      lastVersion === undefined ? {} : { resourceVersion: lastVersion },
+      (phase: string, pod: V1Pod & { code?: number }) => {
+        if (phase === "ERROR") {
+          // 410 Gone: the version is compacted away; start again from now.
+          if (pod.code === 410) lastVersion = undefined;
+          return;
+        }
+        lastVersion = pod.metadata?.resourceVersion ?? lastVersion;
         const name = pod.metadata?.name;
         if (phase !== "ADDED" || !name) return;
         const uids = instances.get(name) ?? new Set<string>();
         uids.add(pod.metadata?.uid ?? "");
         instances.set(name, uids);
       },
-      () => {
-        if (!stopped) void open().catch(() => undefined);
-      },
+      () => void reopen(),
     );
+  };
+  const reopen = async (): Promise<void> => {
+    while (!stopped) {
+      try {
+        await open();
+        return;
+      } catch {
+        await sleep(500);
+      }
+    }
   };
   return {
     /** Names of the pods created so far. */

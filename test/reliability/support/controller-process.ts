@@ -13,6 +13,8 @@ export interface ControllerProcess {
   /** Everything it wrote, for failure messages. */
   output(): string;
   kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Whether the process has ended (by itself or killed). */
+  exited(): boolean;
 }
 
 /**
@@ -49,6 +51,7 @@ export function startControllerProcess(options: {
   const exited = once(child, "exit");
   return {
     output: () => output,
+    exited: () => child.exitCode !== null || child.signalCode !== null,
     async reached(failpoint) {
       await waitFor(
         `the controller to stop at failpoint ${failpoint}`,

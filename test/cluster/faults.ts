@@ -1,0 +1,35 @@
+/**
+ * Faults in the embedded cluster's own components, for the reliability tier: a component stopped
+ * (SIGTERM, then SIGKILL after a grace period, as systemd would) and started again from the same
+ * command line once `downMs` has passed, waiting until it serves again. Its state stays where it was
+ * (etcd's data, the CSI driver's state directory, the kubelet's root), as across a real restart.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { clusterProcesses } from "./components-list.ts";
+import { runningPid, startProcess, stopProcess } from "./processes.ts";
+
+/** The components a fault can hit, by their process names. */
+export type ComponentName =
+  | "etcd"
+  | "kube-apiserver"
+  | "kubelet"
+  | "csi-hostpath"
+  | "csi-provisioner"
+  | "containerd";
+
+export interface RestartOptions {
+  /** How long the component stays down. Default 0: started again at once. */
+  readonly downMs?: number;
+  /** How long it may take to stop before SIGKILL. Default 10 s. */
+  readonly graceMs?: number;
+}
+
+/** Stops `name` and starts it again; resolves once it serves. Throws if it is not running. */
+export async function restartComponent(name: ComponentName, options: RestartOptions = {}): Promise<void> {
+  const spec = clusterProcesses().find((process) => process.name === name);
+  if (spec === undefined) throw new Error(`the embedded cluster has no component ${name}`);
+  if (runningPid(name) === undefined) throw new Error(`${name} is not running: is the embedded cluster up?`);
+  await stopProcess(name, options.graceMs);
+  if (options.downMs) await sleep(options.downMs);
+  await startProcess(spec);
+}
