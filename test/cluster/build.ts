@@ -89,6 +89,22 @@ export const goComponents: readonly GoComponent[] = [
   { name: cacheName("pause"), version: versions.pause, recipe: "pause", packages: ["."] },
 ];
 
+/**
+ * Pinned tools the tests use beside the cluster, built like its components but not by `up`, which
+ * does not need them: `cli.ts build` (and so `./scripts/test`) builds them ahead, and each tool's
+ * accessor (e.g. `helmBinary()`) builds it on first use wherever the tests start from.
+ */
+export const goTools: readonly GoComponent[] = [
+  {
+    name: cacheName("helm"),
+    version: versions.helm,
+    recipe: "helm",
+    packages: ["helm.sh/helm/v4/cmd/helm"],
+    // Upstream's release flags: `helm version` names the pinned release, not a development build.
+    ldflags: `-s -w -X helm.sh/helm/v4/internal/version.version=${versions.helm} -X helm.sh/helm/v4/internal/version.gitTreeState=clean`,
+  },
+];
+
 const entryDir = (cache: string, c: GoComponent) => path.join(cache, `${c.name}-${c.version}`);
 const isComplete = (cache: string, c: GoComponent) =>
   fs.existsSync(path.join(entryDir(cache, c), ".complete"));
@@ -150,6 +166,10 @@ export async function buildGoComponent(component: GoComponent, options: BuildOpt
 
 export async function buildGoComponents(options: BuildOptions = {}): Promise<void> {
   for (const component of goComponents) await buildGoComponent(component, options);
+}
+
+export async function buildGoTools(options: BuildOptions = {}): Promise<void> {
+  for (const tool of goTools) await buildGoComponent(tool, options);
 }
 
 /**

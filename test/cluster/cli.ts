@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
-import { buildGoComponents } from "./build.ts";
+import { buildGoComponents, buildGoTools } from "./build.ts";
 import { layout } from "./config.ts";
 import { down } from "./down.ts";
 import { buildClusterImages } from "./images.ts";
@@ -18,7 +18,7 @@ Commands:
   status      each component's pid and readiness; exit 1 unless all are ready
   kubeconfig  print the admin kubeconfig's path
   logs        print where each component's log is
-  build       build the pinned components and images without starting anything
+  build       build the pinned components, tools (helm) and images without starting anything
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -58,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case "build":
       await buildGoComponents();
+      await buildGoTools();
       await buildClusterImages();
       return 0;
     default:

@@ -55,6 +55,8 @@ export const versions = {
   containerd: "v2.4.2",
   /** Our own pod sandbox program (test/cluster/go/pause); bump when its source changes. */
   pause: "1",
+  /** Not part of the cluster: the Helm the chart tests lint, render and install with (charts/). */
+  helm: "v4.3.2",
 } as const;
 
 export const cacheDir = process.env.VOLPOP_CACHE ?? path.join(os.homedir(), ".cache", "volpop");

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { goComponents, recipesDir } from "./build.ts";
+import { goComponents, goTools, recipesDir } from "./build.ts";
 import { kubernetesReleases, layout } from "./config.ts";
 
 /**
@@ -74,7 +74,7 @@ export function toolingFiles(tracked: readonly string[]): string[] {
 /** Every recipe file each supported Kubernetes release and the shared components build from. */
 export function recipeFiles(): string[] {
   const relative = path.relative(layout.repoRoot, recipesDir);
-  const recipes = new Set(goComponents.map((c) => c.recipe));
+  const recipes = new Set([...goComponents, ...goTools].map((c) => c.recipe));
   for (const release of Object.values(kubernetesReleases)) {
     recipes.add(`kubernetes-${release.kubernetes.split(".").slice(0, 2).join(".")}`);
     recipes.add(`etcd-${release.etcd.split(".").slice(0, 2).join(".")}`);
