@@ -1,12 +1,13 @@
 import { chmod, lchown, mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { publishProductImage } from "@volpop/images";
 import { goldenContentPopulator } from "@volpop/populator-csi-fastpath";
 import { POPULATOR_UID } from "@volpop/sdk";
 import { runConformance } from "@volpop/sdk/fastpath";
 import { populateProgressAnnotation, targetProtectionFinalizer } from "@volpop/sdk/runtime";
+import { badInputCase, contained } from "@volpop/test-catalogue";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { registry as embeddedRegistry } from "../cluster/config.ts";
 import { watchPods } from "../support/pod-watch.ts";
@@ -35,6 +36,7 @@ import {
   type Kube,
   kube,
   runJob,
+  stillThere,
   waitFor,
   waitForBound,
 } from "./support/kube.ts";
@@ -165,6 +167,31 @@ describe.skipIf(!stateDir)("CSI fast path with the reference hostpath backend", 
     expect(log.trim()).toBe(`${sha256(await readFile(path.join(golden.dir, "disk.img")))}  -`);
     await expectFastPathOnly(name);
   });
+
+  badInputCase.each([
+    { name: "traversal", content: "../../etc", message: /spec\.content.*should match/ },
+    { name: "image-suffix", content: "disk.img", message: /content must not end with '\.img'/ },
+  ])(
+    {
+      id: "fastpath-e2e-hostile-content-name",
+      component: "fastpath",
+      input: "a GoldenContent whose content is a path (../../etc) or ends in .img",
+      expected:
+        "API rejection: spec.content should match ^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$; content must not end with '.img'",
+      checks: ["nothing-created"],
+    },
+    async ({ name, content, message }) => {
+      await expect(createGoldenContent(api, userNs, `hostile-${name}`, content)).rejects.toThrow(message);
+      const stored = api.config.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
+        group: PREFIX,
+        version: "v1alpha1",
+        namespace: userNs,
+        plural: "goldencontents",
+        name: `hostile-${name}`,
+      });
+      await contained("nothing-created", async () => expect(await stillThere({ stored })).toEqual([]));
+    },
+  );
 
   it("shows the backend's progress on the PVC while it copies", async () => {
     const name = "big-progress";
@@ -396,7 +423,7 @@ describe("CSI fast path falls back to the Pod strategy", () => {
         script: `cat ${JOB_MOUNT_PATH}/data.txt`,
         pvc: { claimName: name, volumeMode: "Filesystem" },
       });
-      expect(log).toBe(contents);
+      contained("pvc-kept", () => expect(log).toBe(contents));
       const events = await eventsFor(api, userNs, name);
       const fallback = events.find((e) => e.reason === "PopulatorFastPathFallback");
       expect(fallback?.message).toMatch(/^Populating with a pod instead of the fast path: /);
@@ -442,14 +469,24 @@ describe("CSI fast path falls back to the Pod strategy", () => {
     }
   });
 
-  it("when the backend is not running", async () => {
-    const message = await populateWith(
-      "stopped",
-      `unix://${path.join(work, "nobody/backend.sock")}`,
-      "BackendUnavailable",
-    );
-    expect(message).toContain("no fast-path backend answers");
-  });
+  badInputCase(
+    {
+      id: "fastpath-e2e-backend-down",
+      component: "fastpath",
+      input: "a fast-path backend endpoint nothing listens on",
+      expected:
+        "Normal PopulatorFastPathFallback (BackendUnavailable): no fast-path backend answers; a populator pod fills the volume",
+      checks: ["pvc-kept"],
+    },
+    async () => {
+      const message = await populateWith(
+        "stopped",
+        `unix://${path.join(work, "nobody/backend.sock")}`,
+        "BackendUnavailable",
+      );
+      expect(message).toContain("no fast-path backend answers");
+    },
+  );
 });
 
 async function chownTree(root: string, uid: number): Promise<void> {

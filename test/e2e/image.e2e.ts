@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import path from "node:path";
+import { CustomObjectsApi } from "@kubernetes/client-node";
 import { publishProductImage } from "@volpop/images";
 import {
   type FaultProxy,
@@ -12,7 +13,8 @@ import {
 } from "@volpop/oci-testing";
 import { imagePopulator } from "@volpop/populator-image";
 import { podStrategy } from "@volpop/sdk";
-import { populateStateAnnotation } from "@volpop/sdk/runtime";
+import { POPULATE_FOR_LABEL, populateStateAnnotation } from "@volpop/sdk/runtime";
+import { badInputCase, badInputCases, contained } from "@volpop/test-catalogue";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { registry as embeddedRegistry, network } from "../cluster/config.ts";
 import { applyCrdFile } from "../support/crd.ts";
@@ -29,6 +31,7 @@ import {
   type Kube,
   kube,
   runJob,
+  stillThere,
   waitFor,
   waitForBound,
 } from "./support/kube.ts";
@@ -289,56 +292,231 @@ describe.skipIf(!registryAddress || !imageRegistry)("Image populator", () => {
     );
     expect(event.message).toMatch(message);
     const pvc = await api.core.readNamespacedPersistentVolumeClaim({ name, namespace: userNs });
+    const uid = pvc.metadata?.uid ?? "";
     // Nothing is handed over: the PVC stays Pending, PVC' is marked failed.
-    expect(pvc.status?.phase).toBe("Pending");
-    const prime = await api.core.readNamespacedPersistentVolumeClaim({
-      name: `prime-${pvc.metadata?.uid}`,
-      namespace: populatorNs,
+    await contained("no-handover", async () => {
+      expect(pvc.status?.phase).toBe("Pending");
+      const prime = await api.core.readNamespacedPersistentVolumeClaim({
+        name: `prime-${uid}`,
+        namespace: populatorNs,
+      });
+      expect(prime.metadata?.annotations?.[populateStateAnnotation(GROUP)]).toBe("failed");
     });
-    expect(prime.metadata?.annotations?.[populateStateAnnotation(GROUP)]).toBe("failed");
+    // Given up (one attempt): the populator pod is deleted, not left to pull or fail again.
+    await contained("no-leftovers", () => podGone(uid));
   }
 
-  it.each([
-    {
-      name: "bad-credentials",
-      spec: () => ({ image: `${registry.host}/e2e/app:1.0`, pullSecrets: [{ name: "wrong-creds" }] }),
-      message: /authentication failed for registry .* \(check the pull secret\)/,
+  const podGone = (uid: string) =>
+    waitFor(`populator pod populate-${uid} to be deleted`, async () =>
+      (
+        await stillThere({
+          pod: api.core.readNamespacedPod({ name: `populate-${uid}`, namespace: populatorNs }),
+        })
+      ).length === 0
+        ? true
+        : undefined,
+    );
+
+  badInputCases(
+    [
+      {
+        id: "image-e2e-wrong-password",
+        component: "image",
+        input: "an ImageSource whose pull secret holds the wrong password",
+        expected: "PopulatorFailed: authentication failed for registry … (check the pull secret)",
+        checks: ["no-handover", "no-leftovers"],
+        name: "bad-credentials",
+        spec: () => ({ image: `${registry.host}/e2e/app:1.0`, pullSecrets: [{ name: "wrong-creds" }] }),
+        message: /authentication failed for registry .* \(check the pull secret\)/,
+      },
+      {
+        id: "image-e2e-missing-tag",
+        component: "image",
+        input: "an ImageSource naming a tag the registry does not hold",
+        expected: "PopulatorFailed: manifest not found … (check the tag and the repository name)",
+        checks: ["no-handover", "no-leftovers"],
+        name: "missing-tag",
+        spec: () => ({ image: `${registry.host}/e2e/app:2.0` }),
+        message: /manifest not found .*check the tag/,
+      },
+      {
+        id: "image-e2e-unknown-digest",
+        component: "image",
+        input: "an ImageSource pinned to a digest the registry does not hold",
+        expected: "PopulatorFailed: manifest not found … (check the digest and the repository name)",
+        checks: ["no-handover", "no-leftovers"],
+        name: "wrong-digest",
+        spec: () => ({ image: `${registry.host}/e2e/app@sha256:${"0".repeat(64)}` }),
+        message: /manifest not found .*check the digest/,
+      },
+      {
+        id: "image-e2e-hardlink-escape",
+        component: "image",
+        input: "an image planting a symlink up and out, then a hard link through it to etc/passwd",
+        expected:
+          'PopulatorFailed: entry "passwd": hard link target "up/etc/passwd" does not exist (in the volume)',
+        checks: ["no-handover", "no-leftovers"],
+        name: "hardlink-escape",
+        spec: () => ({ image: `${registry.host}/e2e/hostile:symlink` }),
+        // The planted symlink resolves inside the volume, where there is no etc/passwd to link to.
+        message: /entry "passwd": hard link target "up\/etc\/passwd" does not exist/,
+      },
+      {
+        id: "image-e2e-device-node",
+        component: "image",
+        input: "an image holding a block device node",
+        expected: 'PopulatorFailed: entry "dev/sda" rejected',
+        checks: ["no-handover", "no-leftovers"],
+        name: "device-node",
+        spec: () => ({ image: `${registry.host}/e2e/hostile:device` }),
+        message: /entry "dev\/sda" rejected/,
+      },
+      {
+        id: "image-e2e-over-limit",
+        component: "image",
+        input: "a 24 MiB image under spec.limits.maxBytes of 1Mi",
+        expected: "PopulatorFailed: exceeds maxBytes",
+        checks: ["no-handover", "no-leftovers"],
+        name: "over-limit",
+        spec: () => ({ image: `${registry.host}/e2e/big:1.0`, limits: { maxBytes: "1Mi" } }),
+        message: /exceeds maxBytes/,
+      },
+      {
+        id: "image-e2e-traversal",
+        component: "image",
+        input: "an image whose layer holds an entry named ../escape.txt",
+        expected: 'PopulatorFailed: entry "../escape.txt" rejected: escapes the volume',
+        checks: ["no-handover", "no-leftovers"],
+        name: "traversal",
+        spec: () => ({ image: `${registry.host}/e2e/evil:1.0` }),
+        message: /entry "\.\.\/escape\.txt" rejected: escapes the volume/,
+      },
+    ],
+    async ({ name, spec, message }) => {
+      await populate(name, spec());
+      await expectRefused(name, message);
     },
+  );
+
+  /**
+   * A pull secret the controller must not use: the population waits with a Warning on the PVC,
+   * nothing is copied into the populator namespace and no pod starts; deleting the PVC leaves
+   * nothing behind.
+   */
+  async function expectSecretRefused(name: string, reason: string, message: string) {
+    const event = await waitFor(`a ${reason} event on ${name}`, async () =>
+      (await eventsFor(api, userNs, name)).find((e) => e.reason === reason),
+    );
+    expect(event.type).toBe("Warning");
+    expect(event.message).toBe(message);
+    const uid = (await api.core.readNamespacedPersistentVolumeClaim({ name, namespace: userNs })).metadata
+      ?.uid;
+    await contained("nothing-created", async () => {
+      const copies = await api.core.listNamespacedSecret({
+        namespace: populatorNs,
+        labelSelector: `${POPULATE_FOR_LABEL}=${uid}`,
+      });
+      expect(copies.items.map((s) => s.metadata?.name)).toEqual([]);
+      const pod = api.core.readNamespacedPod({ name: `populate-${uid}`, namespace: populatorNs });
+      expect(await stillThere({ pod })).toEqual([]);
+    });
+    await api.core.deleteNamespacedPersistentVolumeClaim({ name, namespace: userNs });
+    await contained("no-leftovers", () =>
+      waitFor(`PVC ${name} and its PVC' to be deleted`, async () => {
+        const left = await stillThere({
+          PVC: api.core.readNamespacedPersistentVolumeClaim({ name, namespace: userNs }),
+          "PVC'": api.core.readNamespacedPersistentVolumeClaim({
+            name: `prime-${uid}`,
+            namespace: populatorNs,
+          }),
+        });
+        return left.length === 0 ? true : undefined;
+      }),
+    );
+  }
+
+  badInputCase(
     {
-      name: "missing-tag",
-      spec: () => ({ image: `${registry.host}/e2e/app:2.0` }),
-      message: /manifest not found .*check the tag/,
+      id: "image-e2e-pull-secret-opaque",
+      component: "image",
+      input: "an ImageSource naming an Opaque Secret (someone's password) as its pull secret",
+      expected:
+        "Warning PopulatorDataSourceInvalid: Secret … is of type Opaque; only kubernetes.io/dockerconfigjson or kubernetes.io/dockercfg can be used",
+      checks: ["nothing-created", "no-leftovers"],
     },
+    async () => {
+      await api.core.createNamespacedSecret({
+        namespace: userNs,
+        body: { metadata: { name: "app-password" }, type: "Opaque", stringData: { password: "hunter2" } },
+      });
+      await populate("opaque-secret", {
+        image: `${registry.host}/e2e/app:1.0`,
+        pullSecrets: [{ name: "app-password" }],
+      });
+      await expectSecretRefused(
+        "opaque-secret",
+        "PopulatorDataSourceInvalid",
+        `Secret ${userNs}/app-password named by the data source is of type Opaque; only kubernetes.io/dockerconfigjson or kubernetes.io/dockercfg can be used`,
+      );
+    },
+  );
+
+  badInputCase(
     {
-      name: "wrong-digest",
-      spec: () => ({ image: `${registry.host}/e2e/app@sha256:${"0".repeat(64)}` }),
-      message: /manifest not found .*check the digest/,
+      id: "image-e2e-pull-secret-elsewhere",
+      component: "image",
+      input: "an ImageSource naming a pull secret that exists only in the populator's own namespace",
+      expected: "Warning PopulatorDataSourceNotFound: Secret <source namespace>/… not found; waiting for it",
+      checks: ["nothing-created", "no-leftovers"],
     },
+    async () => {
+      await api.core.createNamespacedSecret({
+        namespace: populatorNs,
+        body: {
+          metadata: { name: "controller-creds" },
+          type: "kubernetes.io/dockerconfigjson",
+          stringData: {
+            ".dockerconfigjson": JSON.stringify({ auths: { [registry.host]: { auth: "eDp5" } } }),
+          },
+        },
+      });
+      await populate("elsewhere-secret", {
+        image: `${registry.host}/e2e/app:1.0`,
+        pullSecrets: [{ name: "controller-creds" }],
+      });
+      await expectSecretRefused(
+        "elsewhere-secret",
+        "PopulatorDataSourceNotFound",
+        `Secret ${userNs}/controller-creds named by the data source not found; waiting for it`,
+      );
+    },
+  );
+
+  badInputCase(
     {
-      name: "hardlink-escape",
-      spec: () => ({ image: `${registry.host}/e2e/hostile:symlink` }),
-      // The planted symlink resolves inside the volume, where there is no etc/passwd to link to.
-      message: /entry "passwd": hard link target "up\/etc\/passwd" does not exist/,
+      id: "image-e2e-pull-secret-namespaced",
+      component: "image",
+      input: "an ImageSource naming kube-system/registry-creds as its pull secret",
+      expected: "API rejection: spec.pullSecrets[0].name should match the DNS subdomain pattern",
+      checks: ["nothing-created"],
     },
-    {
-      name: "device-node",
-      spec: () => ({ image: `${registry.host}/e2e/hostile:device` }),
-      message: /entry "dev\/sda" rejected/,
+    async () => {
+      await expect(
+        imageSource("namespaced-secret", {
+          image: `${registry.host}/e2e/app:1.0`,
+          pullSecrets: [{ name: "kube-system/registry-creds" }],
+        }),
+      ).rejects.toThrow(/spec\.pullSecrets\[0\]\.name/);
+      const stored = api.config.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
+        group: GROUP,
+        version: "v1alpha1",
+        namespace: userNs,
+        plural: "imagesources",
+        name: "namespaced-secret",
+      });
+      await contained("nothing-created", async () => expect(await stillThere({ stored })).toEqual([]));
     },
-    {
-      name: "over-limit",
-      spec: () => ({ image: `${registry.host}/e2e/big:1.0`, limits: { maxBytes: "1Mi" } }),
-      message: /exceeds maxBytes/,
-    },
-    {
-      name: "traversal",
-      spec: () => ({ image: `${registry.host}/e2e/evil:1.0` }),
-      message: /entry "\.\.\/escape\.txt" rejected: escapes the volume/,
-    },
-  ])("refuses $name with a clear event and hands nothing over", async ({ name, spec, message }) => {
-    await populate(name, spec());
-    await expectRefused(name, message);
-  });
+  );
 
   it("retries a registry that goes down mid-pull, then reports it unavailable", async () => {
     proxy.cutAfter(4 * 1024 * 1024);

@@ -5,8 +5,13 @@ import path from "node:path";
 import { manifestImage, publishProductImage } from "@volpop/images";
 import { type LocalRegistry, startLocalRegistry, writeImage } from "@volpop/oci-testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { registry as embeddedRegistry, network } from "../cluster/config.ts";
+import { network } from "../cluster/config.ts";
 import type { Kubectl } from "../support/walkthrough.ts";
+import {
+  imageRegistry as imageRegistryOf,
+  installPrerequisites,
+  pinnedKubectl,
+} from "./support/admin-kubectl.ts";
 import {
   createGoldenContent,
   type GoldenStore,
@@ -27,7 +32,6 @@ import {
   waitFor,
   waitForBound,
 } from "./support/kube.ts";
-import { e2eKubectl } from "./support/kubectl.ts";
 
 /**
  * The populators installed the way a cluster admin installs them: `kubectl apply` of what the
@@ -39,19 +43,11 @@ import { e2eKubectl } from "./support/kubectl.ts";
 const repoRoot = path.resolve(import.meta.dirname, "../..");
 const embedded = inject("embeddedCluster");
 // Where the cluster pulls this repository's images from.
-const imageRegistry = embedded ? embeddedRegistry : process.env.VOLPOP_IMAGE_REGISTRY;
+const imageRegistry = imageRegistryOf();
 // The hostpath CSI driver's state directory on the node (the fast-path backend mounts it).
 const stateDir = hostpathStateDir();
 // Where pods reach a registry this test starts on this machine.
 const registryAddress = process.env.VOLPOP_E2E_REGISTRY_ADDRESS ?? (embedded ? network.nodeIP : "");
-// The VolumePopulator CRD comes with the data-source validator, which an admin installs first.
-const VOLUME_POPULATOR_CRD = path.join(repoRoot, "packages/validator/deploy/crd.yaml");
-
-/** kubectl as an admin runs it, with the warnings that say something of ours. */
-function pinnedKubectl(): Kubectl & { readonly warnings: string[] } {
-  // Objects other suites created without kubectl (the CRDs) get this once; it says nothing of ours.
-  return e2eKubectl({ ignoreWarnings: /last-applied-configuration/ });
-}
 
 const publish = (name: string) => publishProductImage(name, imageRegistry ?? "");
 
@@ -74,16 +70,6 @@ const withoutCrds = (rendered: string) =>
     .split(/^---$/m)
     .filter((doc) => !/^kind: CustomResourceDefinition$/m.test(doc))
     .join("---");
-
-async function installPrerequisites(kubectl: Kubectl) {
-  await kubectl(["apply", "-f", VOLUME_POPULATOR_CRD]);
-  await kubectl([
-    "wait",
-    "--for=condition=Established",
-    "crd/volumepopulators.populator.storage.k8s.io",
-    "--timeout=60s",
-  ]);
-}
 
 /** Deletes a namespace and waits until it is gone, so that its PVCs are released while the populator still runs. */
 async function deleteNamespaceAndWait(api: Kube, name: string) {

@@ -1,4 +1,5 @@
 import { populatedFromAnnotation, targetProtectionFinalizer } from "@volpop/sdk/runtime";
+import { badInputCase, contained } from "@volpop/test-catalogue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TEST_GROUP } from "../support/test-populator.ts";
 import {
@@ -12,6 +13,7 @@ import {
   type Kube,
   kube,
   runJob,
+  stillThere,
   waitFor,
   waitForBound,
   waitForNamespaceGone,
@@ -88,6 +90,13 @@ describe("Pod strategy", () => {
     });
   }
 
+  /** PVC' and the populator pod of a PVC, those that exist. */
+  const temporariesOf = (uid: string) =>
+    stillThere({
+      "PVC'": api.core.readNamespacedPersistentVolumeClaim({ name: `prime-${uid}`, namespace: populatorNs }),
+      pod: api.core.readNamespacedPod({ name: `populate-${uid}`, namespace: populatorNs }),
+    });
+
   const matrix = [
     { volumeMode: "Filesystem", storageClass: e2eSettings.immediateStorageClass, binding: "Immediate" },
     { volumeMode: "Block", storageClass: e2eSettings.immediateStorageClass, binding: "Immediate" },
@@ -138,20 +147,32 @@ describe("Pod strategy", () => {
     },
   );
 
-  it("waits for a source created after the PVC, saying so in an event", async () => {
-    await createPvc(api, userNs, "late", {
-      storageClassName: e2eSettings.immediateStorageClass,
-      volumeMode: "Filesystem",
-      dataSourceRef: testSourceRef("late"),
-    });
-    const warning = await waitFor("a PopulatorDataSourceNotFound event", async () =>
-      (await eventsFor(api, userNs, "late")).find((e) => e.reason === "PopulatorDataSourceNotFound"),
-    );
-    expect(warning.type).toBe("Warning");
-    expect(warning.message).toContain(`TestSource ${userNs}/late not found`);
-    await createTestSource(api, userNs, "late", { fileName: "late.txt", contents: "better late" });
-    expect(await readBack("late", "Filesystem", "late.txt", 0)).toBe("better late");
-  });
+  badInputCase(
+    {
+      id: "sdk-e2e-missing-source",
+      component: "sdk",
+      input: "a PVC whose dataSourceRef names a source that does not exist (yet)",
+      expected:
+        "Warning PopulatorDataSourceNotFound: TestSource <ns>/late not found; populated once it is created",
+      checks: ["pvc-kept"],
+    },
+    async () => {
+      await createPvc(api, userNs, "late", {
+        storageClassName: e2eSettings.immediateStorageClass,
+        volumeMode: "Filesystem",
+        dataSourceRef: testSourceRef("late"),
+      });
+      const warning = await waitFor("a PopulatorDataSourceNotFound event", async () =>
+        (await eventsFor(api, userNs, "late")).find((e) => e.reason === "PopulatorDataSourceNotFound"),
+      );
+      expect(warning.type).toBe("Warning");
+      expect(warning.message).toContain(`TestSource ${userNs}/late not found`);
+      await createTestSource(api, userNs, "late", { fileName: "late.txt", contents: "better late" });
+      await contained("pvc-kept", async () =>
+        expect(await readBack("late", "Filesystem", "late.txt", 0)).toBe("better late"),
+      );
+    },
+  );
 
   it("removes every temporary object when the PVC is deleted mid-population", async () => {
     await createTestSource(api, userNs, "doomed", {
@@ -214,122 +235,187 @@ describe("Pod strategy", () => {
     );
   });
 
-  it("says on the PVC that the populator's image cannot be pulled, then gives up in the user's words and leaves nothing", async () => {
-    // `.invalid` never resolves (RFC 2606): the kubelet reports ErrImagePull, then ImagePullBackOff.
-    await createTestSource(api, userNs, "unpullable", {
-      fileName: "x",
-      contents: "y",
-      image: "registry.volpop.invalid/no-such-image:1",
-    });
-    const created = await createPvc(api, userNs, "unpullable", {
-      storageClassName: e2eSettings.immediateStorageClass,
-      volumeMode: "Filesystem",
-      dataSourceRef: testSourceRef("unpullable"),
-    });
-    const prime = `prime-${created.metadata?.uid}`;
-    const givingUp = await waitFor(
-      "the terminal PopulatorFailed event",
-      async () =>
-        (await eventsFor(api, userNs, "unpullable")).find(
-          (e) => e.reason === "PopulatorFailed" && e.message?.includes("giving up"),
-        ),
-      120_000,
-    );
-    expect(givingUp.message).toMatch(
-      /failed 2 times, giving up: it cannot start: (ErrImagePull|ImagePullBackOff)/,
-    );
-    const notStarting = (await eventsFor(api, userNs, "unpullable")).filter(
-      (e) => e.reason === "PopulatorPodNotStarting",
-    );
-    expect(notStarting.length).toBeGreaterThan(0);
-    expect(notStarting[0]?.message).toContain("registry.volpop.invalid/no-such-image:1");
-    // Given up: no pod is left pulling for ever.
-    await waitFor("the last populator pod to be deleted", async () => {
-      const pods = await api.core.listNamespacedPod({ namespace: populatorNs });
-      return pods.items.some((p) => p.spec?.containers[0]?.image?.includes("no-such-image"))
-        ? undefined
-        : true;
-    });
-    await api.core.deleteNamespacedPersistentVolumeClaim({ name: "unpullable", namespace: userNs });
-    await waitFor("PVC' of the given-up population to be removed", async () => {
-      const primes = await api.core.listNamespacedPersistentVolumeClaim({ namespace: populatorNs });
-      const gone = await api.core
-        .readNamespacedPersistentVolumeClaim({ name: "unpullable", namespace: userNs })
-        .then(
-          () => false,
-          () => true,
-        );
-      return gone && !primes.items.some((p) => p.metadata?.name === prime) ? true : undefined;
-    });
-  });
-
-  it("reports a volume too small for the data with the pod's own error", async () => {
-    await createTestSource(api, userNs, "too-big", { fileName: "x", contents: "y", extraMiB: 64 });
-    await createPvc(api, userNs, "too-big", {
-      storageClassName: e2eSettings.immediateStorageClass,
-      volumeMode: "Block",
-      size: "16Mi",
-      dataSourceRef: testSourceRef("too-big"),
-    });
-    const failed = await waitFor("a PopulatorFailed event", async () =>
-      (await eventsFor(api, userNs, "too-big")).find((e) => e.reason === "PopulatorFailed"),
-    );
-    expect(failed.type).toBe("Warning");
-    expect(failed.message).toMatch(/No space left on device/);
-  });
-
-  it("reports an invalid source on the PVC and populates nothing", async () => {
-    await createTestSource(api, userNs, "invalid", { fileName: "../escape", contents: "x" });
-    await createPvc(api, userNs, "invalid", {
-      storageClassName: e2eSettings.immediateStorageClass,
-      volumeMode: "Filesystem",
-      dataSourceRef: testSourceRef("invalid"),
-    });
-    const event = await waitFor("a PopulatorDataSourceInvalid event", async () =>
-      (await eventsFor(api, userNs, "invalid")).find((e) => e.reason === "PopulatorDataSourceInvalid"),
-    );
-    expect(event.message).toContain("spec.fileName must be a plain file name");
-    const pvc = await api.core.readNamespacedPersistentVolumeClaim({ name: "invalid", namespace: userNs });
-    expect(pvc.metadata?.finalizers ?? []).not.toContain(targetProtectionFinalizer(TEST_GROUP));
-  });
-
-  it("leaves PVCs naming other kinds or groups alone", async () => {
-    for (const [name, ref] of [
-      ["other-kind", { apiGroup: TEST_GROUP, kind: "OtherSource", name: "x" }],
-      ["other-group", { apiGroup: "elsewhere.example.com", kind: "TestSource", name: "x" }],
-    ] as const) {
-      await createPvc(api, userNs, name, {
-        storageClassName: e2eSettings.immediateStorageClass,
-        volumeMode: "Filesystem",
-        dataSourceRef: ref,
+  badInputCase(
+    {
+      id: "sdk-e2e-unpullable-image",
+      component: "sdk",
+      input: "a source whose populator image can never be pulled (a .invalid registry)",
+      expected:
+        "Warning PopulatorPodNotStarting, then PopulatorFailed: failed 2 times, giving up: it cannot start: ErrImagePull",
+      checks: ["no-leftovers"],
+    },
+    async () => {
+      // `.invalid` never resolves (RFC 2606): the kubelet reports ErrImagePull, then ImagePullBackOff.
+      await createTestSource(api, userNs, "unpullable", {
+        fileName: "x",
+        contents: "y",
+        image: "registry.volpop.invalid/no-such-image:1",
       });
-    }
-    // A PVC of ours created afterwards completes, so the controller has seen the two before it.
-    await createTestSource(api, userNs, "marker", { fileName: "m", contents: "m" });
-    await createPvc(api, userNs, "marker", {
-      storageClassName: e2eSettings.immediateStorageClass,
-      volumeMode: "Filesystem",
-      dataSourceRef: testSourceRef("marker"),
-    });
-    await waitForBound(api, userNs, "marker");
-    for (const name of ["other-kind", "other-group"]) {
-      const pvc = await api.core.readNamespacedPersistentVolumeClaim({ name, namespace: userNs });
-      expect(pvc.metadata?.finalizers ?? []).toEqual(["kubernetes.io/pvc-protection"]);
-      expect((await eventsFor(api, userNs, name)).filter((e) => e.reason?.startsWith("Populator"))).toEqual(
-        [],
-      );
-    }
-  });
-
-  it("is refused by the API server when dataSourceRef has no name", async () => {
-    await expect(
-      createPvc(api, userNs, "no-name", {
+      const created = await createPvc(api, userNs, "unpullable", {
         storageClassName: e2eSettings.immediateStorageClass,
         volumeMode: "Filesystem",
-        dataSourceRef: { apiGroup: TEST_GROUP, kind: "TestSource", name: "" },
-      }),
-    ).rejects.toThrow(/dataSourceRef.name: Required value/);
-  });
+        dataSourceRef: testSourceRef("unpullable"),
+      });
+      const prime = `prime-${created.metadata?.uid}`;
+      const givingUp = await waitFor(
+        "the terminal PopulatorFailed event",
+        async () =>
+          (await eventsFor(api, userNs, "unpullable")).find(
+            (e) => e.reason === "PopulatorFailed" && e.message?.includes("giving up"),
+          ),
+        120_000,
+      );
+      expect(givingUp.message).toMatch(
+        /failed 2 times, giving up: it cannot start: (ErrImagePull|ImagePullBackOff)/,
+      );
+      const notStarting = (await eventsFor(api, userNs, "unpullable")).filter(
+        (e) => e.reason === "PopulatorPodNotStarting",
+      );
+      expect(notStarting.length).toBeGreaterThan(0);
+      expect(notStarting[0]?.message).toContain("registry.volpop.invalid/no-such-image:1");
+      // Given up: no pod is left pulling for ever.
+      await contained("no-leftovers", () =>
+        waitFor("the last populator pod to be deleted", async () => {
+          const pods = await api.core.listNamespacedPod({ namespace: populatorNs });
+          return pods.items.some((p) => p.spec?.containers[0]?.image?.includes("no-such-image"))
+            ? undefined
+            : true;
+        }),
+      );
+      await api.core.deleteNamespacedPersistentVolumeClaim({ name: "unpullable", namespace: userNs });
+      await contained("no-leftovers", () =>
+        waitFor("PVC' of the given-up population to be removed", async () => {
+          const primes = await api.core.listNamespacedPersistentVolumeClaim({ namespace: populatorNs });
+          const gone = await api.core
+            .readNamespacedPersistentVolumeClaim({ name: "unpullable", namespace: userNs })
+            .then(
+              () => false,
+              () => true,
+            );
+          return gone && !primes.items.some((p) => p.metadata?.name === prime) ? true : undefined;
+        }),
+      );
+    },
+  );
+
+  badInputCase(
+    {
+      id: "sdk-e2e-volume-too-small",
+      component: "sdk",
+      input: "a 16Mi Block PVC for a source that writes 64 MiB",
+      expected: "Warning PopulatorFailed: No space left on device (the pod's own error)",
+      checks: ["no-handover"],
+    },
+    async () => {
+      await createTestSource(api, userNs, "too-big", { fileName: "x", contents: "y", extraMiB: 64 });
+      await createPvc(api, userNs, "too-big", {
+        storageClassName: e2eSettings.immediateStorageClass,
+        volumeMode: "Block",
+        size: "16Mi",
+        dataSourceRef: testSourceRef("too-big"),
+      });
+      const failed = await waitFor("a PopulatorFailed event", async () =>
+        (await eventsFor(api, userNs, "too-big")).find((e) => e.reason === "PopulatorFailed"),
+      );
+      expect(failed.type).toBe("Warning");
+      expect(failed.message).toMatch(/No space left on device/);
+      await contained("no-handover", async () => {
+        const pvc = await api.core.readNamespacedPersistentVolumeClaim({
+          name: "too-big",
+          namespace: userNs,
+        });
+        expect(pvc.status?.phase).toBe("Pending");
+      });
+    },
+  );
+
+  badInputCase(
+    {
+      id: "sdk-e2e-invalid-source",
+      component: "sdk",
+      input: "a source whose spec the populator refuses (fileName ../escape)",
+      expected: "Warning PopulatorDataSourceInvalid: spec.fileName must be a plain file name",
+      checks: ["nothing-created"],
+    },
+    async () => {
+      await createTestSource(api, userNs, "invalid", { fileName: "../escape", contents: "x" });
+      await createPvc(api, userNs, "invalid", {
+        storageClassName: e2eSettings.immediateStorageClass,
+        volumeMode: "Filesystem",
+        dataSourceRef: testSourceRef("invalid"),
+      });
+      const event = await waitFor("a PopulatorDataSourceInvalid event", async () =>
+        (await eventsFor(api, userNs, "invalid")).find((e) => e.reason === "PopulatorDataSourceInvalid"),
+      );
+      expect(event.message).toContain("spec.fileName must be a plain file name");
+      const pvc = await api.core.readNamespacedPersistentVolumeClaim({ name: "invalid", namespace: userNs });
+      await contained("nothing-created", async () => {
+        expect(pvc.metadata?.finalizers ?? []).not.toContain(targetProtectionFinalizer(TEST_GROUP));
+        expect(await temporariesOf(pvc.metadata?.uid ?? "")).toEqual([]);
+      });
+    },
+  );
+
+  badInputCase(
+    {
+      id: "sdk-e2e-other-kinds",
+      component: "sdk",
+      input: "PVCs naming another kind of the populator's group, and its kind under another group",
+      expected: "left alone: no Populator event, no finalizer",
+      checks: ["nothing-created"],
+    },
+    async () => {
+      for (const [name, ref] of [
+        ["other-kind", { apiGroup: TEST_GROUP, kind: "OtherSource", name: "x" }],
+        ["other-group", { apiGroup: "elsewhere.example.com", kind: "TestSource", name: "x" }],
+      ] as const) {
+        await createPvc(api, userNs, name, {
+          storageClassName: e2eSettings.immediateStorageClass,
+          volumeMode: "Filesystem",
+          dataSourceRef: ref,
+        });
+      }
+      // A PVC of ours created afterwards completes, so the controller has seen the two before it.
+      await createTestSource(api, userNs, "marker", { fileName: "m", contents: "m" });
+      await createPvc(api, userNs, "marker", {
+        storageClassName: e2eSettings.immediateStorageClass,
+        volumeMode: "Filesystem",
+        dataSourceRef: testSourceRef("marker"),
+      });
+      await waitForBound(api, userNs, "marker");
+      for (const name of ["other-kind", "other-group"]) {
+        const pvc = await api.core.readNamespacedPersistentVolumeClaim({ name, namespace: userNs });
+        expect(pvc.metadata?.finalizers ?? []).toEqual(["kubernetes.io/pvc-protection"]);
+        expect((await eventsFor(api, userNs, name)).filter((e) => e.reason?.startsWith("Populator"))).toEqual(
+          [],
+        );
+        await contained("nothing-created", async () =>
+          expect(await temporariesOf(pvc.metadata?.uid ?? "")).toEqual([]),
+        );
+      }
+    },
+  );
+
+  badInputCase(
+    {
+      id: "sdk-e2e-ref-without-name",
+      component: "sdk",
+      input: "a PVC whose dataSourceRef has an empty name",
+      expected: "API rejection: spec.dataSourceRef.name: Required value",
+      checks: ["nothing-created"],
+    },
+    async () => {
+      await expect(
+        createPvc(api, userNs, "no-name", {
+          storageClassName: e2eSettings.immediateStorageClass,
+          volumeMode: "Filesystem",
+          dataSourceRef: { apiGroup: TEST_GROUP, kind: "TestSource", name: "" },
+        }),
+      ).rejects.toThrow(/dataSourceRef.name: Required value/);
+      const stored = api.core.readNamespacedPersistentVolumeClaim({ name: "no-name", namespace: userNs });
+      await contained("nothing-created", async () => expect(await stillThere({ stored })).toEqual([]));
+    },
+  );
 
   it("counts finished populations in its metrics", async () => {
     const text = await running.registry.metrics();

@@ -12,6 +12,7 @@ import {
   type V1ValidatingWebhookConfiguration,
 } from "@kubernetes/client-node";
 import { publishProductImage } from "@volpop/images";
+import { badInputCase, contained } from "@volpop/test-catalogue";
 import {
   DEFAULT_WEBHOOK_SECRET,
   UNRECOGNIZED_MESSAGE,
@@ -153,12 +154,49 @@ spec:
     if (namespace) await deleteNamespace(api, namespace);
   });
 
-  it("warns at apply time about a PVC whose data source kind no VolumePopulator registers, and admits it", async () => {
-    const { stdout, stderr } = await apply(unknownPvc("unknown"));
-    expect(stderr).toContain(expectedWarning);
-    expect(stdout).toContain("persistentvolumeclaim/unknown created");
-    await api.core.readNamespacedPersistentVolumeClaim({ name: "unknown", namespace });
-  });
+  badInputCase(
+    {
+      id: "webhook-e2e-unregistered-kind",
+      component: "webhook",
+      input: "a PVC whose dataSourceRef names a kind no VolumePopulator registers",
+      expected:
+        "admitted, with the warning relayed at apply time: does not match any registered VolumePopulator",
+      checks: ["pvc-kept"],
+    },
+    async () => {
+      const { stdout, stderr } = await apply(unknownPvc("unknown"));
+      expect(stderr).toContain(expectedWarning);
+      expect(stdout).toContain("persistentvolumeclaim/unknown created");
+      await contained("pvc-kept", () =>
+        api.core.readNamespacedPersistentVolumeClaim({ name: "unknown", namespace }),
+      );
+    },
+  );
+
+  badInputCase(
+    {
+      id: "webhook-e2e-long-group",
+      component: "webhook",
+      input: "a PVC whose dataSourceRef names an unregistered kind under a 200-character API group",
+      expected: "admitted, with one warning of at most 256 characters relayed at apply time",
+      checks: ["pvc-kept"],
+    },
+    async () => {
+      const longGroup = `${["a", "b", "c"].map((c) => c.repeat(63)).join(".")}.${group}`;
+      const { stdout, stderr } = await apply(
+        pvcYaml("long-group", `{apiGroup: ${longGroup}, kind: Thing, name: t}`),
+      );
+      const warnings = stderr.split("\n").filter((line) => line.startsWith("Warning: "));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain(`Warning: ${UNRECOGNIZED_MESSAGE} (apiGroup "aaa`);
+      expect(warnings[0]?.slice("Warning: ".length).length).toBeLessThanOrEqual(256);
+      expect(stdout).toContain("persistentvolumeclaim/long-group created");
+      await contained("pvc-kept", async () => {
+        const pvc = await api.core.readNamespacedPersistentVolumeClaim({ name: "long-group", namespace });
+        expect(pvc.spec?.dataSourceRef?.apiGroup).toBe(longGroup);
+      });
+    },
+  );
 
   it("warns again when the PVC is applied again", async () => {
     const { stdout, stderr } = await apply(unknownPvc("unknown", "{changed: 'yes'}"));

@@ -10,6 +10,7 @@ import {
   type V1TypedObjectReference,
 } from "@kubernetes/client-node";
 import { createLogger } from "@volpop/sdk";
+import { badInputCase, contained } from "@volpop/test-catalogue";
 import {
   createValidatorController,
   EventReason,
@@ -30,6 +31,7 @@ import {
   eventsFor,
   type Kube,
   kube,
+  stillThere,
   waitFor,
 } from "./support/kube.ts";
 
@@ -112,24 +114,74 @@ describe("volume data source validator", () => {
     return metric?.values.find((v) => v.labels.result === result)?.value ?? 0;
   };
 
-  it("warns once about a PVC whose data source kind no VolumePopulator registers", async () => {
-    await pvcWithSource("unknown", { apiGroup: group, kind: "Thing", name: "t" });
-    const [warning] = await waitFor("an UnrecognizedDataSourceKind event", async () => {
-      const found = await eventsWithReason("unknown", EventReason.UnrecognizedDataSourceKind);
-      return found.length > 0 ? found : undefined;
-    });
-    expect(warning?.type).toBe("Warning");
-    expect(warning?.message).toBe(`${UNRECOGNIZED_MESSAGE} (apiGroup "${group}", kind "Thing")`);
-    expect(warning?.source?.component).toBe("volume-data-source-validator");
+  badInputCase(
+    {
+      id: "validator-e2e-unregistered-kind",
+      component: "validator",
+      input: "a PVC whose dataSourceRef names a kind no VolumePopulator registers",
+      expected: "one Warning UnrecognizedDataSourceKind, however often the PVC is validated",
+      checks: ["pvc-kept"],
+    },
+    async () => {
+      await pvcWithSource("unknown", { apiGroup: group, kind: "Thing", name: "t" });
+      const [warning] = await waitFor("an UnrecognizedDataSourceKind event", async () => {
+        const found = await eventsWithReason("unknown", EventReason.UnrecognizedDataSourceKind);
+        return found.length > 0 ? found : undefined;
+      });
+      expect(warning?.type).toBe("Warning");
+      expect(warning?.message).toBe(`${UNRECOGNIZED_MESSAGE} (apiGroup "${group}", kind "Thing")`);
+      expect(warning?.source?.component).toBe("volume-data-source-validator");
 
-    // Several resyncs later, still the one warning.
-    const validated = await count("invalid");
-    await sleep(3 * RESYNC_MS);
-    await waitFor("three more validations of the PVC", async () =>
-      (await count("invalid")) >= validated + 3 ? true : undefined,
-    );
-    expect(await eventsWithReason("unknown", EventReason.UnrecognizedDataSourceKind)).toHaveLength(1);
-  });
+      // Several resyncs later, still the one warning.
+      const validated = await count("invalid");
+      await sleep(3 * RESYNC_MS);
+      await waitFor("three more validations of the PVC", async () =>
+        (await count("invalid")) >= validated + 3 ? true : undefined,
+      );
+      expect(await eventsWithReason("unknown", EventReason.UnrecognizedDataSourceKind)).toHaveLength(1);
+      // The validator only warns: the PVC keeps its source and gets nothing of the validator's.
+      await contained("pvc-kept", async () => {
+        const pvc = await api.core.readNamespacedPersistentVolumeClaim({ name: "unknown", namespace });
+        expect(pvc.spec?.dataSourceRef).toEqual({ apiGroup: group, kind: "Thing", name: "t" });
+        expect(pvc.metadata?.finalizers ?? []).toEqual(["kubernetes.io/pvc-protection"]);
+      });
+    },
+  );
+
+  badInputCase(
+    {
+      id: "validator-e2e-registration-without-kind",
+      component: "validator",
+      input: "a VolumePopulator whose sourceKind names a group but no kind",
+      expected: "API rejection: sourceKind.kind: Required value",
+      checks: ["nothing-created"],
+    },
+    async () => {
+      const name = `${populatorName}-no-kind`;
+      createdPopulators.push(name);
+      const body = {
+        apiVersion: `${VOLUME_POPULATOR_GROUP}/${VOLUME_POPULATOR_VERSION}`,
+        kind: "VolumePopulator",
+        metadata: { name },
+        sourceKind: { group },
+      };
+      await expect(
+        custom.createClusterCustomObject({
+          group: VOLUME_POPULATOR_GROUP,
+          version: VOLUME_POPULATOR_VERSION,
+          plural: VOLUME_POPULATOR_PLURAL,
+          body,
+        }),
+      ).rejects.toThrow(/sourceKind\.kind: Required value/);
+      const stored = custom.getClusterCustomObject({
+        group: VOLUME_POPULATOR_GROUP,
+        version: VOLUME_POPULATOR_VERSION,
+        plural: VOLUME_POPULATOR_PLURAL,
+        name,
+      });
+      await contained("nothing-created", async () => expect(await stillThere({ stored })).toEqual([]));
+    },
+  );
 
   it("never warns about PVC clones or VolumeSnapshot sources", async () => {
     await pvcWithSource("clone", { kind: "PersistentVolumeClaim", name: "elsewhere" });

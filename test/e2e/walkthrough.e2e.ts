@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { badInputCase, badInputCases, contained } from "@volpop/test-catalogue";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { buildWalkthroughImages } from "../cluster/walkthrough-images.ts";
 import {
@@ -69,40 +70,55 @@ describe("the walkthrough", () => {
 
   // 64 KiB of backslashes fit the Hello's CRD and its own check, but JSON writes each as two: 128.1 KiB,
   // over the 128 KiB Linux allows one environment variable, where a populator pod receives its spec.
-  it("says on the PVC why a Hello too large for a pod's environment gets no pod, and cleans up when the PVC goes", async () => {
-    const ns = await namespace("too-large");
-    const story = { namespace: ns, fileContents: "\\".repeat(65_536) };
-    await kubectl(["-n", ns, "create", "-f", "-"], helloYaml(story));
-    await kubectl(["-n", ns, "create", "-f", "-"], pvcYaml(story));
-    const pvcUid = (
-      await kubectl(["-n", ns, "get", "pvc/example-pvc", "-o", "jsonpath={.metadata.uid}"])
-    ).trim();
-    let events = "";
-    for (let i = 0; i < 60 && !events.includes("Linux limits"); i++) {
-      await sleep(1000);
-      events = await kubectl([
-        "-n",
-        ns,
-        "get",
-        "events",
-        "--field-selector",
-        "involvedObject.name=example-pvc",
-        "-o",
-        'jsonpath={range .items[*]}{.type} {.reason}: {.message}{"\\n"}{end}',
-      ]);
-    }
-    expect(events).toContain(
-      `Warning PopulatorCreationError: Populator pod not created: the spec of Hello ${ns}/example-hello is 128.1 KiB as JSON, and a populator pod receives it in one environment variable (VOLPOP_SPEC), which Linux limits to 128.0 KiB: make the Hello smaller`,
-    );
-    const pods = await kubectl(["-n", "hello", "get", "pods", "-o", "name"]);
-    expect(pods).not.toContain(`populate-${pvcUid}`);
-    await kubectl(["-n", ns, "delete", "pvc/example-pvc", "--wait=true", "--timeout=60s"]);
-    for (let i = 0; i < 30; i++) {
-      if (!(await kubectl(["-n", "hello", "get", "pvc", "-o", "name"])).includes(pvcUid)) break;
-      await sleep(1000);
-    }
-    expect(await kubectl(["-n", "hello", "get", "pvc", "-o", "name"])).not.toContain(pvcUid);
-  });
+  badInputCase(
+    {
+      id: "sdk-e2e-spec-over-env-limit",
+      component: "sdk",
+      input:
+        "a Hello whose spec is 128.1 KiB as JSON, over Linux's limit for the env var a populator pod gets it in",
+      expected: "PopulatorCreationError naming the size and the 128 KiB limit; no populator pod",
+      checks: ["nothing-created", "no-leftovers"],
+    },
+    async () => {
+      const ns = await namespace("too-large");
+      const story = { namespace: ns, fileContents: "\\".repeat(65_536) };
+      await kubectl(["-n", ns, "create", "-f", "-"], helloYaml(story));
+      await kubectl(["-n", ns, "create", "-f", "-"], pvcYaml(story));
+      const pvcUid = (
+        await kubectl(["-n", ns, "get", "pvc/example-pvc", "-o", "jsonpath={.metadata.uid}"])
+      ).trim();
+      let events = "";
+      for (let i = 0; i < 60 && !events.includes("Linux limits"); i++) {
+        await sleep(1000);
+        events = await kubectl([
+          "-n",
+          ns,
+          "get",
+          "events",
+          "--field-selector",
+          "involvedObject.name=example-pvc",
+          "-o",
+          'jsonpath={range .items[*]}{.type} {.reason}: {.message}{"\\n"}{end}',
+        ]);
+      }
+      expect(events).toContain(
+        `Warning PopulatorCreationError: Populator pod not created: the spec of Hello ${ns}/example-hello is 128.1 KiB as JSON, and a populator pod receives it in one environment variable (VOLPOP_SPEC), which Linux limits to 128.0 KiB: make the Hello smaller`,
+      );
+      await contained("nothing-created", async () =>
+        expect(await kubectl(["-n", "hello", "get", "pods", "-o", "name"])).not.toContain(
+          `populate-${pvcUid}`,
+        ),
+      );
+      await kubectl(["-n", ns, "delete", "pvc/example-pvc", "--wait=true", "--timeout=60s"]);
+      for (let i = 0; i < 30; i++) {
+        if (!(await kubectl(["-n", "hello", "get", "pvc", "-o", "name"])).includes(pvcUid)) break;
+        await sleep(1000);
+      }
+      await contained("no-leftovers", async () =>
+        expect(await kubectl(["-n", "hello", "get", "pvc", "-o", "name"])).not.toContain(pvcUid),
+      );
+    },
+  );
 
   it("keeps the data after the Hello is deleted", async () => {
     const ns = await namespace("keep");
@@ -124,27 +140,75 @@ describe("the walkthrough", () => {
     expect(logs).toEqual(stories.map((s) => `${s.fileContents}\n`));
   });
 
-  it.each([
-    [
-      "a file name with a slash",
-      { fileName: "../etc/passwd" },
-      "fileName must be a plain file name without '/'",
-    ],
-    ["an absolute file name", { fileName: "/etc/passwd" }, "fileName must be a plain file name without '/'"],
-    ["the file name ..", { fileName: ".." }, "fileName must not be '.' or '..'"],
-    ["contents over 64 KiB", { fileContents: "x".repeat(65537) }, "spec.fileContents: Too long"],
-  ])("has the API server refuse a Hello with %s", async (_title, fields, message) => {
-    const ns = await namespace("bad");
-    await expect(
-      kubectl(["-n", ns, "apply", "-f", "-"], helloYaml({ namespace: ns, ...fields })),
-    ).rejects.toThrow(message);
-  });
-
-  it("has the API server refuse a Hello without its fields", async () => {
-    const ns = await namespace("bad");
-    const yaml = "apiVersion: hello.example.com/v1alpha1\nkind: Hello\nmetadata: {name: empty}\nspec: {}\n";
-    await expect(kubectl(["-n", ns, "apply", "-f", "-"], yaml)).rejects.toThrow(
-      /spec.fileName: Required value.*|spec.fileContents: Required value/s,
+  /** No Hello was stored in `ns`: the API server refused it before anything could act on it. */
+  const noHelloIn = (ns: string) =>
+    contained("nothing-created", async () =>
+      expect(await kubectl(["-n", ns, "get", "hellos", "-o", "name"])).toBe(""),
     );
-  });
+
+  badInputCases(
+    [
+      {
+        id: "hello-e2e-file-name-traversal",
+        component: "hello",
+        input: "a Hello whose fileName is ../etc/passwd",
+        expected: "API rejection: fileName must be a plain file name without '/'",
+        checks: ["nothing-created"],
+        fields: { fileName: "../etc/passwd" },
+        message: "fileName must be a plain file name without '/'",
+      },
+      {
+        id: "hello-e2e-file-name-absolute",
+        component: "hello",
+        input: "a Hello whose fileName is /etc/passwd",
+        expected: "API rejection: fileName must be a plain file name without '/'",
+        checks: ["nothing-created"],
+        fields: { fileName: "/etc/passwd" },
+        message: "fileName must be a plain file name without '/'",
+      },
+      {
+        id: "hello-e2e-file-name-dotdot",
+        component: "hello",
+        input: "a Hello whose fileName is ..",
+        expected: "API rejection: fileName must not be '.' or '..'",
+        checks: ["nothing-created"],
+        fields: { fileName: ".." },
+        message: "fileName must not be '.' or '..'",
+      },
+      {
+        id: "hello-e2e-contents-too-long",
+        component: "hello",
+        input: "a Hello whose fileContents is one byte over 64 KiB",
+        expected: "API rejection: spec.fileContents: Too long",
+        checks: ["nothing-created"],
+        fields: { fileContents: "x".repeat(65537) },
+        message: "spec.fileContents: Too long",
+      },
+    ],
+    async ({ fields, message }) => {
+      const ns = await namespace("bad");
+      await expect(
+        kubectl(["-n", ns, "apply", "-f", "-"], helloYaml({ namespace: ns, ...fields })),
+      ).rejects.toThrow(message);
+      await noHelloIn(ns);
+    },
+  );
+
+  badInputCase(
+    {
+      id: "hello-e2e-missing-fields",
+      component: "hello",
+      input: "a Hello with an empty spec",
+      expected: "API rejection: spec.fileName: Required value, spec.fileContents: Required value",
+      checks: ["nothing-created"],
+    },
+    async () => {
+      const ns = await namespace("bad");
+      const yaml = "apiVersion: hello.example.com/v1alpha1\nkind: Hello\nmetadata: {name: empty}\nspec: {}\n";
+      await expect(kubectl(["-n", ns, "apply", "-f", "-"], yaml)).rejects.toThrow(
+        /spec.fileName: Required value.*|spec.fileContents: Required value/s,
+      );
+      await noHelloIn(ns);
+    },
+  );
 });

@@ -101,6 +101,11 @@ export class Transcript {
     return this.names.reduce((out, [at, name]) => out.replaceAll(at, name), text);
   }
 
+  /** Lines another transcript recorded (e.g. the global setup's build and pack), as they are. */
+  include(text: string): void {
+    if (text.trim()) this.lines.push(...text.split("\n"));
+  }
+
   note(text: string): void {
     for (const line of text.trimEnd().split("\n")) this.lines.push(this.short(`  ${line}`));
   }

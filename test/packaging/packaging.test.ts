@@ -1,8 +1,7 @@
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
   consumerEnv,
   lastLines,
@@ -30,41 +29,17 @@ const { readmeExample }: { readmeExample: () => Map<string, string> } = await im
   pathToFileURL(path.join(repoRoot, "packages/sdk/src/internal/readme-example.ts")).href
 );
 
-let work: string;
-let transcript: Transcript;
+// Built and packed once by the global setup (pack.ts), for this file and scaffold.test.ts.
+const { work, tarballs: tarballOf, unpacked: unpackedOf, transcript: setupTranscript } = inject("packaging");
+const transcript = new Transcript({ $WORK: work });
+transcript.include(setupTranscript);
 /** The unpacked tarball of each package, by name. */
-const unpacked = new Map<string, string>();
-const tarballs = new Map<string, string>();
-
-beforeAll(async () => {
-  work = fs.mkdtempSync(path.join(os.tmpdir(), "volpop-packaging-"));
-  transcript = new Transcript({ $WORK: work });
-  await transcript.run("pnpm", ["run", "build"], {
-    cwd: repoRoot,
-    keep: (output) => (output.match(/^\S+ build: DTS ⚡️ Build success.*$/gm) ?? []).join("\n"),
-  });
-  const packs = path.join(work, "packs");
-  for (const { dir, manifest } of packages) {
-    await transcript.run("pnpm", ["pack", "--pack-destination", packs], {
-      cwd: path.join(repoRoot, dir),
-      keep: (output) => lastLines(output),
-    });
-    const tarball = path.join(
-      packs,
-      `${manifest.name.replace(/^@/, "").replace("/", "-")}-${manifest.version}.tgz`,
-    );
-    const into = path.join(work, "unpacked", manifest.name);
-    fs.mkdirSync(into, { recursive: true });
-    await transcript.run("tar", ["-xzf", tarball, "-C", into], { cwd: repoRoot });
-    tarballs.set(manifest.name, tarball);
-    unpacked.set(manifest.name, path.join(into, "package"));
-  }
-});
+const unpacked = new Map(Object.entries(unpackedOf));
+const tarballs = new Map(Object.entries(tarballOf));
 
 afterAll(() => {
   // For notes on an issue: what ran and what it said.
-  if (transcript) console.log(`packaging transcript:\n${transcript}`);
-  if (work) fs.rmSync(work, { recursive: true, force: true });
+  console.log(`packaging transcript:\n${transcript}`);
 });
 
 /** Paths of the files below `dir`, relative to it, with `/` separators. */

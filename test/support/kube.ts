@@ -195,6 +195,25 @@ export async function runJob(
   return log;
 }
 
+/**
+ * Which of the named reads found their object: what is still there. A read the API server answers
+ * 404 counts as gone; any other failure is thrown, for `waitFor` to try again.
+ */
+export async function stillThere(reads: Readonly<Record<string, Promise<unknown>>>): Promise<string[]> {
+  const found = await Promise.all(
+    Object.entries(reads).map(([what, read]) =>
+      read.then(
+        () => what,
+        (error: { code?: number }) => {
+          if (error.code === 404) return "";
+          throw error;
+        },
+      ),
+    ),
+  );
+  return found.filter(Boolean);
+}
+
 /** Events recorded on an object, oldest first. */
 export async function eventsFor(api: Kube, namespace: string, name: string): Promise<k8s.CoreV1Event[]> {
   const list = await api.core.listNamespacedEvent({

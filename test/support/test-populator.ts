@@ -21,6 +21,10 @@ export interface TestSourceSpec {
   readonly extraMiB?: number;
   /** The populator pod's image instead of busybox (tests images that cannot be pulled). */
   readonly image?: string;
+  /** The populator pod's node selector (tests pods that cannot be scheduled). */
+  readonly nodeSelector?: Readonly<Record<string, string>>;
+  /** A Secret whose `value` the pod takes as env (tests containers that cannot be created, when it is missing). */
+  readonly envFromSecret?: string;
 }
 
 export function testPopulator(
@@ -61,10 +65,19 @@ export function testPopulator(
         .join("; ");
       return {
         image: source.spec.image ?? image,
+        ...(source.spec.nodeSelector ? { nodeSelector: source.spec.nodeSelector } : {}),
         command: ["sh", "-c", script],
         env: [
           { name: "FILE_NAME", value: fileName },
           { name: "CONTENTS", value: contents },
+          ...(source.spec.envFromSecret
+            ? [
+                {
+                  name: "FROM_SECRET",
+                  valueFrom: { secretKeyRef: { name: source.spec.envFromSecret, key: "value" } },
+                },
+              ]
+            : []),
         ],
       };
     },
@@ -95,7 +108,8 @@ export function installReferenceGrantCrd(kubeConfig: KubeConfig): Promise<void> 
   });
 }
 
-interface SchemalessCrd {
+/** What {@link installSchemalessCrd} installs. */
+export interface SchemalessCrd {
   readonly group: string;
   readonly version: string;
   readonly kind: string;
@@ -103,8 +117,11 @@ interface SchemalessCrd {
   readonly annotations?: Record<string, string>;
 }
 
-/** A namespaced CRD whose `spec` takes anything (tests validate in code), then waits until it is served. */
-async function installSchemalessCrd(kubeConfig: KubeConfig, crd: SchemalessCrd): Promise<void> {
+/**
+ * A namespaced CRD whose `spec` takes anything (tests validate in code), idempotent; waits until it
+ * is served.
+ */
+export async function installSchemalessCrd(kubeConfig: KubeConfig, crd: SchemalessCrd): Promise<void> {
   const api = kubeConfig.makeApiClient(ApiextensionsV1Api);
   const name = `${crd.plural}.${crd.group}`;
   await api

@@ -62,6 +62,17 @@ export interface BundleOptions {
   readonly nodePaths?: readonly string[];
   /** Minify whitespace and syntax (identifiers stay, so stack traces stay readable). Default: true. */
   readonly minify?: boolean;
+  /**
+   * The folder esbuild works from, which names CommonJS modules in the output by their path from it:
+   * the root of the project, so that they read the same in every clone. Default: this repository's.
+   */
+  readonly root?: string;
+  /**
+   * Whether packages resolve through their `volpop-source` export condition (this repository's
+   * packages, to their TypeScript sources). Default: true. Off for a project outside the repository:
+   * the published packages name that condition but ship no sources.
+   */
+  readonly sources?: boolean;
 }
 
 /** What {@link bundleEntry} wrote. */
@@ -83,7 +94,7 @@ export interface Bundle {
  * Bundles `entry` (e.g. `packages/validator/src/main.ts`) and everything it imports into
  * `outDir/main.js` and its chunks: ESM for Node 24 with every dependency inlined, so the image needs no
  * node_modules. Workspace packages resolve to their sources (the `volpop-source` condition), so
- * nothing needs building first.
+ * nothing needs building first; a project outside the repository bundles what it installed.
  */
 export async function bundleEntry(
   entry: string,
@@ -93,6 +104,7 @@ export async function bundleEntry(
   const absoluteEntry = path.resolve(entry);
   if (!fs.existsSync(absoluteEntry)) throw new Error(`no such entry: ${absoluteEntry}`);
   const metafile = path.join(outDir, "metafile-esm.json");
+  const root = options.root ?? repoRoot;
   const once = async (entries: Record<string, string>, clean: boolean) => {
     await tsupBuild({
       entry: entries,
@@ -119,14 +131,14 @@ export async function bundleEntry(
       esbuildOptions(esbuild) {
         // esbuild names CommonJS modules in the output by their path from here: from the repository's
         // root they read the same in every clone, wherever it is and whichever folder runs the build.
-        esbuild.absWorkingDir = repoRoot;
-        esbuild.conditions = ["volpop-source", "module"];
+        esbuild.absWorkingDir = root;
+        esbuild.conditions = options.sources === false ? ["module"] : ["volpop-source", "module"];
         if (options.nodePaths) esbuild.nodePaths = options.nodePaths.map((p) => path.resolve(p));
       },
     });
     const { inputs } = JSON.parse(fs.readFileSync(metafile, "utf8")) as { inputs: Record<string, unknown> };
     fs.rmSync(metafile);
-    return Object.keys(inputs).map((input) => path.resolve(repoRoot, input));
+    return Object.keys(inputs).map((input) => path.resolve(root, input));
   };
 
   const inputs = await once({ main: absoluteEntry }, true);

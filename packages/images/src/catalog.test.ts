@@ -1,7 +1,9 @@
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
-import { manifestImage, productImage } from "./catalog.ts";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { manifestImage, outsidePackage, productImage } from "./catalog.ts";
+import { imageRepository } from "./package-image.ts";
 
 describe("manifestImage", () => {
   const repoRoot = path.resolve(import.meta.dirname, "../../..");
@@ -54,5 +56,53 @@ describe("productImage", () => {
     expect(() => productImage("populator-nope")).toThrow(
       /no product image populator-nope; there are validator, /,
     );
+  });
+});
+
+describe("outsidePackage", () => {
+  let dir: string;
+  const write = (file: string, text: string) => {
+    fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+    fs.writeFileSync(path.join(dir, file), text);
+  };
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "outside-package-"));
+    write("package.json", JSON.stringify({ name: "@acme/tape-populator", version: "1.2.0" }));
+    write("src/main.ts", "");
+    write("Containerfile", "FROM scratch\n");
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("names the image after the package, without the scope's @, and builds it from the package's folder", () => {
+    const image = outsidePackage(dir);
+    expect(image).toEqual({
+      name: "acme-tape-populator",
+      entry: "src/main.ts",
+      repository: "acme/tape-populator",
+      root: dir,
+    });
+    expect(imageRepository(image)).toBe("acme/tape-populator");
+    expect(imageRepository(productImage("validator"))).toBe("volpop/validator");
+  });
+
+  it("takes another program with entry", () => {
+    write("bin/run.ts", "");
+    expect(outsidePackage(dir, { entry: "bin/run.ts" }).entry).toBe("bin/run.ts");
+  });
+
+  it.each([
+    ["no package.json", () => fs.rmSync(path.join(dir, "package.json")), /has no package\.json/],
+    ["no name", () => write("package.json", JSON.stringify({ version: "1.0.0" })), /has no name/],
+    ["no version", () => write("package.json", JSON.stringify({ name: "tape" })), /has no version to tag/],
+    [
+      "a name no registry takes",
+      () => write("package.json", JSON.stringify({ name: "tape~x", version: "1.0.0" })),
+      /is no image repository name/,
+    ],
+    ["no program", () => fs.rmSync(path.join(dir, "src/main.ts")), /src\/main\.ts does not exist/],
+    ["no Containerfile", () => fs.rmSync(path.join(dir, "Containerfile")), /has no Containerfile/],
+  ])("refuses a package with %s, saying so", (_case, breakIt, why) => {
+    breakIt();
+    expect(() => outsidePackage(dir)).toThrow(why);
   });
 });

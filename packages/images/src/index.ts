@@ -25,7 +25,14 @@ export {
   pinoPackageDirs,
   pinoWorkerFiles,
 } from "./bundle.ts";
-export { manifestImage, type ProductImage, productImage, productImages } from "./catalog.ts";
+export {
+  manifestImage,
+  OUTSIDE_PACKAGE_ENTRY,
+  outsidePackage,
+  type ProductImage,
+  productImage,
+  productImages,
+} from "./catalog.ts";
 export { type ElfDependencies, ElfFormatError, elfDependencies } from "./elf.ts";
 export { CommandError, type RunOptions, type RunResult, run } from "./exec.ts";
 export {
@@ -51,6 +58,7 @@ export {
 } from "./node-base.ts";
 export {
   buildPackageImage,
+  imageRepository,
   type PackageImage,
   type PackageImageSpec,
   versionNear,

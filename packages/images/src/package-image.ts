@@ -27,11 +27,22 @@ import { normaliseModes, treeSha256 } from "./tree.ts";
 export interface PackageImageSpec {
   /** Image name under `volpop/`, e.g. `validator` → `volpop/validator:<tag>`. */
   readonly name: string;
-  /** The program to bundle, e.g. `packages/validator/src/main.ts` (relative to the repo root or absolute). */
+  /** The program to bundle, e.g. `packages/validator/src/main.ts` (relative to `root` or absolute). */
   readonly entry: string;
+  /**
+   * The image's repository, the name before `:<tag>`. Default: `volpop/<name>`. A package outside
+   * this repository names its own (see {@link outsidePackage}).
+   */
+  readonly repository?: string;
+  /**
+   * The project the package belongs to: relative paths are resolved from it, the bundle is built from
+   * it and files are looked for up to it. Default: this repository's root. Any other root is a project
+   * outside the repository, bundled from what it installed (no `volpop-source` condition).
+   */
+  readonly root?: string;
   /** Image tag. Default: the `version` of the package.json nearest to `entry`. */
   readonly tag?: string;
-  /** Default: the first `Containerfile` found from `entry`'s folder up to the repo root. */
+  /** Default: the first `Containerfile` found from `entry`'s folder up to `root`. */
   readonly containerfile?: string;
   /** See {@link BundleOptions.nodePaths}; relative to the repo root or absolute. */
   readonly nodePaths?: readonly string[];
@@ -64,10 +75,11 @@ export interface PackageImage extends BuiltImage {
  * up in buildah's storage.
  */
 export async function buildPackageImage(spec: PackageImageSpec): Promise<PackageImage> {
-  const entry = path.resolve(repoRoot, spec.entry);
-  const tag = spec.tag ?? versionNear(entry);
+  const root = spec.root ?? repoRoot;
+  const entry = path.resolve(root, spec.entry);
+  const tag = spec.tag ?? versionNear(entry, root);
   const target = spec.platform ?? (PLATFORMS[0] as Platform);
-  const image = `volpop/${spec.name}:${platformTag(tag, target)}`;
+  const image = `${imageRepository(spec)}:${platformTag(tag, target)}`;
   const { storage } = spec;
   const base = await buildNodeBaseImage({ ...spec.base, platform: target, ...(storage ? { storage } : {}) });
   const context = fs.mkdtempSync(path.join(os.tmpdir(), "volpop-image-"));
@@ -84,7 +96,7 @@ export async function buildPackageImage(spec: PackageImageSpec): Promise<Package
       uncompressedBytes: await localImageBytes(image, storage),
     });
     if (previous?.label === digest) return built(true);
-    step(`building image ${image} from ${path.relative(repoRoot, entry)} for ${target.name}`);
+    step(`building image ${image} from ${path.relative(root, entry)} for ${target.name}`);
     await buildah(
       [
         "bud",
@@ -117,19 +129,20 @@ export async function buildPackageImage(spec: PackageImageSpec): Promise<Package
  * arguments makes the image on the Containerfile's public Node base.
  */
 export async function writeBuildContext(
-  spec: Pick<PackageImageSpec, "entry" | "containerfile" | "nodePaths">,
+  spec: Pick<PackageImageSpec, "entry" | "containerfile" | "nodePaths" | "root">,
   dir: string,
 ): Promise<Bundle> {
-  const entry = path.resolve(repoRoot, spec.entry);
+  const root = spec.root ?? repoRoot;
+  const entry = path.resolve(root, spec.entry);
   const containerfile = spec.containerfile
-    ? path.resolve(repoRoot, spec.containerfile)
-    : findUp(path.dirname(entry), "Containerfile");
+    ? path.resolve(root, spec.containerfile)
+    : findUp(path.dirname(entry), "Containerfile", root);
   fs.mkdirSync(dir, { recursive: true });
-  const bundle = await bundleEntry(
-    entry,
-    path.join(dir, "dist"),
-    spec.nodePaths ? { nodePaths: spec.nodePaths.map((p) => path.resolve(repoRoot, p)) } : {},
-  );
+  const bundle = await bundleEntry(entry, path.join(dir, "dist"), {
+    root,
+    sources: root === repoRoot,
+    ...(spec.nodePaths ? { nodePaths: spec.nodePaths.map((p) => path.resolve(root, p)) } : {}),
+  });
   fs.copyFileSync(containerfile, path.join(dir, "Containerfile"));
   normaliseModes(dir);
   return bundle;
@@ -142,18 +155,23 @@ function sha256(data: string): string {
   return createHash("sha256").update(data).digest("hex");
 }
 
-function findUp(from: string, name: string): string {
+function findUp(from: string, name: string, root: string): string {
   for (let dir = from; ; dir = path.dirname(dir)) {
     const candidate = path.join(dir, name);
     if (fs.existsSync(candidate)) return candidate;
-    if (dir === repoRoot || dir === path.dirname(dir))
-      throw new Error(`no ${name} in ${from} or its parents up to the repo root`);
+    if (dir === root || dir === path.dirname(dir))
+      throw new Error(`no ${name} in ${from} or its parents up to ${root}`);
   }
 }
 
-/** The `version` of the package.json nearest to `entry`. */
-export function versionNear(entry: string): string {
-  const manifest = findUp(path.dirname(path.resolve(repoRoot, entry)), "package.json");
+/** The image's repository: its own, or `volpop/<name>` for this repository's images. */
+export function imageRepository(spec: Pick<PackageImageSpec, "name" | "repository">): string {
+  return spec.repository ?? `volpop/${spec.name}`;
+}
+
+/** The `version` of the package.json nearest to `entry` (looked for up to `root`). */
+export function versionNear(entry: string, root: string = repoRoot): string {
+  const manifest = findUp(path.dirname(path.resolve(root, entry)), "package.json", root);
   const { version } = JSON.parse(fs.readFileSync(manifest, "utf8")) as { version?: string };
   if (!version) throw new Error(`${manifest} has no version to tag the image with; pass a tag`);
   return version;

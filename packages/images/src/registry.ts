@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { type BuildahStorage, buildah, manifestLayerBytes } from "./buildah.ts";
 import { productImage } from "./catalog.ts";
-import { buildPackageImage, type PackageImageSpec } from "./package-image.ts";
+import { buildPackageImage, imageRepository, type PackageImageSpec } from "./package-image.ts";
 
 /** Splits `host[:port]/repo/name:tag` (or `@digest`) into what the registry API needs. */
 export function parseReference(reference: string): { registry: string; repository: string; ref: string } {
@@ -107,7 +107,7 @@ export async function publishPackageImage(spec: PackageImageSpec, registry: stri
     `${registry}/${built.image}`,
     spec.storage ? { storage: spec.storage } : {},
   );
-  return `${registry}/volpop/${spec.name}@${pushed.digest}`;
+  return `${registry}/${imageRepository(spec)}@${pushed.digest}`;
 }
 
 /** {@link publishPackageImage} of the product image called `name` (see {@link productImages}). */

@@ -11,7 +11,7 @@ import type { RegistryCredentials } from "@volpop/oci";
 import { type BuildahStorage, buildah, localLayers } from "./buildah.ts";
 import { type ProductImage, productImage, productImages } from "./catalog.ts";
 import { run } from "./exec.ts";
-import { buildPackageImage, type PackageImage, versionNear } from "./package-image.ts";
+import { buildPackageImage, imageRepository, type PackageImage, versionNear } from "./package-image.ts";
 import { repoRoot } from "./paths.ts";
 import { PLATFORMS, type Platform } from "./platform.ts";
 import { attachArtifact, checkPushAccess, isLoopback, pusherFor } from "./referrers.ts";
@@ -54,6 +54,8 @@ export const SUPPORTED_PLATFORMS: readonly string[] = PLATFORMS.map((p) => p.nam
 export interface ReleaseOptions {
   /** Image names (see {@link productImages}). Default: all. */
   readonly images?: readonly string[];
+  /** The images to build instead of volpop's own, e.g. a package's outside this repository (catalog.ts, `outsidePackage`). */
+  readonly products?: readonly ProductImage[];
   /** Tag of every image. Default: each package's version. */
   readonly tag?: string;
   /** `org.opencontainers.image.source`: where the sources are, e.g. the repository's URL. Unset: no label. */
@@ -86,21 +88,22 @@ export interface ReleasedImage {
   readonly platforms: readonly PlatformImage[];
   /**
    * With several platforms: the manifest list in buildah's storage that lists them,
-   * `volpop/<name>:<tag>-index`, pushed as an OCI image index under `<tag>`.
+   * `<repository>:<tag>-index`, pushed as an OCI image index under `<tag>`.
    */
   readonly index?: string;
 }
 
 /** Builds the images (cached where nothing changed) with their labels and SBOMs, for each platform. */
 export async function buildRelease(options: ReleaseOptions = {}): Promise<ReleasedImage[]> {
-  const products = options.images?.map(productImage) ?? productImages;
+  const products = options.products ?? options.images?.map(productImage) ?? productImages;
   const platforms = options.platforms ?? [PLATFORMS[0] as Platform];
   if (platforms.length === 0) throw new Error("no platform to build for");
-  const revision = options.revision ?? (await gitRevision());
   const distro = debianRelease();
   const released: ReleasedImage[] = [];
   for (const product of products) {
-    const tag = options.tag ?? versionNear(product.entry);
+    const root = product.root ?? repoRoot;
+    const revision = options.revision ?? (await gitRevision(root));
+    const tag = options.tag ?? versionNear(product.entry, root);
     const images: PlatformImage[] = [];
     for (const platform of platforms) {
       const built = await buildPackageImage({
@@ -115,9 +118,9 @@ export async function buildRelease(options: ReleaseOptions = {}): Promise<Releas
         ...(options.storage ? { storage: options.storage } : {}),
       });
       const sbom = cycloneDx({
-        image: `volpop/${product.name}`,
+        image: imageRepository(product),
         version: tag,
-        packages: bundledPackages(built.bundle.inputs, repoRoot),
+        packages: bundledPackages(built.bundle.inputs, root),
         base: built.base.inputs,
         nodePackage: platform.nodePackage,
         distro,
@@ -127,7 +130,7 @@ export async function buildRelease(options: ReleaseOptions = {}): Promise<Releas
     const index =
       images.length > 1
         ? await manifestList(
-            `volpop/${product.name}:${tag}-index`,
+            `${imageRepository(product)}:${tag}-index`,
             images.map((i) => i.built.image),
             options.storage,
           )
@@ -165,7 +168,7 @@ export interface PushedPlatformImage {
 
 /** One image of a release, pushed. */
 export interface PushedRelease {
-  /** `<registry>/volpop/<name>:<tag>` */
+  /** `<registry>/<repository>:<tag>` (`<registry>/volpop/<name>:<tag>` for volpop's own) */
   readonly reference: string;
   /** What `<tag>` names: the image manifest's digest (one platform) or the image index's (several). */
   readonly digest: string;
@@ -176,7 +179,8 @@ export interface PushedRelease {
 }
 
 /**
- * Pushes each image to `<registry>/volpop/<name>:<tag>` and attaches its SBOM. `registry` is a host,
+ * Pushes each image to `<registry>/<repository>:<tag>` (`<registry>/volpop/<name>:<tag>` for
+ * volpop's own) and attaches its SBOM. `registry` is a host,
  * optionally with a path (`registry.example.com/acme`); localhost and 127.0.0.1 are spoken to over plain HTTP.
  * The login is resolved once ({@link resolveRegistryAuth}, unless `auth` is given) and used for
  * every image and SBOM, and write access to every repository is proven before the first push.
@@ -185,7 +189,9 @@ export async function pushRelease(
   images: readonly ReleasedImage[],
   options: { readonly registry: string; readonly storage?: BuildahStorage; readonly auth?: ResolvedAuth },
 ): Promise<PushedRelease[]> {
-  const references = images.map((image) => `${options.registry}/volpop/${image.product.name}:${image.tag}`);
+  const references = images.map(
+    (image) => `${options.registry}/${imageRepository(image.product)}:${image.tag}`,
+  );
   const parsed = references.map((reference) => parseReference(reference));
   const host = parsed[0]?.registry;
   if (host === undefined) return [];
@@ -336,8 +342,8 @@ export function formatSizeReport(report: SizeReport): string {
   ].join("\n");
 }
 
-async function gitRevision(): Promise<string | undefined> {
-  const { ok, stdout } = await run("git", ["-C", repoRoot, "rev-parse", "HEAD"], {
+async function gitRevision(root: string): Promise<string | undefined> {
+  const { ok, stdout } = await run("git", ["-C", root, "rev-parse", "HEAD"], {
     allowFailure: true,
   }).catch(() => ({ ok: false, stdout: "" }));
   return ok ? stdout.trim() : undefined;

@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { type PopulateTarget, type Progress, readSpec, SPEC_ENV } from "@volpop/sdk";
+import { badInputCase, contained } from "@volpop/test-catalogue";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MARKER_NAME } from "./copy/marker.ts";
 import { readTree, sparseFile, temporaryDir, writeTree } from "./fixtures.ts";
@@ -61,10 +62,22 @@ describe("populateGoldenContent", () => {
     );
   });
 
-  it.each([undefined, "../etc", "a/b"])("refuses the content name %j and writes nothing", async (content) => {
-    await expect(async () => populateGoldenContent(context({ content }))).rejects.toThrow(
-      /refusing to populate: spec.content/,
-    );
-    expect(fs.readdirSync(mnt)).toEqual([]);
-  });
+  badInputCase.each([undefined, "../etc", "a/b"])(
+    {
+      id: "fastpath-hostile-content-name",
+      component: "fastpath",
+      input: "a GoldenContent spec in populate mode whose content is missing or a path (../etc, a/b)",
+      expected: "refusing to populate: spec.content …",
+      checks: ["volume-left-empty", "nothing-outside-volume"],
+    },
+    async (content) => {
+      await expect(async () => populateGoldenContent(context({ content }))).rejects.toThrow(
+        /refusing to populate: spec.content/,
+      );
+      contained("volume-left-empty", () => expect(fs.readdirSync(mnt)).toEqual([]));
+      contained("nothing-outside-volume", () =>
+        expect(fs.readdirSync(dir).sort()).toEqual(["golden", "mnt"]),
+      );
+    },
+  );
 });

@@ -1,15 +1,20 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { badInputCase, contained } from "@volpop/test-catalogue";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { writeHello } from "./populate.ts";
 
 describe("writeHello", () => {
+  // The volume is a directory of its own inside `root`, so that a write beside it would show.
+  let root: string;
   let dir: string;
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "hello-"));
+    root = fs.mkdtempSync(path.join(os.tmpdir(), "hello-"));
+    dir = path.join(root, "volume");
+    fs.mkdirSync(dir);
   });
-  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+  afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 
   it("writes the file with a trailing newline, as upstream", async () => {
     await writeHello(
@@ -36,13 +41,21 @@ describe("writeHello", () => {
   });
 
   // Populate mode checks the spec before this runs (see hello.test.ts); this holds even without it.
-  it.each(["../escape", "/etc/passwd", "a/b", "..", "."])(
-    "refuses the file name %j of an unchecked spec and writes nothing",
+  badInputCase.each(["../escape", "/etc/passwd", "a/b", "..", "."])(
+    {
+      id: "hello-hostile-file-name",
+      component: "hello",
+      input:
+        "a file name that is a path (../escape, /etc/passwd, a/b, .., .) in a spec that skipped the checks",
+      expected: "refusing to write outside the volume",
+      checks: ["volume-left-empty", "nothing-outside-volume"],
+    },
     async (fileName) => {
       await expect(
         writeHello({ kind: "directory", path: dir }, { fileName, fileContents: "x" }),
       ).rejects.toThrow(`refusing to write outside ${dir}`);
-      expect(fs.readdirSync(dir)).toEqual([]);
+      contained("volume-left-empty", () => expect(fs.readdirSync(dir)).toEqual([]));
+      contained("nothing-outside-volume", () => expect(fs.readdirSync(root)).toEqual(["volume"]));
     },
   );
 });

@@ -14,6 +14,7 @@ import {
   type WrittenImage,
   writeImage,
 } from "@volpop/oci-testing";
+import { badInputCase, contained } from "@volpop/test-catalogue";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { shortDigest } from "./populate/describe-failure.ts";
 import type { ImagePopulateError } from "./populate/errors.ts";
@@ -117,27 +118,46 @@ describe("populating a Block volume", () => {
     expectUntouched();
   });
 
-  it("fails clearly when the block file is a symlink", async () => {
-    const image = await push([
-      disk("real"),
-      { entries: [{ type: "symlink", path: "images/disk.img", target: "/etc/passwd" }] },
-    ]);
-    const error = await failureOf(populateDevice(image));
-    expect(error.message).toMatch(
-      /spec\.blockFile "images\/disk\.img" is not a regular file in the image: layer 2 of 2 \(sha256:[0-9a-f]{12}…\) puts a symlink there$/,
-    );
-    expectUntouched();
-  });
+  badInputCase(
+    {
+      id: "image-block-file-symlink",
+      component: "image",
+      input: "spec.blockFile that an upper layer turns into a symlink to /etc/passwd",
+      expected:
+        'spec.blockFile "images/disk.img" is not a regular file in the image: layer 2 of 2 puts a symlink there',
+      checks: ["existing-data-kept"],
+    },
+    async () => {
+      const image = await push([
+        disk("real"),
+        { entries: [{ type: "symlink", path: "images/disk.img", target: "/etc/passwd" }] },
+      ]);
+      const error = await failureOf(populateDevice(image));
+      expect(error.message).toMatch(
+        /spec\.blockFile "images\/disk\.img" is not a regular file in the image: layer 2 of 2 \(sha256:[0-9a-f]{12}…\) puts a symlink there$/,
+      );
+      contained("existing-data-kept", expectUntouched);
+    },
+  );
 
-  it("fails before writing when the block file is larger than the device", async () => {
-    const image = await push([disk(randomBytes(DEVICE_BYTES + 1, "too big"))]);
-    const error = await failureOf(populateDevice(image));
-    expect(error.message).toBe(
-      `image ${image.reference}: spec.blockFile "images/disk.img" is ${DEVICE_BYTES + 1} bytes, larger than the ${DEVICE_BYTES}-byte volume: request a larger PVC`,
-    );
-    expect((error as ImagePopulateError).code).toBe("BLOCK_FILE_TOO_LARGE");
-    expectUntouched();
-  });
+  badInputCase(
+    {
+      id: "image-block-file-too-large",
+      component: "image",
+      input: "a block file one byte larger than the device",
+      expected: "BLOCK_FILE_TOO_LARGE: larger than the volume: request a larger PVC",
+      checks: ["existing-data-kept"],
+    },
+    async () => {
+      const image = await push([disk(randomBytes(DEVICE_BYTES + 1, "too big"))]);
+      const error = await failureOf(populateDevice(image));
+      expect(error.message).toBe(
+        `image ${image.reference}: spec.blockFile "images/disk.img" is ${DEVICE_BYTES + 1} bytes, larger than the ${DEVICE_BYTES}-byte volume: request a larger PVC`,
+      );
+      expect((error as ImagePopulateError).code).toBe("BLOCK_FILE_TOO_LARGE");
+      contained("existing-data-kept", expectUntouched);
+    },
+  );
 
   it("is refused when its layers decompress to more than spec.limits.maxBytes (a zero bomb), zeroing what it wrote", async () => {
     // 8 MiB of zeros after the end of the archive: a few KiB of gzip, read after the block file.

@@ -12,6 +12,7 @@ import {
   startRecordingServer,
   tarBytes,
 } from "@volpop/oci-testing";
+import { badInputCase, contained } from "@volpop/test-catalogue";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { shortDigest } from "./populate/describe-failure.ts";
 import type { ImagePopulateError } from "./populate/errors.ts";
@@ -81,67 +82,102 @@ async function populateWithDeadline(spec: object): Promise<{ error: Error; elaps
 }
 
 describe("the population deadline", () => {
-  it("stops a registry that trickles its manifest one byte at a time", { timeout: 10_000 }, async () => {
-    const { manifest } = await image();
-    const server = await registry((_request, response) => {
-      trickle(response, 200, MediaType.OciManifest, Buffer.alloc(0), manifest);
-    });
-    const reference = `${server.host}/app:v1`;
-    const { error, elapsedMs } = await populateWithDeadline({
-      image: reference,
-      insecureRegistries: [server.host],
-    });
-    expect(error.message).toBe(
-      `image ${reference}: did not finish within the population deadline of 400ms (the image populator's --population-deadline)`,
-    );
-    expect((error as ImagePopulateError).code).toBe("POPULATION_DEADLINE_EXCEEDED");
-    expect(elapsedMs).toBeLessThan(DEADLINE_MS + 2_000);
-  });
-
-  it("stops a token server that trickles its answer", { timeout: 10_000 }, async () => {
-    const token = await registry((_request, response) => {
-      trickle(
-        response,
-        200,
-        "application/json",
-        Buffer.from('{"token":"'),
-        Buffer.from(`${"t".repeat(1000)}"}`),
+  badInputCase(
+    {
+      id: "image-slow-manifest",
+      component: "image",
+      input: "a registry trickling its manifest one byte every 40 ms (never idle long enough to time out)",
+      expected: "POPULATION_DEADLINE_EXCEEDED: did not finish within the population deadline",
+      checks: ["volume-left-empty"],
+    },
+    async () => {
+      const { manifest } = await image();
+      const server = await registry((_request, response) => {
+        trickle(response, 200, MediaType.OciManifest, Buffer.alloc(0), manifest);
+      });
+      const reference = `${server.host}/app:v1`;
+      const { error, elapsedMs } = await populateWithDeadline({
+        image: reference,
+        insecureRegistries: [server.host],
+      });
+      expect(error.message).toBe(
+        `image ${reference}: did not finish within the population deadline of 400ms (the image populator's --population-deadline)`,
       );
-    });
-    const server = await registry((_request, response) => {
-      response.writeHead(401, { "www-authenticate": `Bearer realm="${token.url}/token",service="registry"` });
-      response.end();
-    });
-    const reference = `${server.host}/app:v1`;
-    const { error, elapsedMs } = await populateWithDeadline({
-      image: reference,
-      insecureRegistries: [server.host],
-    });
-    expect(error.message).toMatch(/did not finish within the population deadline of 400ms/);
-    expect(token.requests).toHaveLength(1);
-    expect(elapsedMs).toBeLessThan(DEADLINE_MS + 2_000);
-  });
+      expect((error as ImagePopulateError).code).toBe("POPULATION_DEADLINE_EXCEEDED");
+      expect(elapsedMs).toBeLessThan(DEADLINE_MS + 2_000);
+      contained("volume-left-empty", () => expect(snapshotTree(pod.volume)).toEqual({}));
+    },
+    10_000,
+  );
 
-  it("stops a layer that trickles, and empties what it had written", { timeout: 10_000 }, async () => {
-    const { layer, config, manifest } = await image();
-    const server = await registry((request, response) => {
-      if (request.path.includes("/manifests/")) send(response, 200, MediaType.OciManifest, manifest);
-      else if (request.path.endsWith(digestOf(config)))
-        send(response, 200, "application/octet-stream", config);
-      // The first file and most of the second at once: extraction is under way when the trickle starts.
-      else trickle(response, 200, "application/octet-stream", layer.subarray(0, 2048), layer.subarray(2048));
-    });
-    const reference = `${server.host}/app:v1`;
-    const { error, elapsedMs } = await populateWithDeadline({
-      image: reference,
-      insecureRegistries: [server.host],
-    });
-    expect(error.message).toBe(
-      `image ${reference}: did not finish within the population deadline of 400ms (the image populator's --population-deadline), while reading layer ${shortDigest(digestOf(layer))}`,
-    );
-    expect(elapsedMs).toBeLessThan(DEADLINE_MS + 2_000);
-    expect(snapshotTree(pod.volume)).toEqual({});
-  });
+  badInputCase(
+    {
+      id: "image-slow-token-server",
+      component: "image",
+      input: "a token server trickling its answer one byte every 40 ms",
+      expected: "POPULATION_DEADLINE_EXCEEDED: did not finish within the population deadline",
+      checks: ["volume-left-empty"],
+    },
+    async () => {
+      const token = await registry((_request, response) => {
+        trickle(
+          response,
+          200,
+          "application/json",
+          Buffer.from('{"token":"'),
+          Buffer.from(`${"t".repeat(1000)}"}`),
+        );
+      });
+      const server = await registry((_request, response) => {
+        response.writeHead(401, {
+          "www-authenticate": `Bearer realm="${token.url}/token",service="registry"`,
+        });
+        response.end();
+      });
+      const reference = `${server.host}/app:v1`;
+      const { error, elapsedMs } = await populateWithDeadline({
+        image: reference,
+        insecureRegistries: [server.host],
+      });
+      expect(error.message).toMatch(/did not finish within the population deadline of 400ms/);
+      expect(token.requests).toHaveLength(1);
+      expect(elapsedMs).toBeLessThan(DEADLINE_MS + 2_000);
+      contained("volume-left-empty", () => expect(snapshotTree(pod.volume)).toEqual({}));
+    },
+    10_000,
+  );
+
+  badInputCase(
+    {
+      id: "image-slow-layer",
+      component: "image",
+      input: "a layer trickling one byte every 40 ms once extraction is under way",
+      expected: "POPULATION_DEADLINE_EXCEEDED, while reading the layer; what it had written removed",
+      checks: ["volume-left-empty"],
+    },
+    async () => {
+      const { layer, config, manifest } = await image();
+      const server = await registry((request, response) => {
+        if (request.path.includes("/manifests/")) send(response, 200, MediaType.OciManifest, manifest);
+        else if (request.path.endsWith(digestOf(config)))
+          send(response, 200, "application/octet-stream", config);
+        // The first file and most of the second at once: extraction is under way when the trickle starts.
+        else
+          trickle(response, 200, "application/octet-stream", layer.subarray(0, 2048), layer.subarray(2048));
+      });
+      const reference = `${server.host}/app:v1`;
+      const { error, elapsedMs } = await populateWithDeadline({
+        image: reference,
+        insecureRegistries: [server.host],
+      });
+      expect(error.message).toBe(
+        `image ${reference}: did not finish within the population deadline of 400ms (the image populator's --population-deadline), while reading layer ${shortDigest(digestOf(layer))}`,
+      );
+      expect(elapsedMs).toBeLessThan(DEADLINE_MS + 2_000);
+      contained("volume-left-empty", () => expect(snapshotTree(pod.volume)).toEqual({}));
+    },
+    10_000,
+  );
 
   it("leaves a population that finishes in time alone", async () => {
     const { layer, config, manifest } = await image();

@@ -7,20 +7,24 @@ import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import zlib from "node:zlib";
+import { DEFAULT_MAX_MANIFEST_BYTES, MediaType } from "@volpop/oci";
 import {
   type FaultProxy,
   type GuardedVolume,
   guardedVolume,
   type LayerSpec,
   type LocalRegistry,
+  type RecordingServer,
   randomBytes,
   snapshotTree,
   startFaultProxy,
   startLocalRegistry,
+  startRecordingServer,
   tarBytes,
   type WrittenImage,
   writeImage,
 } from "@volpop/oci-testing";
+import { badInputCase, contained } from "@volpop/test-catalogue";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { shortDigest } from "./populate/describe-failure.ts";
 import type { ImagePopulateError } from "./populate/errors.ts";
@@ -36,7 +40,7 @@ beforeEach(() => {
 });
 afterEach(() => {
   try {
-    expect(volume.outside()).toEqual(before);
+    contained("nothing-outside-volume", () => expect(volume.outside()).toEqual(before));
   } finally {
     pod.remove();
     volume.remove();
@@ -67,110 +71,186 @@ describe("a hostile layer", () => {
     const error = await failureOf(
       pod.populate({ image: image.reference, insecureRegistries: [registry.host], ...extra }),
     );
-    expect(snapshotTree(volume.target)).toEqual({});
+    contained("volume-left-empty", () => expect(snapshotTree(volume.target)).toEqual({}));
     return { error, image, bad: shortDigest(image.manifests[0]?.layers[1]?.digest ?? "") };
   }
 
-  it("is refused when an entry climbs out with ..", async () => {
-    const { error, image, bad } = await populateWith({
-      entries: [{ type: "raw", header: { name: "../etc/passwd", type: "file" }, content: Buffer.from("x") }],
-    });
-    expect(error.message).toBe(
-      `image ${image.reference}: layer ${bad} entry "../etc/passwd" rejected: escapes the volume`,
-    );
-    expect((error as ImagePopulateError).code).toBe("UNSAFE_LAYER_ENTRY");
-  });
+  badInputCase(
+    {
+      id: "image-entry-dotdot",
+      component: "image",
+      input: "a layer entry named ../etc/passwd",
+      expected: 'UNSAFE_LAYER_ENTRY: entry "../etc/passwd" rejected: escapes the volume',
+      checks: ["nothing-outside-volume", "volume-left-empty"],
+    },
+    async () => {
+      const { error, image, bad } = await populateWith({
+        entries: [
+          { type: "raw", header: { name: "../etc/passwd", type: "file" }, content: Buffer.from("x") },
+        ],
+      });
+      expect(error.message).toBe(
+        `image ${image.reference}: layer ${bad} entry "../etc/passwd" rejected: escapes the volume`,
+      );
+      expect((error as ImagePopulateError).code).toBe("UNSAFE_LAYER_ENTRY");
+    },
+  );
 
-  it("is refused when a hard link names a file outside", async () => {
-    const { error, image, bad } = await populateWith({
-      entries: [{ type: "hardlink", path: "passwd", target: "../../etc/passwd" }],
-    });
-    expect(error.message).toBe(
-      `image ${image.reference}: layer ${bad} entry "passwd" rejected: hard link target "../../etc/passwd" escapes the volume`,
-    );
-  });
+  badInputCase(
+    {
+      id: "image-hardlink-outside",
+      component: "image",
+      input: "a hard link to ../../etc/passwd",
+      expected: 'UNSAFE_LAYER_ENTRY: hard link target "../../etc/passwd" escapes the volume',
+      checks: ["nothing-outside-volume", "volume-left-empty"],
+    },
+    async () => {
+      const { error, image, bad } = await populateWith({
+        entries: [{ type: "hardlink", path: "passwd", target: "../../etc/passwd" }],
+      });
+      expect(error.message).toBe(
+        `image ${image.reference}: layer ${bad} entry "passwd" rejected: hard link target "../../etc/passwd" escapes the volume`,
+      );
+    },
+  );
 
-  it("is refused when a hard link goes through a symlink that points outside", async () => {
-    const { error, image, bad } = await populateWith({
-      entries: [
-        { type: "symlink", path: "out", target: "../sentinel.txt" },
-        { type: "hardlink", path: "link", target: "out" },
-      ],
-    });
-    expect(error.message).toBe(
-      `image ${image.reference}: layer ${bad} entry "link" rejected: hard link target "out" is a symlink`,
-    );
-  });
+  badInputCase(
+    {
+      id: "image-hardlink-via-symlink",
+      component: "image",
+      input: "a hard link through a symlink that points outside the volume",
+      expected: 'UNSAFE_LAYER_ENTRY: hard link target "out" is a symlink',
+      checks: ["nothing-outside-volume", "volume-left-empty"],
+    },
+    async () => {
+      const { error, image, bad } = await populateWith({
+        entries: [
+          { type: "symlink", path: "out", target: "../sentinel.txt" },
+          { type: "hardlink", path: "link", target: "out" },
+        ],
+      });
+      expect(error.message).toBe(
+        `image ${image.reference}: layer ${bad} entry "link" rejected: hard link target "out" is a symlink`,
+      );
+    },
+  );
 
-  it("is refused when it holds a device node", async () => {
-    const { error, image, bad } = await populateWith({
-      entries: [{ type: "raw", header: { name: "dev/sda", type: "block-device", devmajor: 8, devminor: 0 } }],
-    });
-    expect(error.message).toBe(
-      `image ${image.reference}: layer ${bad} entry "dev/sda" rejected: device nodes are never created in a volume`,
-    );
-  });
+  badInputCase(
+    {
+      id: "image-device-node",
+      component: "image",
+      input: "a block device node (dev/sda, 8:0) in a layer",
+      expected: "UNSAFE_LAYER_ENTRY: device nodes are never created in a volume",
+      checks: ["nothing-outside-volume", "volume-left-empty"],
+    },
+    async () => {
+      const { error, image, bad } = await populateWith({
+        entries: [
+          { type: "raw", header: { name: "dev/sda", type: "block-device", devmajor: 8, devminor: 0 } },
+        ],
+      });
+      expect(error.message).toBe(
+        `image ${image.reference}: layer ${bad} entry "dev/sda" rejected: device nodes are never created in a volume`,
+      );
+    },
+  );
 
-  it("is refused when it declares more bytes than spec.limits.maxBytes allows (a tar bomb)", async () => {
-    const { error, image, bad } = await populateWith(
-      { entries: [{ type: "file", path: "bomb", content: { randomBytes: 64 * 1024 } }] },
-      { limits: { maxBytes: 4096 } },
-    );
-    // The base layer takes 2560 bytes once decompressed (4 blocks and the end-of-archive marker), the
-    // bomb's header 512.
-    expect(error.message).toBe(
-      `image ${image.reference}: layer ${bad} entry "bomb" rejected: exceeds maxBytes (4096): it declares 65536 bytes and only 1024 remain`,
-    );
-    expect((error as ImagePopulateError).code).toBe("EXTRACT_LIMIT_EXCEEDED");
-  });
+  badInputCase(
+    {
+      id: "image-tar-bomb",
+      component: "image",
+      input: "an entry declaring more bytes than spec.limits.maxBytes leaves (a tar bomb)",
+      expected: "EXTRACT_LIMIT_EXCEEDED: exceeds maxBytes, refused from its header",
+      checks: ["nothing-outside-volume", "volume-left-empty"],
+    },
+    async () => {
+      const { error, image, bad } = await populateWith(
+        { entries: [{ type: "file", path: "bomb", content: { randomBytes: 64 * 1024 } }] },
+        { limits: { maxBytes: 4096 } },
+      );
+      // The base layer takes 2560 bytes once decompressed (4 blocks and the end-of-archive marker), the
+      // bomb's header 512.
+      expect(error.message).toBe(
+        `image ${image.reference}: layer ${bad} entry "bomb" rejected: exceeds maxBytes (4096): it declares 65536 bytes and only 1024 remain`,
+      );
+      expect((error as ImagePopulateError).code).toBe("EXTRACT_LIMIT_EXCEEDED");
+    },
+  );
 
-  it("is refused when it decompresses to more than spec.limits.maxBytes, whatever the bytes are (a zero bomb)", async () => {
-    // 8 MiB of zeros after the end of the archive: a few KiB of gzip, and no entry at all.
-    const tar = Buffer.concat([
-      await tarBytes([{ type: "file", path: "small", content: "x" }]),
-      Buffer.alloc(8 << 20),
-    ]);
-    const { error, image, bad } = await populateWith({ tar }, { limits: { maxBytes: "1Mi" } });
-    expect(error.message).toBe(
-      `image ${image.reference}: layer ${bad} rejected: exceeds maxBytes (1048576): the layers hold more than 1048576 bytes once decompressed`,
-    );
-    expect((error as ImagePopulateError).code).toBe("EXTRACT_LIMIT_EXCEEDED");
-  });
+  badInputCase(
+    {
+      id: "image-zero-bomb",
+      component: "image",
+      input: "a layer that decompresses to 8 MiB of zeros past spec.limits.maxBytes (a zero bomb)",
+      expected: "EXTRACT_LIMIT_EXCEEDED: the layers hold more than maxBytes once decompressed",
+      checks: ["nothing-outside-volume", "volume-left-empty"],
+    },
+    async () => {
+      // 8 MiB of zeros after the end of the archive: a few KiB of gzip, and no entry at all.
+      const tar = Buffer.concat([
+        await tarBytes([{ type: "file", path: "small", content: "x" }]),
+        Buffer.alloc(8 << 20),
+      ]);
+      const { error, image, bad } = await populateWith({ tar }, { limits: { maxBytes: "1Mi" } });
+      expect(error.message).toBe(
+        `image ${image.reference}: layer ${bad} rejected: exceeds maxBytes (1048576): the layers hold more than 1048576 bytes once decompressed`,
+      );
+      expect((error as ImagePopulateError).code).toBe("EXTRACT_LIMIT_EXCEEDED");
+    },
+  );
 
-  it("is refused when it holds more entries than spec.limits.maxEntries allows", async () => {
-    const { error, image, bad } = await populateWith(
-      { entries: Array.from({ length: 10 }, (_, i) => ({ type: "file" as const, path: `f${i}` })) },
-      { limits: { maxEntries: 5 } },
-    );
-    expect(error.message).toBe(
-      `image ${image.reference}: layer ${bad} entry "f3" rejected: exceeds maxEntries (5): the layers hold more than 5 entries`,
-    );
-  });
+  badInputCase(
+    {
+      id: "image-too-many-entries",
+      component: "image",
+      input: "more entries than spec.limits.maxEntries",
+      expected: "EXTRACT_LIMIT_EXCEEDED: exceeds maxEntries, naming the first entry over",
+      checks: ["nothing-outside-volume", "volume-left-empty"],
+    },
+    async () => {
+      const { error, image, bad } = await populateWith(
+        { entries: Array.from({ length: 10 }, (_, i) => ({ type: "file" as const, path: `f${i}` })) },
+        { limits: { maxEntries: 5 } },
+      );
+      expect(error.message).toBe(
+        `image ${image.reference}: layer ${bad} entry "f3" rejected: exceeds maxEntries (5): the layers hold more than 5 entries`,
+      );
+    },
+  );
 
-  it("keeps a symlink that points outside inside the volume: writing through it stays in the volume", async () => {
-    const image = await writeImage(registry.pushTarget, {
-      repository: "contained",
-      layers: [
-        base,
-        {
-          entries: [
-            { type: "symlink", path: "escape", target: "../.." },
-            { type: "file", path: "escape/sentinel.txt", content: "contained" },
-          ],
-        },
-      ],
-    });
-    await pod.populate({ image: image.reference, insecureRegistries: [registry.host] });
-    expect(snapshotTree(volume.target)).toEqual({
-      escape: "symlink -> ../..",
-      etc: "dir 755",
-      "etc/motd": 'file 644 "written before the bad layer"',
-      "sentinel.txt": 'file 644 "contained"',
-    });
-    // afterEach checks that the real sentinel beside the volume is untouched.
-  });
+  badInputCase(
+    {
+      id: "image-symlink-outside",
+      component: "image",
+      input: "a symlink to ../.. and a file written through it",
+      expected: "populated: the symlink resolves inside the volume, and so does the write",
+      checks: ["nothing-outside-volume"],
+    },
+    async () => {
+      const image = await writeImage(registry.pushTarget, {
+        repository: "contained",
+        layers: [
+          base,
+          {
+            entries: [
+              { type: "symlink", path: "escape", target: "../.." },
+              { type: "file", path: "escape/sentinel.txt", content: "contained" },
+            ],
+          },
+        ],
+      });
+      await pod.populate({ image: image.reference, insecureRegistries: [registry.host] });
+      expect(snapshotTree(volume.target)).toEqual({
+        escape: "symlink -> ../..",
+        etc: "dir 755",
+        "etc/motd": 'file 644 "written before the bad layer"',
+        "sentinel.txt": 'file 644 "contained"',
+      });
+      // afterEach checks that the real sentinel beside the volume is untouched.
+    },
+  );
 
-  it.each([
+  badInputCase.each([
     {
       what: "files written into lost+found",
       entries: [
@@ -187,7 +267,14 @@ describe("a hostile layer", () => {
       ],
     },
   ])(
-    "leaves an empty lost+found with mkfs's mode after a failure, whatever the image did with it: $what",
+    {
+      id: "image-lost-found",
+      component: "image",
+      input:
+        "a layer that fills lost+found or replaces it by a symlink to outside the volume, then a bad layer",
+      expected: "the failed attempt leaves only an empty lost+found, mode 0700, as mkfs makes it",
+      checks: ["nothing-outside-volume", "volume-left-empty"],
+    },
     async ({ entries }) => {
       fs.mkdirSync(`${volume.target}/lost+found`, { mode: 0o700 });
       const image = await writeImage(registry.pushTarget, {
@@ -202,24 +289,35 @@ describe("a hostile layer", () => {
         ],
       });
       await failureOf(pod.populate({ image: image.reference, insecureRegistries: [registry.host] }));
-      expect(snapshotTree(volume.target)).toEqual({ "lost+found": "dir 700" });
+      contained("volume-left-empty", () =>
+        expect(snapshotTree(volume.target)).toEqual({ "lost+found": "dir 700" }),
+      );
       // afterEach checks that nothing outside the volume changed.
     },
   );
 
-  it("is refused when its media type is one no layer unpacker knows", async () => {
-    const image = await writeImage(registry.pushTarget, {
-      repository: "odd-layer",
-      layers: [base, { ...base, mediaType: "application/vnd.example.layer.v1.tar+lz4" }],
-    });
-    const error = await failureOf(
-      pod.populate({ image: image.reference, insecureRegistries: [registry.host] }),
-    );
-    expect(error.message).toBe(
-      `image ${image.reference}: unsupported media type "application/vnd.example.layer.v1.tar+lz4" for layer ${image.manifests[0]?.layers[1]?.digest} of ${registry.host}/odd-layer`,
-    );
-    expect(snapshotTree(volume.target)).toEqual({});
-  });
+  badInputCase(
+    {
+      id: "image-layer-media-type",
+      component: "image",
+      input: "a layer of a media type no unpacker knows (tar+lz4)",
+      expected: "UNSUPPORTED_MEDIA_TYPE, naming the media type and the layer",
+      checks: ["nothing-outside-volume", "volume-left-empty"],
+    },
+    async () => {
+      const image = await writeImage(registry.pushTarget, {
+        repository: "odd-layer",
+        layers: [base, { ...base, mediaType: "application/vnd.example.layer.v1.tar+lz4" }],
+      });
+      const error = await failureOf(
+        pod.populate({ image: image.reference, insecureRegistries: [registry.host] }),
+      );
+      expect(error.message).toBe(
+        `image ${image.reference}: unsupported media type "application/vnd.example.layer.v1.tar+lz4" for layer ${image.manifests[0]?.layers[1]?.digest} of ${registry.host}/odd-layer`,
+      );
+      contained("volume-left-empty", () => expect(snapshotTree(volume.target)).toEqual({}));
+    },
+  );
 });
 
 describe("a reference or blob the registry cannot serve as asked", () => {
@@ -230,46 +328,74 @@ describe("a reference or blob the registry cannot serve as asked", () => {
   afterAll(() => registry.stop());
   const plain = (image: string) => ({ image, insecureRegistries: [registry.host] });
 
-  it("fails on a missing tag, saying to check the tag", async () => {
-    await writeImage(registry.pushTarget, { repository: "present", tag: "v1", layers: [base] });
-    const image = `${registry.host}/present:v2`;
-    const error = await failureOf(pod.populate(plain(image)));
-    expect(error.message).toBe(
-      `image ${image}: manifest not found in ${registry.host}/present (check the tag and the repository name)`,
-    );
-    expect((error as ImagePopulateError).code).toBe("MANIFEST_NOT_FOUND");
-    expect(snapshotTree(volume.target)).toEqual({});
-  });
+  badInputCase(
+    {
+      id: "image-missing-tag",
+      component: "image",
+      input: "an image tag the repository does not hold",
+      expected: "MANIFEST_NOT_FOUND: manifest not found (check the tag and the repository name)",
+      checks: ["nothing-outside-volume", "volume-left-empty"],
+    },
+    async () => {
+      await writeImage(registry.pushTarget, { repository: "present", tag: "v1", layers: [base] });
+      const image = `${registry.host}/present:v2`;
+      const error = await failureOf(pod.populate(plain(image)));
+      expect(error.message).toBe(
+        `image ${image}: manifest not found in ${registry.host}/present (check the tag and the repository name)`,
+      );
+      expect((error as ImagePopulateError).code).toBe("MANIFEST_NOT_FOUND");
+      contained("volume-left-empty", () => expect(snapshotTree(volume.target)).toEqual({}));
+    },
+  );
 
-  it("fails on a digest the repository does not hold, saying to check the digest", async () => {
-    await writeImage(registry.pushTarget, { repository: "pinned", layers: [base] });
-    const image = `${registry.host}/pinned@sha256:${"0".repeat(64)}`;
-    const error = await failureOf(pod.populate(plain(image)));
-    expect(error.message).toBe(
-      `image ${image}: manifest not found in ${registry.host}/pinned (check the digest and the repository name)`,
-    );
-  });
+  badInputCase(
+    {
+      id: "image-unknown-digest",
+      component: "image",
+      input: "an image pinned to a digest the repository does not hold",
+      expected: "MANIFEST_NOT_FOUND: manifest not found (check the digest and the repository name)",
+      checks: ["nothing-outside-volume", "volume-left-empty"],
+    },
+    async () => {
+      await writeImage(registry.pushTarget, { repository: "pinned", layers: [base] });
+      const image = `${registry.host}/pinned@sha256:${"0".repeat(64)}`;
+      const error = await failureOf(pod.populate(plain(image)));
+      expect(error.message).toBe(
+        `image ${image}: manifest not found in ${registry.host}/pinned (check the digest and the repository name)`,
+      );
+      contained("volume-left-empty", () => expect(snapshotTree(volume.target)).toEqual({}));
+    },
+  );
 
-  it("fails on a layer whose stored bytes were tampered with, after writing the layers before it", async () => {
-    const content = randomBytes(256 * 1024, "tampered");
-    const image = await writeImage(registry.pushTarget, {
-      repository: "tampered",
-      layers: [base, { compression: "none", entries: [{ type: "file", path: "data.bin", content }] }],
-    });
-    const layer = image.manifests[0]?.layers[1]?.digest ?? "";
-    const blob = registry.blobPath(layer);
-    const bytes = fs.readFileSync(blob);
-    bytes[100_000] = (bytes[100_000] ?? 0) ^ 0x01;
-    fs.writeFileSync(blob, bytes);
-    const error = await failureOf(pod.populate(plain(image.reference)));
-    expect(error.message).toMatch(
-      new RegExp(
-        `^image ${image.reference}: digest mismatch for layer ${shortDigest(layer)}: expected ${layer}, got sha256:[0-9a-f]{64} \\(the registry served corrupt or tampered content\\)$`,
-      ),
-    );
-    expect((error as ImagePopulateError).code).toBe("DIGEST_MISMATCH");
-    expect(snapshotTree(volume.target)).toEqual({});
-  });
+  badInputCase(
+    {
+      id: "image-tampered-layer",
+      component: "image",
+      input: "a layer whose stored bytes were tampered with (one bit flipped), after a good layer",
+      expected: "DIGEST_MISMATCH: the registry served corrupt or tampered content",
+      checks: ["nothing-outside-volume", "volume-left-empty"],
+    },
+    async () => {
+      const content = randomBytes(256 * 1024, "tampered");
+      const image = await writeImage(registry.pushTarget, {
+        repository: "tampered",
+        layers: [base, { compression: "none", entries: [{ type: "file", path: "data.bin", content }] }],
+      });
+      const layer = image.manifests[0]?.layers[1]?.digest ?? "";
+      const blob = registry.blobPath(layer);
+      const bytes = fs.readFileSync(blob);
+      bytes[100_000] = (bytes[100_000] ?? 0) ^ 0x01;
+      fs.writeFileSync(blob, bytes);
+      const error = await failureOf(pod.populate(plain(image.reference)));
+      expect(error.message).toMatch(
+        new RegExp(
+          `^image ${image.reference}: digest mismatch for layer ${shortDigest(layer)}: expected ${layer}, got sha256:[0-9a-f]{64} \\(the registry served corrupt or tampered content\\)$`,
+        ),
+      );
+      expect((error as ImagePopulateError).code).toBe("DIGEST_MISMATCH");
+      contained("volume-left-empty", () => expect(snapshotTree(volume.target)).toEqual({}));
+    },
+  );
 });
 
 describe("a pinned layer swapped for other gzip bytes padded with zeros to its size", () => {
@@ -279,34 +405,44 @@ describe("a pinned layer swapped for other gzip bytes padded with zeros to its s
   });
   afterAll(() => registry.stop());
 
-  it("fails with a digest mismatch, and none of the swapped-in files stay in the volume", async () => {
-    const image = await writeImage(registry.pushTarget, {
-      repository: "swapped",
-      layers: [
-        base,
-        { entries: [{ type: "file", path: "data.bin", content: randomBytes(1024 * 1024, "swap") }] },
-      ],
-    });
-    const layer = image.manifests[0]?.layers[1];
-    if (layer === undefined) throw new Error("no layer");
-    const planted = zlib.gzipSync(
-      await tarBytes([{ type: "file", path: "planted.txt", content: "planted" }]),
-    );
-    fs.writeFileSync(
-      registry.blobPath(layer.digest),
-      Buffer.concat([planted, Buffer.alloc(layer.size - planted.length)]),
-    );
-    const error = await failureOf(
-      pod.populate({ image: image.pinnedReference, insecureRegistries: [registry.host] }),
-    );
-    expect(error.message).toMatch(
-      new RegExp(
-        `^image ${image.pinnedReference}: digest mismatch for layer ${shortDigest(layer.digest)}: expected ${layer.digest}, got sha256:[0-9a-f]{64} \\(the registry served corrupt or tampered content\\)$`,
-      ),
-    );
-    expect((error as ImagePopulateError).code).toBe("DIGEST_MISMATCH");
-    expect(snapshotTree(volume.target)).toEqual({});
-  });
+  badInputCase(
+    {
+      id: "image-swapped-layer",
+      component: "image",
+      input:
+        "a pinned layer swapped for other gzip bytes padded with zeros to its size (right size, wrong digest)",
+      expected: "DIGEST_MISMATCH, none of the swapped-in files kept",
+      checks: ["nothing-outside-volume", "volume-left-empty"],
+    },
+    async () => {
+      const image = await writeImage(registry.pushTarget, {
+        repository: "swapped",
+        layers: [
+          base,
+          { entries: [{ type: "file", path: "data.bin", content: randomBytes(1024 * 1024, "swap") }] },
+        ],
+      });
+      const layer = image.manifests[0]?.layers[1];
+      if (layer === undefined) throw new Error("no layer");
+      const planted = zlib.gzipSync(
+        await tarBytes([{ type: "file", path: "planted.txt", content: "planted" }]),
+      );
+      fs.writeFileSync(
+        registry.blobPath(layer.digest),
+        Buffer.concat([planted, Buffer.alloc(layer.size - planted.length)]),
+      );
+      const error = await failureOf(
+        pod.populate({ image: image.pinnedReference, insecureRegistries: [registry.host] }),
+      );
+      expect(error.message).toMatch(
+        new RegExp(
+          `^image ${image.pinnedReference}: digest mismatch for layer ${shortDigest(layer.digest)}: expected ${layer.digest}, got sha256:[0-9a-f]{64} \\(the registry served corrupt or tampered content\\)$`,
+        ),
+      );
+      expect((error as ImagePopulateError).code).toBe("DIGEST_MISMATCH");
+      contained("volume-left-empty", () => expect(snapshotTree(volume.target)).toEqual({}));
+    },
+  );
 });
 
 describe("a registry that goes down mid-pull", () => {
@@ -387,14 +523,61 @@ describe("a registry serving a manifest of an unknown media type", () => {
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  it("fails naming the media type", async () => {
-    const image = `${host}/odd:v1`;
-    const error = await failureOf(pod.populate({ image, insecureRegistries: [host] }));
-    expect(error.message).toMatch(
-      new RegExp(
-        `^image ${image}: unsupported media type "application/vnd\\.example\\.manifest\\.v9\\+json" for manifest`,
-      ),
-    );
-    expect((error as ImagePopulateError).code).toBe("UNSUPPORTED_MEDIA_TYPE");
+  badInputCase(
+    {
+      id: "image-manifest-media-type",
+      component: "image",
+      input: "a manifest of an unknown media type",
+      expected: "UNSUPPORTED_MEDIA_TYPE, naming the media type of the manifest",
+      checks: ["nothing-outside-volume", "volume-left-empty"],
+    },
+    async () => {
+      const image = `${host}/odd:v1`;
+      const error = await failureOf(pod.populate({ image, insecureRegistries: [host] }));
+      expect(error.message).toMatch(
+        new RegExp(
+          `^image ${image}: unsupported media type "application/vnd\\.example\\.manifest\\.v9\\+json" for manifest`,
+        ),
+      );
+      expect((error as ImagePopulateError).code).toBe("UNSUPPORTED_MEDIA_TYPE");
+      contained("volume-left-empty", () => expect(snapshotTree(volume.target)).toEqual({}));
+    },
+  );
+});
+
+describe("a registry serving a manifest larger than the limit", () => {
+  let server: RecordingServer;
+  beforeAll(async () => {
+    // 5 MiB of JSON whitespace, over the client's 4 MiB limit: served with its length announced on
+    // one path and in chunks, without a length, on the other.
+    const huge = Buffer.alloc(DEFAULT_MAX_MANIFEST_BYTES + 1024 * 1024, " ");
+    server = await startRecordingServer((request, response) => {
+      const announced = request.path.includes("/announced/");
+      response.writeHead(200, {
+        "content-type": MediaType.OciManifest,
+        ...(announced ? { "content-length": String(huge.length) } : {}),
+      });
+      response.end(huge);
+    });
   });
+  afterAll(() => server.stop());
+
+  badInputCase.each(["announced", "chunked"])(
+    {
+      id: "image-huge-manifest",
+      component: "image",
+      input: "a 5 MiB manifest, its length announced or not",
+      expected: "MANIFEST_TOO_LARGE: larger than the 4194304 byte limit, read no further",
+      checks: ["nothing-outside-volume", "volume-left-empty"],
+    },
+    async (how) => {
+      const image = `${server.host}/${how}/app:v1`;
+      const error = await failureOf(pod.populate({ image, insecureRegistries: [server.host] }));
+      expect(error.message).toMatch(
+        new RegExp(`^image ${image}: .*larger than the ${DEFAULT_MAX_MANIFEST_BYTES} byte limit`),
+      );
+      expect((error as ImagePopulateError).code).toBe("MANIFEST_TOO_LARGE");
+      contained("volume-left-empty", () => expect(snapshotTree(volume.target)).toEqual({}));
+    },
+  );
 });

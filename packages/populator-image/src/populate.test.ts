@@ -13,6 +13,7 @@ import {
   type TreeEntry,
   writeImage,
 } from "@volpop/oci-testing";
+import { badInputCase, contained } from "@volpop/test-catalogue";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { ImagePopulateError } from "./populate/errors.ts";
 import { dockerConfigSecret, entriesOf, failureOf, type Pod, scratchPod } from "./populate/testing.ts";
@@ -242,12 +243,25 @@ describe("populating a Filesystem volume from a plain HTTP registry", () => {
   });
 
   // As the SDK's populate mode does with the spec in the pod's env, before populateImage runs.
-  it("refuses a spec the controller would have refused, before touching the volume", async () => {
-    fs.writeFileSync(path.join(pod.volume, "data"), "untouched");
-    const error = await failureOf(pod.populate({ image: "busybox", path: "../etc" }));
-    expect(error.message).toBe('refusing to populate: spec.path "../etc" must not contain ".."');
-    expect(entriesOf(pod.volume)).toEqual(["data"]);
-  });
+  badInputCase(
+    {
+      id: "image-spec-path-dotdot",
+      component: "image",
+      input:
+        "spec.path ../etc in the spec populate mode is given (a source the controller would have refused)",
+      expected: 'refusing to populate: spec.path "../etc" must not contain ".."',
+      checks: ["existing-data-kept"],
+    },
+    async () => {
+      fs.writeFileSync(path.join(pod.volume, "data"), "untouched");
+      const error = await failureOf(pod.populate({ image: "busybox", path: "../etc" }));
+      expect(error.message).toBe('refusing to populate: spec.path "../etc" must not contain ".."');
+      contained("existing-data-kept", () => {
+        expect(entriesOf(pod.volume)).toEqual(["data"]);
+        expect(fs.readFileSync(path.join(pod.volume, "data"), "utf8")).toBe("untouched");
+      });
+    },
+  );
 });
 
 describe("populating from a registry with a private CA", () => {
@@ -267,17 +281,26 @@ describe("populating from a registry with a private CA", () => {
     expect(fs.readFileSync(path.join(pod.volume, "etc/motd"), "utf8")).toBe("hello from a layer\n");
   });
 
-  it("refuses the registry without the CA, saying where to put it", async () => {
-    fs.writeFileSync(path.join(pod.volume, "stale"), "from a previous attempt");
-    const error = await failureOf(pod.populate({ image: reference }));
-    expect(error.message).toMatch(
-      new RegExp(
-        `^image ${reference}: TLS connection to ${registry.host} failed: .*; if the registry uses a private CA, name it in spec.caBundle$`,
-      ),
-    );
-    expect((error as ImagePopulateError).code).toBe("REGISTRY_TLS");
-    expectEmptied(pod.volume);
-  });
+  badInputCase(
+    {
+      id: "image-untrusted-registry",
+      component: "image",
+      input: "a registry whose certificate no CA given to the pod vouches for",
+      expected: "REGISTRY_TLS: TLS connection failed; name a private CA in spec.caBundle",
+      checks: ["volume-left-empty"],
+    },
+    async () => {
+      fs.writeFileSync(path.join(pod.volume, "stale"), "from a previous attempt");
+      const error = await failureOf(pod.populate({ image: reference }));
+      expect(error.message).toMatch(
+        new RegExp(
+          `^image ${reference}: TLS connection to ${registry.host} failed: .*; if the registry uses a private CA, name it in spec.caBundle$`,
+        ),
+      );
+      expect((error as ImagePopulateError).code).toBe("REGISTRY_TLS");
+      contained("volume-left-empty", () => expectEmptied(pod.volume));
+    },
+  );
 
   it("says which ConfigMap key is missing", async () => {
     pod.mountConfigMap({ "other.pem": registry.caPem as string });
@@ -345,19 +368,28 @@ describe("populating from a registry with Basic auth", () => {
     expect(entriesOf(pod.volume)).toEqual(["etc"]);
   });
 
-  it("says authentication failed and to check the pull secret when its password is wrong", async () => {
-    pod.mountSecret(0, dockerConfigSecret("elsewhere.example.com", "x", "y"));
-    pod.mountSecret(1, dockerConfigSecret(registry.host, user.user, "wrong"));
-    fs.writeFileSync(path.join(pod.volume, "stale"), "from a previous attempt");
-    const error = await failureOf(
-      pod.populate({ image: reference, insecureRegistries: [registry.host], ...withSecret }, admin()),
-    );
-    expect(error.message).toBe(
-      `image ${reference}: authentication failed for registry ${registry.host} (check the pull secret)`,
-    );
-    expect((error as ImagePopulateError).code).toBe("REGISTRY_AUTH");
-    expectEmptied(pod.volume);
-  });
+  badInputCase(
+    {
+      id: "image-wrong-password",
+      component: "image",
+      input: "a pull secret with the wrong password",
+      expected: "REGISTRY_AUTH: authentication failed for registry … (check the pull secret)",
+      checks: ["volume-left-empty"],
+    },
+    async () => {
+      pod.mountSecret(0, dockerConfigSecret("elsewhere.example.com", "x", "y"));
+      pod.mountSecret(1, dockerConfigSecret(registry.host, user.user, "wrong"));
+      fs.writeFileSync(path.join(pod.volume, "stale"), "from a previous attempt");
+      const error = await failureOf(
+        pod.populate({ image: reference, insecureRegistries: [registry.host], ...withSecret }, admin()),
+      );
+      expect(error.message).toBe(
+        `image ${reference}: authentication failed for registry ${registry.host} (check the pull secret)`,
+      );
+      expect((error as ImagePopulateError).code).toBe("REGISTRY_AUTH");
+      contained("volume-left-empty", () => expectEmptied(pod.volume));
+    },
+  );
 
   it("says when no pull secret has credentials for the registry", async () => {
     pod.mountSecret(0, dockerConfigSecret("elsewhere.example.com", "x", "y"));
@@ -380,20 +412,31 @@ describe("populating from a registry with Basic auth", () => {
     );
   });
 
-  it("names a pull secret that is not of type kubernetes.io/dockerconfigjson", async () => {
-    pod.mountSecret(0, { username: user.user, password: user.password });
-    const error = await failureOf(
-      pod.populate({
-        image: reference,
-        insecureRegistries: [registry.host],
-        pullSecrets: [{ name: "opaque" }],
-      }),
-    );
-    expect(error.message).toBe(
-      `image ${reference}: pull secret opaque has no .dockerconfigjson key: it must be a Secret of type kubernetes.io/dockerconfigjson`,
-    );
-    expect((error as ImagePopulateError).code).toBe("PULL_SECRET_INVALID");
-  });
+  badInputCase(
+    {
+      id: "image-pull-secret-not-dockerconfig",
+      component: "image",
+      input: "a mounted pull secret holding username and password keys, not .dockerconfigjson",
+      expected:
+        "PULL_SECRET_INVALID: pull secret opaque has no .dockerconfigjson key: it must be of type kubernetes.io/dockerconfigjson",
+      checks: ["volume-left-empty"],
+    },
+    async () => {
+      pod.mountSecret(0, { username: user.user, password: user.password });
+      const error = await failureOf(
+        pod.populate({
+          image: reference,
+          insecureRegistries: [registry.host],
+          pullSecrets: [{ name: "opaque" }],
+        }),
+      );
+      expect(error.message).toBe(
+        `image ${reference}: pull secret opaque has no .dockerconfigjson key: it must be a Secret of type kubernetes.io/dockerconfigjson`,
+      );
+      expect((error as ImagePopulateError).code).toBe("PULL_SECRET_INVALID");
+      contained("volume-left-empty", () => expectEmptied(pod.volume));
+    },
+  );
 });
 
 describe("where the pull secret's credentials go", () => {
@@ -406,23 +449,40 @@ describe("where the pull secret's credentials go", () => {
   });
   afterAll(() => attacker.stop());
 
-  it("never over plain HTTP to a registry the ImageSource lists as insecure, unless the admin allows it", async () => {
-    // The source's author may name the Secret, not read it: they point it at a host they listen on.
-    pod.mountSecret(0, dockerConfigSecret(attacker.host, "robot", "s3cret-password"));
-    const image = `${attacker.host}/app:v1`;
-    const error = await failureOf(
-      pod.populate({ image, insecureRegistries: [attacker.host], pullSecrets: [{ name: "registry-creds" }] }),
-    );
-    expect(error.message).toBe(
-      `image ${image}: authentication failed for registry ${attacker.host} (the pull secret's credentials were not sent: it is reached over plain HTTP, which only a cluster admin may allow)`,
-    );
-    expect((error as ImagePopulateError).code).toBe("REGISTRY_AUTH");
-    expect(attacker.requests.length).toBeGreaterThan(0);
-    expect(attacker.requests.map((r) => r.headers.authorization)).toEqual(
-      attacker.requests.map(() => undefined),
-    );
-    expect(JSON.stringify(attacker.requests)).not.toContain(
-      Buffer.from("robot:s3cret-password").toString("base64"),
-    );
-  });
+  badInputCase(
+    {
+      id: "image-credentials-plain-http",
+      component: "image",
+      input:
+        "an ImageSource listing as insecure (plain HTTP) a host it controls, with a pull secret for that host",
+      expected:
+        "REGISTRY_AUTH: the pull secret's credentials were not sent: plain HTTP, which only a cluster admin may allow",
+      checks: ["no-credentials-leaked"],
+    },
+    async () => {
+      // The source's author may name the Secret, not read it: they point it at a host they listen on.
+      pod.mountSecret(0, dockerConfigSecret(attacker.host, "robot", "s3cret-password"));
+      const image = `${attacker.host}/app:v1`;
+      const error = await failureOf(
+        pod.populate({
+          image,
+          insecureRegistries: [attacker.host],
+          pullSecrets: [{ name: "registry-creds" }],
+        }),
+      );
+      expect(error.message).toBe(
+        `image ${image}: authentication failed for registry ${attacker.host} (the pull secret's credentials were not sent: it is reached over plain HTTP, which only a cluster admin may allow)`,
+      );
+      expect((error as ImagePopulateError).code).toBe("REGISTRY_AUTH");
+      expect(attacker.requests.length).toBeGreaterThan(0);
+      contained("no-credentials-leaked", () => {
+        expect(attacker.requests.map((r) => r.headers.authorization)).toEqual(
+          attacker.requests.map(() => undefined),
+        );
+        expect(JSON.stringify(attacker.requests)).not.toContain(
+          Buffer.from("robot:s3cret-password").toString("base64"),
+        );
+      });
+    },
+  );
 });

@@ -49,6 +49,19 @@ describe("entry points by audience", { timeout: 60_000 }, () => {
     expect(packagesLoadedBy("@volpop/sdk/run")).not.toContain("node:http");
   });
 
+  // `npx volpop doctor` runs where prom-client (a peer dependency) may not be installed.
+  it("@volpop/sdk/doctor loads neither gRPC, protobuf nor prom-client", () => {
+    const loaded = packagesLoadedBy("@volpop/sdk/doctor");
+    expect(loaded).toContain("@kubernetes/client-node");
+    for (const name of ["@grpc/grpc-js", "@bufbuild/protobuf", "prom-client"])
+      expect(loaded).not.toContain(name);
+  });
+
+  // `volpop doctor` then loads no gRPC, `volpop fastpath conformance` no doctor.
+  it("the volpop command loads no package until a subcommand runs", () => {
+    expect(packagesLoadedBy(new URL("./bin/commands.ts", import.meta.url).href)).toEqual([]);
+  });
+
   it("@volpop/sdk/fastpath is where gRPC comes in", () => {
     expect(packagesLoadedBy("@volpop/sdk/fastpath")).toContain("@grpc/grpc-js");
   });

@@ -5,6 +5,7 @@ import {
   type V1ConfigMap,
   type V1Secret,
 } from "@kubernetes/client-node";
+import { badInputCase, contained } from "@volpop/test-catalogue";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { TransientError } from "./errors.ts";
@@ -399,39 +400,64 @@ describe("execute: copyObject", () => {
     },
   );
 
-  it.each<[Kind, string]>([
+  badInputCase.each<[Kind, string]>([
     ["Secret", "registry-creds"],
     ["ConfigMap", "registry-ca"],
-  ])("records a Warning naming the missing %s and fails transiently, copying nothing", async (kind, name) => {
-    const { context, recorded } = setup();
-    const failure = run([copyStep(kind, name)], context);
-    await expect(failure).rejects.toBeInstanceOf(TransientError);
-    await expect(failure).rejects.toThrow(`${kind} ${USER_NAMESPACE}/${name}`);
-    expect(recorded.events).toMatchObject([
-      {
-        type: "Warning",
-        reason: EventReason.DataSourceNotFound,
-        message: expect.stringContaining(`${kind} ${USER_NAMESPACE}/${name} named by the data source`),
-        involvedObject: { kind: "PersistentVolumeClaim", namespace: USER_NAMESPACE, name: PVC_NAME },
-      },
-    ]);
-    expect(recorded.writes).toEqual([]);
-  });
+  ])(
+    {
+      id: "sdk-source-object-missing",
+      component: "sdk",
+      input:
+        "a source naming a pull Secret or CA ConfigMap its namespace does not hold (one of another namespace)",
+      expected:
+        "Warning PopulatorDataSourceNotFound: Secret apps/registry-creds named by the data source not found; retried",
+      checks: ["nothing-created"],
+    },
+    async ([kind, name]) => {
+      const { context, recorded } = setup();
+      const failure = run([copyStep(kind, name)], context);
+      await expect(failure).rejects.toBeInstanceOf(TransientError);
+      await expect(failure).rejects.toThrow(`${kind} ${USER_NAMESPACE}/${name}`);
+      expect(recorded.events).toMatchObject([
+        {
+          type: "Warning",
+          reason: EventReason.DataSourceNotFound,
+          message: expect.stringContaining(`${kind} ${USER_NAMESPACE}/${name} named by the data source`),
+          involvedObject: { kind: "PersistentVolumeClaim", namespace: USER_NAMESPACE, name: PVC_NAME },
+        },
+      ]);
+      contained("nothing-created", () => expect(recorded.writes).toEqual([]));
+    },
+  );
 
-  it("refuses a Secret of a type the populator did not ask for, with a Warning, copying nothing", async () => {
-    const tls: StoredObject = { ...secret(), type: "kubernetes.io/tls", data: { "tls.key": "a2V5" } };
-    const { context, recorded } = setup({ objects: [tls] });
-    const failure = run([copyStep("Secret", "registry-creds", ["kubernetes.io/dockerconfigjson"])], context);
-    await expect(failure).rejects.toBeInstanceOf(TransientError);
-    expect(recorded.events).toMatchObject([
-      {
-        type: "Warning",
-        reason: EventReason.DataSourceInvalid,
-        message: `Secret ${USER_NAMESPACE}/registry-creds named by the data source is of type kubernetes.io/tls; only kubernetes.io/dockerconfigjson can be used`,
-      },
-    ]);
-    expect(recorded.writes).toEqual([]);
-  });
+  badInputCase(
+    {
+      id: "sdk-secret-forbidden-type",
+      component: "sdk",
+      input:
+        "a source naming a kubernetes.io/tls Secret (a private key) where only pull secrets may be copied",
+      expected:
+        "Warning PopulatorDataSourceInvalid: Secret … is of type kubernetes.io/tls; only kubernetes.io/dockerconfigjson can be used",
+      checks: ["nothing-created"],
+    },
+    async () => {
+      const tls: StoredObject = { ...secret(), type: "kubernetes.io/tls", data: { "tls.key": "a2V5" } };
+      const { context, recorded } = setup({ objects: [tls] });
+      const failure = run(
+        [copyStep("Secret", "registry-creds", ["kubernetes.io/dockerconfigjson"])],
+        context,
+      );
+      await expect(failure).rejects.toBeInstanceOf(TransientError);
+      expect(recorded.events).toMatchObject([
+        {
+          type: "Warning",
+          reason: EventReason.DataSourceInvalid,
+          message: `Secret ${USER_NAMESPACE}/registry-creds named by the data source is of type kubernetes.io/tls; only kubernetes.io/dockerconfigjson can be used`,
+        },
+      ]);
+      contained("nothing-created", () => expect(recorded.writes).toEqual([]));
+    },
+  );
 
   it("copies a Secret of an allowed type", async () => {
     const { context, recorded } = setup({ objects: [secret()] });

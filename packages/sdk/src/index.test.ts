@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import * as doctor from "./doctor/index.ts";
 import * as authors from "./index.ts";
 import * as run from "./run.ts";
 import * as runtime from "./runtime.ts";
@@ -165,6 +166,26 @@ describe("@volpop/sdk public API", () => {
         "runConformance",
         "serveBackend",
         "serverCredentials",
+      ]
+    `);
+  });
+
+  it("@volpop/sdk/doctor (operators) exports exactly these values", () => {
+    expect(Object.keys(doctor).sort()).toMatchInlineSnapshot(`
+      [
+        "DoctorConnectionError",
+        "FindingCode",
+        "REPORT_SCHEMA",
+        "diagnoseCluster",
+        "diagnosePvc",
+        "doctorCluster",
+        "doctorPvc",
+        "exitCodeOf",
+        "gatherClusterSnapshot",
+        "gatherPvcSnapshot",
+        "renderJson",
+        "renderText",
+        "runDoctorCli",
       ]
     `);
   });

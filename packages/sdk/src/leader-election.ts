@@ -19,11 +19,8 @@
  * are table-tested; {@link runWithLeaderElection} is the loop around them and the API calls.
  */
 import {
-  type ConfigurationOptions,
   CoordinationV1Api,
   type KubeConfig,
-  Observable,
-  type ObservableMiddleware,
   type V1Lease,
   type V1LeaseSpec,
   V1MicroTime,
@@ -47,6 +44,7 @@ import {
   leaderElectionTimingProblems,
 } from "./leader-election-timings.ts";
 import type { Logger } from "./logger.ts";
+import { withSignal } from "./request-signal.ts";
 
 // The timing rules live apart so that command lines can check them without loading the Kubernetes
 // client; they are part of this module's surface all the same.
@@ -565,24 +563,6 @@ function isAbort(error: unknown, signal: AbortSignal): boolean {
   return (
     signal.aborted && (error === signal.reason || (error instanceof Error && error.name === "AbortError"))
   );
-}
-
-// Request options that cancel the request when `signal` aborts: client-node takes a signal only
-// through a middleware that sets it on the request context.
-function withSignal(signal: AbortSignal): ConfigurationOptions<ObservableMiddleware> {
-  return {
-    middleware: [
-      {
-        pre: (context) => {
-          context.setSignal(signal);
-          return new Observable(Promise.resolve(context));
-        },
-        post: (response) => new Observable(Promise.resolve(response)),
-      },
-    ],
-    // Keep the configured middleware (authentication among it) and add ours.
-    middlewareMergeStrategy: "append",
-  };
 }
 
 // An AbortSignal that aborts `ms` from now on `clock` (AbortSignal.timeout only knows real time).

@@ -1,4 +1,5 @@
 import type { V1PersistentVolume, V1PersistentVolumeClaim } from "@kubernetes/client-node";
+import { badInputCase, contained } from "@volpop/test-catalogue";
 import { describe, expect, it } from "vitest";
 import { EventReason } from "./events.ts";
 import {
@@ -76,6 +77,8 @@ function run(
 }
 
 const kinds = (plan: Plan) => plan.steps.map((step) => step.kind);
+/** The steps of a plan that would create or change objects: all but events and the PVC's progress. */
+const writes = (plan: Plan) => kinds(plan).filter((kind) => kind !== "event" && kind !== "setProgress");
 const finishedPopulation: Step[] = [
   {
     kind: "event",
@@ -423,29 +426,49 @@ describe("reconcile", () => {
     });
     const remoteSource = sourceObject({ metadata: { namespace: "data" } });
 
-    it("warns and waits when cross-namespace sources are not allowed", () => {
-      const message =
-        "dataSourceRef names namespace data, but this populator does not allow cross-namespace sources";
-      const plan = run({ pvc: crossNamespace, source: remoteSource }, { strategy: untouchable });
-      expect(plan).toEqual({
-        steps: [{ kind: "event", type: "Warning", reason: EventReason.CrossNamespaceNotAllowed, message }],
-        waitingFor: message,
-      });
-    });
+    badInputCase(
+      {
+        id: "sdk-cross-namespace-not-allowed",
+        component: "sdk",
+        input: "a dataSourceRef naming a source in another namespace, where the populator allows none",
+        expected: "Warning PopulatorCrossNamespaceNotAllowed, and a wait",
+        checks: ["nothing-created"],
+      },
+      () => {
+        const message =
+          "dataSourceRef names namespace data, but this populator does not allow cross-namespace sources";
+        const plan = run({ pvc: crossNamespace, source: remoteSource }, { strategy: untouchable });
+        contained("nothing-created", () => expect(writes(plan)).toEqual([]));
+        expect(plan).toEqual({
+          steps: [{ kind: "event", type: "Warning", reason: EventReason.CrossNamespaceNotAllowed, message }],
+          waitingFor: message,
+        });
+      },
+    );
 
-    it("warns and looks again later when no ReferenceGrant allows it", () => {
-      const message =
-        "no ReferenceGrant in namespace data allows PersistentVolumeClaims from apps to use Hello hello";
-      const plan = run(
-        { pvc: crossNamespace, source: remoteSource, referenceGranted: false },
-        { strategy: untouchable, settings: { allowCrossNamespace: true, referenceGrantRecheckMs: 30_000 } },
-      );
-      expect(plan).toEqual({
-        steps: [{ kind: "event", type: "Warning", reason: EventReason.CrossNamespaceNotGranted, message }],
-        waitingFor: message,
-        requeueAfterMs: 30_000,
-      });
-    });
+    badInputCase(
+      {
+        id: "sdk-cross-namespace-not-granted",
+        component: "sdk",
+        input: "a dataSourceRef naming a source in another namespace that no ReferenceGrant opens",
+        expected: "Warning PopulatorCrossNamespaceNotGranted, looked at again later",
+        checks: ["nothing-created"],
+      },
+      () => {
+        const message =
+          "no ReferenceGrant in namespace data allows PersistentVolumeClaims from apps to use Hello hello";
+        const plan = run(
+          { pvc: crossNamespace, source: remoteSource, referenceGranted: false },
+          { strategy: untouchable, settings: { allowCrossNamespace: true, referenceGrantRecheckMs: 30_000 } },
+        );
+        contained("nothing-created", () => expect(writes(plan)).toEqual([]));
+        expect(plan).toEqual({
+          steps: [{ kind: "event", type: "Warning", reason: EventReason.CrossNamespaceNotGranted, message }],
+          waitingFor: message,
+          requeueAfterMs: 30_000,
+        });
+      },
+    );
 
     it("populates from the other namespace when a ReferenceGrant allows it", () => {
       const plan = run(
@@ -485,27 +508,50 @@ describe("reconcile", () => {
   });
 
   describe("the data source", () => {
-    it("warns that the source is missing and says so on the PVC", () => {
-      const message = "Hello apps/hello not found; waiting for it to be created";
-      expect(run({ source: undefined }, { strategy: untouchable })).toEqual({
-        steps: [
-          { kind: "event", type: "Warning", reason: EventReason.DataSourceNotFound, message },
-          { kind: "setProgress", progress: "waiting for the data source" },
-        ],
-        waitingFor: message,
-      });
-    });
+    badInputCase(
+      {
+        id: "sdk-missing-source",
+        component: "sdk",
+        input: "a dataSourceRef naming a source that does not exist",
+        expected:
+          "Warning PopulatorDataSourceNotFound: Hello apps/hello not found; waiting for it to be created",
+        checks: ["nothing-created"],
+      },
+      () => {
+        const message = "Hello apps/hello not found; waiting for it to be created";
+        const plan = run({ source: undefined }, { strategy: untouchable });
+        contained("nothing-created", () => expect(writes(plan)).toEqual([]));
+        expect(plan).toEqual({
+          steps: [
+            { kind: "event", type: "Warning", reason: EventReason.DataSourceNotFound, message },
+            { kind: "setProgress", progress: "waiting for the data source" },
+          ],
+          waitingFor: message,
+        });
+      },
+    );
 
-    it("warns that the source is invalid, listing every problem, and populates nothing", () => {
-      const message = "Hello apps/hello is invalid: spec.fileName is required; spec.contents is required";
-      expect(run({ source: sourceObject({ spec: { size: 3 } }) }, { strategy: untouchable })).toEqual({
-        steps: [
-          { kind: "event", type: "Warning", reason: EventReason.DataSourceInvalid, message },
-          { kind: "setProgress", progress: "data source invalid" },
-        ],
-        waitingFor: message,
-      });
-    });
+    badInputCase(
+      {
+        id: "sdk-invalid-source",
+        component: "sdk",
+        input: "a source whose spec misses its required fields",
+        expected: "Warning PopulatorDataSourceInvalid, listing every problem",
+        checks: ["nothing-created"],
+      },
+      () => {
+        const message = "Hello apps/hello is invalid: spec.fileName is required; spec.contents is required";
+        const plan = run({ source: sourceObject({ spec: { size: 3 } }) }, { strategy: untouchable });
+        contained("nothing-created", () => expect(writes(plan)).toEqual([]));
+        expect(plan).toEqual({
+          steps: [
+            { kind: "event", type: "Warning", reason: EventReason.DataSourceInvalid, message },
+            { kind: "setProgress", progress: "data source invalid" },
+          ],
+          waitingFor: message,
+        });
+      },
+    );
 
     it("validates the source's spec and nothing else", () => {
       const populator = fakePopulator({ problems: ["spec.url must use https"] });
@@ -518,11 +564,20 @@ describe("reconcile", () => {
       expect(plan.steps[0]).toMatchObject({ message: expect.stringMatching(/: spec\.url must use https$/) });
     });
 
-    it("treats a source without a spec as invalid rather than crashing", () => {
-      expect(run({ source: sourceObject({ spec: undefined }) }).steps[0]).toMatchObject({
-        reason: EventReason.DataSourceInvalid,
-      });
-    });
+    badInputCase(
+      {
+        id: "sdk-source-without-spec",
+        component: "sdk",
+        input: "a source object without a spec",
+        expected: "Warning PopulatorDataSourceInvalid, no crash",
+        checks: ["nothing-created"],
+      },
+      () => {
+        const plan = run({ source: sourceObject({ spec: undefined }) });
+        expect(plan.steps[0]).toMatchObject({ reason: EventReason.DataSourceInvalid });
+        contained("nothing-created", () => expect(writes(plan)).toEqual([]));
+      },
+    );
   });
 
   describe("the storage class", () => {
@@ -612,24 +667,35 @@ describe("reconcile", () => {
       expect(create?.pvc.metadata?.labels?.backup).toBe("skip");
     });
 
-    it("refuses a PVC' whose size mutatePrimePvc changed, with an event, and creates nothing", () => {
-      const populator = {
-        ...fakePopulator(),
-        mutatePrimePvc: (prime: V1PersistentVolumeClaim) => {
-          if (prime.spec) prime.spec.resources = { requests: { storage: "5Gi" } };
-          return prime;
-        },
-      };
-      const plan = reconcile(observed({}), { populator, strategy: untouchable, settings: settings() });
-      expect(plan.steps).toEqual([
-        {
-          kind: "event",
-          type: "Warning",
-          reason: EventReason.PvcPrimeCreationError,
-          message: "PVC' not created: mutatePrimePvc changed spec storage",
-        },
-      ]);
-    });
+    badInputCase(
+      {
+        id: "sdk-prime-size-changed",
+        component: "sdk",
+        input: "a populator whose mutatePrimePvc changes the size PVC' requests",
+        expected:
+          "Warning PopulatorPVCPrimeCreationError: PVC' not created: mutatePrimePvc changed spec storage",
+        checks: ["nothing-created"],
+      },
+      () => {
+        const populator = {
+          ...fakePopulator(),
+          mutatePrimePvc: (prime: V1PersistentVolumeClaim) => {
+            if (prime.spec) prime.spec.resources = { requests: { storage: "5Gi" } };
+            return prime;
+          },
+        };
+        const plan = reconcile(observed({}), { populator, strategy: untouchable, settings: settings() });
+        contained("nothing-created", () => expect(writes(plan)).toEqual([]));
+        expect(plan.steps).toEqual([
+          {
+            kind: "event",
+            type: "Warning",
+            reason: EventReason.PvcPrimeCreationError,
+            message: "PVC' not created: mutatePrimePvc changed spec storage",
+          },
+        ]);
+      },
+    );
 
     it("copies access modes, resources (requests and limits) and volume mode of a Block PVC into PVC', and nothing of the source", () => {
       const claim = pvc({

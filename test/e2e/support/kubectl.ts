@@ -1,9 +1,8 @@
 import { execFile } from "node:child_process";
-import fs from "node:fs";
 import { promisify } from "node:util";
 import { inject } from "vitest";
-import { layout } from "../../cluster/config.ts";
 import type { Kubectl } from "../../support/walkthrough.ts";
+import { kubectlBinary } from "./kube.ts";
 
 const execFileAsync = promisify(execFile);
 
@@ -16,9 +15,7 @@ export function e2eKubectl(options: { readonly ignoreWarnings?: RegExp } = {}): 
   readonly warnings: string[];
 } {
   const kubeconfig = inject("kubeconfig");
-  const bin = fs.existsSync(layout.bin("kubernetes", "kubectl"))
-    ? layout.bin("kubernetes", "kubectl")
-    : "kubectl";
+  const bin = kubectlBinary();
   const warnings: string[] = [];
   const run = async (args: readonly string[], input?: string) => {
     const child = execFileAsync(bin, [`--kubeconfig=${kubeconfig}`, ...args], {

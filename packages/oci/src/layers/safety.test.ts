@@ -9,6 +9,7 @@ import {
   type TestEntry,
   tarOf,
 } from "@volpop/oci-testing";
+import { badInputCase, contained } from "@volpop/test-catalogue";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { LayerApplier } from "./applier.ts";
 import { MalformedLayerError, UnsafeEntryError } from "./errors.ts";
@@ -27,8 +28,10 @@ beforeEach(() => {
 afterEach(() => {
   try {
     // Whatever the test expects of the target, nothing around it may have changed.
-    expect(volume.outside()).toEqual(before);
-    expect(fs.existsSync(canaryOnHost)).toBe(false);
+    contained("nothing-outside-volume", () => {
+      expect(volume.outside()).toEqual(before);
+      expect(fs.existsSync(canaryOnHost)).toBe(false);
+    });
   } finally {
     fs.rmSync(canaryOnHost, { force: true });
     volume.remove();
@@ -182,25 +185,47 @@ describe("special files", () => {
 });
 
 describe("whiteouts", () => {
-  it("remove only inside the volume when their parent is a symlink out of it", async () => {
-    await apply([
-      [symlink("evil", ".."), symlink("abs", volume.root), file("keep")],
-      [file("evil/.wh.sentinel.txt", ""), file("abs/.wh.sibling", ""), file("abs/sibling/.wh..wh..opq", "")],
-    ]);
-    expect(snapshotTree(volume.target)).toEqual({
-      abs: `symlink -> ${volume.root}`,
-      evil: "symlink -> ..",
-      keep: 'file 644 "pwned"',
-    });
-  });
+  badInputCase(
+    {
+      id: "image-whiteout-via-symlink",
+      component: "image",
+      input: "whiteouts under symlinks that point out of the volume (to .. and to the volume's parent)",
+      expected: "whiteouts applied inside the volume only: what they name outside stays",
+      checks: ["nothing-outside-volume"],
+    },
+    async () => {
+      await apply([
+        [symlink("evil", ".."), symlink("abs", volume.root), file("keep")],
+        [
+          file("evil/.wh.sentinel.txt", ""),
+          file("abs/.wh.sibling", ""),
+          file("abs/sibling/.wh..wh..opq", ""),
+        ],
+      ]);
+      expect(snapshotTree(volume.target)).toEqual({
+        abs: `symlink -> ${volume.root}`,
+        evil: "symlink -> ..",
+        keep: 'file 644 "pwned"',
+      });
+    },
+  );
 
-  it("clear the volume, not its parent, when an opaque marker sits behind a symlink to ..", async () => {
-    await apply([
-      [symlink("evil", ".."), file("old")],
-      [file("evil/.wh..wh..opq", ""), file("new")],
-    ]);
-    expect(snapshotTree(volume.target)).toEqual({ new: 'file 644 "pwned"' });
-  });
+  badInputCase(
+    {
+      id: "image-opaque-via-symlink",
+      component: "image",
+      input: "an opaque-directory marker behind a symlink to ..",
+      expected: "the volume's own lower entries hidden, never its parent's",
+      checks: ["nothing-outside-volume"],
+    },
+    async () => {
+      await apply([
+        [symlink("evil", ".."), file("old")],
+        [file("evil/.wh..wh..opq", ""), file("new")],
+      ]);
+      expect(snapshotTree(volume.target)).toEqual({ new: 'file 644 "pwned"' });
+    },
+  );
 
   it("remove a directory holding symlinks to the outside without following them", async () => {
     await apply([
@@ -214,12 +239,21 @@ describe("whiteouts", () => {
     expect(snapshotTree(volume.target)).toEqual({ o: "dir 755" });
   });
 
-  it("refuses a whiteout of .. and one of .", async () => {
-    await expect(apply([[file("a/.wh...", "")]])).rejects.toThrow(unsafe("a/.wh...", "escapes the volume"));
-    await expect(apply([[file("a/.wh..", "")]])).rejects.toThrow(
-      new MalformedLayerError("a/.wh..", "is a whiteout that names no file"),
-    );
-  });
+  badInputCase(
+    {
+      id: "image-whiteout-dotdot",
+      component: "image",
+      input: "a whiteout of .. (a/.wh...) and one of . (a/.wh..)",
+      expected: "UnsafeEntryError: escapes the volume; MalformedLayerError: a whiteout that names no file",
+      checks: ["nothing-outside-volume"],
+    },
+    async () => {
+      await expect(apply([[file("a/.wh...", "")]])).rejects.toThrow(unsafe("a/.wh...", "escapes the volume"));
+      await expect(apply([[file("a/.wh..", "")]])).rejects.toThrow(
+        new MalformedLayerError("a/.wh..", "is a whiteout that names no file"),
+      );
+    },
+  );
 });
 
 describe("finish", () => {

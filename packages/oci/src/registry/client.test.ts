@@ -1,4 +1,5 @@
 import { type ScriptedResponse, scriptedTransport } from "@volpop/oci-testing";
+import { badInputCase, contained } from "@volpop/test-catalogue";
 import { describe, expect, it } from "vitest";
 import { RegistryClient } from "./client.ts";
 import { digestOf } from "./digest.ts";
@@ -200,24 +201,34 @@ describe("RegistryClient requests", () => {
     expect(transport.requests[0]?.headers.accept).toContain(MediaType.DockerManifest);
   });
 
-  it("follows a blob redirect to storage without sending the registry's credentials there", async () => {
-    const basic = `Basic ${Buffer.from("u:p").toString("base64")}`;
-    const transport = scriptedTransport((req) => {
-      if (req.url.host === "storage.test") return { status: 200, body: layer };
-      if (req.headers.authorization !== basic)
-        return { status: 401, headers: { "www-authenticate": 'Basic realm="r"' } };
-      if (req.url.pathname.includes("/blobs/"))
-        return { status: 307, headers: { location: "https://storage.test/obj?sig=1" } };
-      return serveManifest();
-    });
-    const image = await client(transport, {
-      credentials: { [REGISTRY]: { username: "u", password: "p" } },
-    }).resolve(`${REGISTRY}/app:v1`);
-    expect(await text(image.openLayer(image.layers[0] as never))).toBe("layer bytes");
-    const storage = transport.requests.find((r) => r.url.host === "storage.test");
-    expect(storage?.url.search).toBe("?sig=1");
-    expect(storage?.headers.authorization).toBeUndefined();
-  });
+  badInputCase(
+    {
+      id: "image-redirect-credentials",
+      component: "image",
+      input: "a registry with Basic auth redirecting a blob (307) to a storage host",
+      expected:
+        "the redirect followed, the blob read; the registry's credentials not sent to the storage host",
+      checks: ["no-credentials-leaked"],
+    },
+    async () => {
+      const basic = `Basic ${Buffer.from("u:p").toString("base64")}`;
+      const transport = scriptedTransport((req) => {
+        if (req.url.host === "storage.test") return { status: 200, body: layer };
+        if (req.headers.authorization !== basic)
+          return { status: 401, headers: { "www-authenticate": 'Basic realm="r"' } };
+        if (req.url.pathname.includes("/blobs/"))
+          return { status: 307, headers: { location: "https://storage.test/obj?sig=1" } };
+        return serveManifest();
+      });
+      const image = await client(transport, {
+        credentials: { [REGISTRY]: { username: "u", password: "p" } },
+      }).resolve(`${REGISTRY}/app:v1`);
+      expect(await text(image.openLayer(image.layers[0] as never))).toBe("layer bytes");
+      const storage = transport.requests.find((r) => r.url.host === "storage.test");
+      expect(storage?.url.search).toBe("?sig=1");
+      contained("no-credentials-leaked", () => expect(storage?.headers.authorization).toBeUndefined());
+    },
+  );
 
   it("retries a 503 after the server's Retry-After, then succeeds", async () => {
     let calls = 0;

@@ -16,6 +16,7 @@ import {
   scriptedTransport,
   startRecordingServer,
 } from "@volpop/oci-testing";
+import { badInputCase, contained } from "@volpop/test-catalogue";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RegistryClient } from "./client.ts";
 import { RegistryAuthError } from "./errors.ts";
@@ -167,25 +168,37 @@ describe("credentials and token realms", () => {
     },
   );
 
-  it("never sends credentials to a token realm on another host, even one the admin allows plain HTTP to", async () => {
-    const attacker = await tokenServer();
-    const realm = `http://localhost:${attacker.host.split(":")[1]}/token`;
-    const registry = await registryPointingAt(realm);
-    const client = new RegistryClient({
-      ...fast,
-      platform: AMD64,
-      insecureRegistries: [registry.host],
-      credentials: { [registry.host]: { username: "robot", password: PASSWORD } },
-      credentialPolicy: { plainHttpHosts: [registry.host, new URL(realm).host] },
-    });
-    const error = await failure(client.resolve(`${registry.host}/app:v1`));
-    client.close();
-    expect((error as RegistryAuthError).withheld).toBe(
-      `the token realm ${realm} is on another host than the registry`,
-    );
-    expect(attacker.requests.map((r) => r.headers.authorization)).toEqual([undefined]);
-    expect(everythingSeenBy(attacker)).not.toContain(Buffer.from(`robot:${PASSWORD}`).toString("base64"));
-  });
+  badInputCase(
+    {
+      id: "image-token-realm-elsewhere",
+      component: "image",
+      input: "a registry whose Bearer challenge sends clients to a token realm on another host",
+      expected:
+        "RegistryAuthError: credentials withheld: the token realm is on another host than the registry",
+      checks: ["no-credentials-leaked"],
+    },
+    async () => {
+      const attacker = await tokenServer();
+      const realm = `http://localhost:${attacker.host.split(":")[1]}/token`;
+      const registry = await registryPointingAt(realm);
+      const client = new RegistryClient({
+        ...fast,
+        platform: AMD64,
+        insecureRegistries: [registry.host],
+        credentials: { [registry.host]: { username: "robot", password: PASSWORD } },
+        credentialPolicy: { plainHttpHosts: [registry.host, new URL(realm).host] },
+      });
+      const error = await failure(client.resolve(`${registry.host}/app:v1`));
+      client.close();
+      expect((error as RegistryAuthError).withheld).toBe(
+        `the token realm ${realm} is on another host than the registry`,
+      );
+      contained("no-credentials-leaked", () => {
+        expect(attacker.requests.map((r) => r.headers.authorization)).toEqual([undefined]);
+        expect(everythingSeenBy(attacker)).not.toContain(Buffer.from(`robot:${PASSWORD}`).toString("base64"));
+      });
+    },
+  );
 });
 
 describe("credentials and token realms over HTTPS", () => {

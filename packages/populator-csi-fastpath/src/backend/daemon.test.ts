@@ -13,6 +13,7 @@ import {
   PopulatorBackendClient,
   VolumeMode,
 } from "@volpop/sdk/fastpath";
+import { badInputCase, contained } from "@volpop/test-catalogue";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { populateRequest, readTree, temporaryDir, writeTree } from "../fixtures.ts";
 import { runBackendDaemon } from "./daemon.ts";
@@ -139,12 +140,25 @@ describe("runBackendDaemon", () => {
     expect(errorDetailOf(unserved as ServiceError)?.reason).toBe("UnsupportedCsiDriver");
   });
 
-  it("refuses an oversized operation id over the wire", async () => {
-    const error = await populate(populateRequest({ operationId: "x".repeat(129) })).catch(
-      (e: ServiceError) => e,
-    );
-    expect(error).toMatchObject({ code: GrpcCode.INVALID_ARGUMENT });
-  });
+  badInputCase(
+    {
+      id: "fastpath-operation-id-too-long",
+      component: "fastpath",
+      input: "a Populate over the wire whose operation id is 129 bytes",
+      expected: "INVALID_ARGUMENT",
+      checks: ["volume-left-empty", "keeps-serving"],
+    },
+    async () => {
+      const error = await populate(populateRequest({ operationId: "x".repeat(129) })).catch(
+        (e: ServiceError) => e,
+      );
+      expect(error).toMatchObject({ code: GrpcCode.INVALID_ARGUMENT });
+      contained("volume-left-empty", () => expect(readTree(path.join(dir, "state", "vol-1"))).toEqual({}));
+      await contained("keeps-serving", async () =>
+        expect(await getBackendInfo()).toMatchObject({ name: "hostpath-fastpath" }),
+      );
+    },
+  );
 
   it("stops on its signal, removing the socket, with exit code 0", async () => {
     stop.abort();

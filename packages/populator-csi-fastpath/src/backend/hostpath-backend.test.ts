@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DataMovement, GrpcCode, type Operation, OperationState, VolumeMode } from "@volpop/sdk/fastpath";
+import { badInputCase, contained } from "@volpop/test-catalogue";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MARKER_NAME } from "../copy/marker.ts";
 import { populateRequest, readTree, sourceJson, sparseFile, temporaryDir, writeTree } from "../fixtures.ts";
@@ -122,13 +123,24 @@ describe("HostpathBackend", () => {
     expect(fs.existsSync(path.join(volume("vol-1"), "hello.txt"))).toBe(false);
   });
 
-  it("refuses the same operation id for another volume", async () => {
-    await backend.populate(populateRequest());
-    await expect(backend.populate(populateRequest({ volumeHandle: "vol-2" }))).rejects.toMatchObject({
-      code: GrpcCode.FAILED_PRECONDITION,
-      reason: "OperationIdInUse",
-    });
-  });
+  badInputCase(
+    {
+      id: "fastpath-operation-id-reused",
+      component: "fastpath",
+      input: "a Populate reusing a running operation's id for another volume",
+      expected: "FAILED_PRECONDITION OperationIdInUse",
+      checks: ["volume-left-empty"],
+    },
+    async () => {
+      await backend.populate(populateRequest());
+      await expect(backend.populate(populateRequest({ volumeHandle: "vol-2" }))).rejects.toMatchObject({
+        code: GrpcCode.FAILED_PRECONDITION,
+        reason: "OperationIdInUse",
+      });
+      await finished();
+      contained("volume-left-empty", () => expect(readTree(volume("vol-2"))).toEqual({}));
+    },
+  );
 
   it("refuses a second operation on a volume that is being written", async () => {
     backend = slowGolden();
@@ -155,24 +167,44 @@ describe("HostpathBackend", () => {
     expect(readTree(volume("vol-1"))).toEqual({ "l.txt": "file 644 late" });
   });
 
-  it("fails with VolumeTooSmall when the content exceeds the PV's capacity", async () => {
-    await backend.populate(populateRequest({ capacityBytes: 7 }));
-    expect(await finished()).toMatchObject({
-      state: OPERATION_STATE_FAILED,
-      failureReason: "VolumeTooSmall",
-    });
-    expect(readTree(volume("vol-1"))).toEqual({});
-  });
+  badInputCase(
+    {
+      id: "fastpath-volume-too-small",
+      component: "fastpath",
+      input: "a Populate whose capacity_bytes is smaller than the golden content",
+      expected: "operation FAILED, reason VolumeTooSmall",
+      checks: ["volume-left-empty"],
+    },
+    async () => {
+      await backend.populate(populateRequest({ capacityBytes: 7 }));
+      expect(await finished()).toMatchObject({
+        state: OPERATION_STATE_FAILED,
+        failureReason: "VolumeTooSmall",
+      });
+      contained("volume-left-empty", () => expect(readTree(volume("vol-1"))).toEqual({}));
+    },
+  );
 
-  it("fails with VolumeNotEmpty rather than overwrite someone's data", async () => {
-    writeTree(volume("vol-1"), { "theirs.txt": "keep" });
-    await backend.populate(populateRequest());
-    expect(await finished()).toMatchObject({
-      state: OPERATION_STATE_FAILED,
-      failureReason: "VolumeNotEmpty",
-    });
-    expect(readTree(volume("vol-1"))).toEqual({ "theirs.txt": "file 644 keep" });
-  });
+  badInputCase(
+    {
+      id: "fastpath-volume-not-empty",
+      component: "fastpath",
+      input: "a Populate for a volume that already holds someone's data",
+      expected: "operation FAILED, reason VolumeNotEmpty",
+      checks: ["existing-data-kept"],
+    },
+    async () => {
+      writeTree(volume("vol-1"), { "theirs.txt": "keep" });
+      await backend.populate(populateRequest());
+      expect(await finished()).toMatchObject({
+        state: OPERATION_STATE_FAILED,
+        failureReason: "VolumeNotEmpty",
+      });
+      contained("existing-data-kept", () =>
+        expect(readTree(volume("vol-1"))).toEqual({ "theirs.txt": "file 644 keep" }),
+      );
+    },
+  );
 
   it("answers NOT_FOUND for a handle that names no volume, and for a link in the state directory", async () => {
     await expect(backend.populate(populateRequest({ volumeHandle: "vol-9" }))).rejects.toMatchObject({
@@ -184,6 +216,33 @@ describe("HostpathBackend", () => {
       code: GrpcCode.NOT_FOUND,
     });
   });
+
+  badInputCase.each([
+    { name: "..", handle: () => "../outside", code: GrpcCode.INVALID_ARGUMENT },
+    { name: "absolute", handle: () => path.join(dir, "outside"), code: GrpcCode.INVALID_ARGUMENT },
+    { name: "symlink out of the state directory", handle: () => "sneaky", code: GrpcCode.NOT_FOUND },
+  ])(
+    {
+      id: "fastpath-hostile-volume-handle",
+      component: "fastpath",
+      input:
+        "a volume handle that names a directory beside the state directory: ../outside, its absolute path, or a symlink to it",
+      expected: "INVALID_ARGUMENT InvalidVolumeHandle, or NOT_FOUND for the symlink; no operation",
+      checks: ["nothing-outside-volume"],
+    },
+    async ({ handle, code }) => {
+      const outside = path.join(dir, "outside");
+      fs.mkdirSync(outside);
+      fs.symlinkSync(outside, path.join(stateDir, "sneaky"));
+      await expect(backend.populate(populateRequest({ volumeHandle: handle() }))).rejects.toMatchObject({
+        code,
+      });
+      await expect(backend.getOperation(populateRequest().operationId)).rejects.toMatchObject({
+        code: GrpcCode.NOT_FOUND,
+      });
+      contained("nothing-outside-volume", () => expect(readTree(outside)).toEqual({}));
+    },
+  );
 
   it("answers NOT_FOUND for a missing volume before it looks at the source", async () => {
     const request = populateRequest({ volumeHandle: "vol-9", sourceJson: "{}" });

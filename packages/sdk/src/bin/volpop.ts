@@ -1,4 +1,4 @@
 #!/usr/bin/env node
-import { runVolpopCli } from "../strategies/csi-fastpath/conformance-cli.ts";
+import { colorWanted, runVolpopCli } from "./commands.ts";
 
-process.exitCode = await runVolpopCli(process.argv.slice(2));
+process.exitCode = await runVolpopCli(process.argv.slice(2), { color: colorWanted(process.stdout) });

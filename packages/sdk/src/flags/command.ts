@@ -26,4 +26,10 @@ export interface FlagCommand<S extends FlagDeclarations> {
    * after "--"`. Unset: the command takes no arguments at all.
    */
   readonly args?: string;
+  /**
+   * Names of the words the command takes besides its flags, e.g. `["NAME"]`, all required, in
+   * order. They may stand before, between or after the flags, as kubectl takes them (Go would stop
+   * reading flags at the first); a word beyond them is refused. Unset: the command takes none.
+   */
+  readonly operands?: readonly string[];
 }

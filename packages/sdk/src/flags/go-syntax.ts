@@ -3,8 +3,9 @@
  * Go binaries work unchanged: `-flag` and `--flag` alike, `-flag=value` and `-flag value` (the next
  * argument is the value even if it starts with `-`), booleans as `-flag` or `-flag=<ParseBool>`
  * only, the last of a repeated flag winning, `--` ending the flags, `-h` and `-help` asking for
- * help. Unlike Go, an argument that is not a flag is refused rather than ending the flags: none of
- * our binaries takes one, and a stray word is most often a flag's lost value.
+ * help. Unlike Go, an argument that is not a flag is refused rather than ending the flags (a stray
+ * word is most often a flag's lost value), unless the command names it as an operand: then it is
+ * taken wherever it stands among the flags.
  */
 
 /** What the reader needs to know of a flag set. */
@@ -15,6 +16,8 @@ export interface GoFlagNames {
   readonly shorts: ReadonlyMap<string, string>;
   /** Said after `unexpected argument "…"` when arguments after `--` are taken; unset: none are. */
   readonly args?: string | undefined;
+  /** How many words besides flags the command takes (its operands); unset: none. */
+  readonly operands?: number | undefined;
 }
 
 /** The flags a command line gives. */
@@ -23,6 +26,8 @@ export interface GoArguments {
   readonly given: ReadonlyMap<string, readonly (string | boolean)[]>;
   /** The arguments after `--`, untouched. */
   readonly rest: readonly string[];
+  /** The words given besides flags, in order, at most `names.operands` of them. */
+  readonly operands: readonly string[];
 }
 
 /** Names that always ask for help, as in Go. */
@@ -38,6 +43,7 @@ export function readGoArguments(
   fail: (message: string) => never,
 ): GoArguments | "help" {
   const given = new Map<string, (string | boolean)[]>();
+  const operands: string[] = [];
   const stray = (arg: string) =>
     fail(`unexpected argument ${JSON.stringify(arg)}${names.args === undefined ? "" : `; ${names.args}`}`);
   for (let i = 0; i < argv.length; i++) {
@@ -45,9 +51,13 @@ export function readGoArguments(
     if (arg === "--") {
       const rest = argv.slice(i + 1);
       if (names.args === undefined && rest.length > 0) stray(rest[0] as string);
-      return { given, rest };
+      return { given, rest, operands };
     }
-    if (!arg.startsWith("-") || arg === "-") stray(arg);
+    if (!arg.startsWith("-") || arg === "-") {
+      if (operands.length >= (names.operands ?? 0)) stray(arg);
+      operands.push(arg);
+      continue;
+    }
     const body = arg.slice(arg.startsWith("--") ? 2 : 1);
     const eq = body.indexOf("=");
     const typed = eq === -1 ? body : body.slice(0, eq);
@@ -68,7 +78,7 @@ export function readGoArguments(
     }
     given.set(name, [...(given.get(name) ?? []), value]);
   }
-  return { given, rest: [] };
+  return { given, rest: [], operands };
 }
 
 // The spellings Go's strconv.ParseBool accepts.

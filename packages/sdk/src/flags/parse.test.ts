@@ -252,6 +252,34 @@ describe("parseFlags", () => {
     });
   });
 
+  describe("operands", () => {
+    const withName = { ...command, operands: ["NAME"] };
+
+    it.each([[["pvc-1", "--name=x"]], [["--name=x", "pvc-1"]], [["--name", "x", "pvc-1", "--verbose"]]])(
+      "takes the operand wherever it stands among the flags: %j",
+      (argv) => {
+        const parsed = parseFlags(argv, withName);
+        expect(parsed).toMatchObject({ action: "run", operands: ["pvc-1"], values: { name: "x" } });
+      },
+    );
+
+    it("does not take a flag's value for the operand", () => {
+      expect(problem(["--name", "pvc-1"], withName)).toBe("missing NAME");
+    });
+
+    it("refuses a word beyond the operands", () => {
+      expect(problem(["pvc-1", "pvc-2"], withName)).toBe('unexpected argument "pvc-2"');
+    });
+
+    it("answers -h with the help even without the operand", () => {
+      expect(parseFlags(["-h"], withName)).toMatchObject({ action: "help" });
+    });
+
+    it("returns no operands for a command that takes none", () => {
+      expect(parseFlags(["--name=x"], command)).toMatchObject({ action: "run", operands: [] });
+    });
+  });
+
   describe("one-letter aliases", () => {
     const aliased = defineFlags({
       verbose: { type: "boolean", short: "v", description: "Say more" },

@@ -14,6 +14,8 @@ export type FlagParseResult<S extends FlagDeclarations> =
       readonly values: FlagValues<S>;
       /** The arguments after `--` (only for a command that declares `args`). */
       readonly rest: string[];
+      /** The command's operands (see {@link FlagCommand.operands}), in order; all of them are given. */
+      readonly operands: string[];
     }
   | {
       readonly action: "version";
@@ -73,12 +75,14 @@ export function parseFlags<const S extends FlagDeclarations>(
       values[name] = flagValue(name, flag, [raw], fromEnv);
     }
   }
+  const missing = command.operands?.[read.operands.length];
+  if (missing !== undefined) fail(`missing ${missing}`);
   const typed = values as FlagValues<S>;
   for (const check of command.checks ?? []) {
     const problem = check(typed);
     if (problem !== undefined) fail(problem);
   }
-  return { action: "run", values: typed, rest: [...read.rest] };
+  return { action: "run", values: typed, rest: [...read.rest], operands: [...read.operands] };
 }
 
 function flagNames(command: Omit<FlagCommand<FlagDeclarations>, "checks">): GoFlagNames {
@@ -104,5 +108,5 @@ function flagNames(command: Omit<FlagCommand<FlagDeclarations>, "checks">): GoFl
     shorts.set(flag.short, name);
   }
   for (const [name, flag] of builtins) booleans.set(name, flag.type === "boolean");
-  return { booleans, shorts, args: command.args };
+  return { booleans, shorts, args: command.args, operands: command.operands?.length };
 }

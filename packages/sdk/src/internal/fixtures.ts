@@ -1,4 +1,5 @@
 import type {
+  V1ContainerState,
   V1ObjectMeta,
   V1PersistentVolume,
   V1PersistentVolumeClaim,
@@ -182,19 +183,24 @@ export function failedPod(
   terminated: { exitCode?: number; reason?: string; message?: string } = { exitCode: 1, reason: "Error" },
   metadata: Overrides<V1ObjectMeta> = {},
 ): V1Pod {
+  return podWithContainer("Failed", { terminated: { exitCode: 1, ...terminated } }, metadata);
+}
+
+/** A populator pod still Pending, its `populate` container waiting with `reason` (and a message, if given). */
+export function waitingPod(
+  waiting: { reason: string; message?: string },
+  metadata: Overrides<V1ObjectMeta> = {},
+): V1Pod {
+  return podWithContainer("Pending", { waiting }, metadata);
+}
+
+function podWithContainer(phase: string, state: V1ContainerState, metadata: Overrides<V1ObjectMeta>): V1Pod {
   return pod({
     metadata,
     status: {
-      phase: "Failed",
+      phase,
       containerStatuses: [
-        {
-          name: "populate",
-          image: "hello:test",
-          imageID: "",
-          ready: false,
-          restartCount: 0,
-          state: { terminated: { exitCode: 1, ...terminated } },
-        },
+        { name: "populate", image: "hello:test", imageID: "", ready: false, restartCount: 0, state },
       ],
     },
   });

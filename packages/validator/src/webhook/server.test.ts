@@ -1,11 +1,12 @@
 import { request } from "node:https";
 import type { TLSSocket } from "node:tls";
 import { createLogger } from "@volpop/sdk";
+import { badInputCase, contained } from "@volpop/test-catalogue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { admissionReview, pvc, ref } from "../internal/fixtures.ts";
 import { reviewPvcAdmission } from "./admission.ts";
 import { issueCertificate, type ServingCertificate, servingDnsNames } from "./certificates.ts";
-import { startWebhookServer, type WebhookServer } from "./server.ts";
+import { MAX_BODY_BYTES, startWebhookServer, type WebhookServer } from "./server.ts";
 
 const [serverName = ""] = servingDnsNames("hook", "ns");
 let certificate: ServingCertificate;
@@ -87,7 +88,14 @@ describe("startWebhookServer", () => {
     });
   });
 
-  it.each<[string, Parameters<typeof call>[0], number, string]>([
+  /** The server still answers a good AdmissionReview: a bad request cost nothing but its own answer. */
+  const expectStillServing = () =>
+    contained("keeps-serving", async () => {
+      const review = admissionReview(pvc("p", { dataSourceRef: ref("hello.example.com", "Hello") }));
+      expect((await call({ body: JSON.stringify(review) })).status).toBe(200);
+    });
+
+  badInputCase.each<[string, Parameters<typeof call>[0], number, string]>([
     ["another path", { path: "/mutate", body: "{}" }, 404, "not found"],
     ["a GET", { method: "GET" }, 405, "method not allowed"],
     ["another content type", { type: "text/plain", body: "{}" }, 415, "expected application/json"],
@@ -98,11 +106,38 @@ describe("startWebhookServer", () => {
       400,
       "expected an admission.k8s.io/v1 AdmissionReview",
     ],
-  ])("refuses %s", async (_title, options, status, text) => {
-    const answer = await call(options);
-    expect(answer.status).toBe(status);
-    expect(answer.body).toContain(text);
-  });
+  ])(
+    {
+      id: "webhook-malformed-request",
+      component: "webhook",
+      input:
+        "requests the API server never sends: another path, a GET, another content type, a body that is not JSON or no AdmissionReview",
+      expected: "404, 405, 415 or 400 with the reason, and no admission answer",
+      checks: ["keeps-serving"],
+    },
+    async ([, options, status, text]) => {
+      const answer = await call(options);
+      expect(answer.status).toBe(status);
+      expect(answer.body).toContain(text);
+      await expectStillServing();
+    },
+  );
+
+  badInputCase(
+    {
+      id: "webhook-body-too-large",
+      component: "webhook",
+      input: "an admission request body over 4 MiB",
+      expected: "413 request body too large, the body read no further",
+      checks: ["keeps-serving"],
+    },
+    async () => {
+      const answer = await call({ body: `{"pad":"${"x".repeat(MAX_BODY_BYTES)}"}` });
+      expect(answer.status).toBe(413);
+      expect(answer.body).toBe("request body too large\n");
+      await expectStillServing();
+    },
+  );
 
   it("serves a renewed certificate to new connections", async () => {
     const renewed = await issueCertificate({ dnsNames: servingDnsNames("hook", "ns"), nowMs: Date.now() });

@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ChannelCredentials, Metadata, type ServiceError } from "@grpc/grpc-js";
+import { badInputCase, contained } from "@volpop/test-catalogue";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../../errors.ts";
 import { CSI_DRIVER, PVC_UID, SOURCE_KIND } from "../../internal/fixtures.ts";
@@ -149,21 +150,32 @@ describe("serveBackend on a unix socket someone else prepared", () => {
     expect(statSync(socketPathOf(endpoint)).mode & 0o777).toBe(0o600);
   });
 
-  it("refuses a symlink at the socket path, leaving where it points untouched", async () => {
-    const endpoint = socket();
-    const target = path.join(dir, `precious-${socketCount}`);
-    writeFileSync(target, "precious");
-    chmodSync(target, 0o644);
-    mkdirSync(path.dirname(socketPathOf(endpoint)), { mode: 0o700 });
-    symlinkSync(target, socketPathOf(endpoint));
-    const error = await refusal(endpoint);
-    expect(error?.message).toBe(
-      `cannot listen on unix://${socketPathOf(endpoint)}: it is a symlink, which is never followed or removed`,
-    );
-    expect(lstatSync(socketPathOf(endpoint)).isSymbolicLink()).toBe(true);
-    expect(statSync(target).mode & 0o7777).toBe(0o644);
-    expect(readFileSync(target, "utf8")).toBe("precious");
-  });
+  badInputCase(
+    {
+      id: "fastpath-socket-symlink",
+      component: "fastpath",
+      input: "a symlink planted at the backend's socket path, pointing at someone's file",
+      expected: "refused: cannot listen: it is a symlink, which is never followed or removed",
+      checks: ["existing-data-kept"],
+    },
+    async () => {
+      const endpoint = socket();
+      const target = path.join(dir, `precious-${socketCount}`);
+      writeFileSync(target, "precious");
+      chmodSync(target, 0o644);
+      mkdirSync(path.dirname(socketPathOf(endpoint)), { mode: 0o700 });
+      symlinkSync(target, socketPathOf(endpoint));
+      const error = await refusal(endpoint);
+      expect(error?.message).toBe(
+        `cannot listen on unix://${socketPathOf(endpoint)}: it is a symlink, which is never followed or removed`,
+      );
+      contained("existing-data-kept", () => {
+        expect(lstatSync(socketPathOf(endpoint)).isSymbolicLink()).toBe(true);
+        expect(statSync(target).mode & 0o7777).toBe(0o644);
+        expect(readFileSync(target, "utf8")).toBe("precious");
+      });
+    },
+  );
 
   it("refuses a socket directory that is a symlink", async () => {
     const endpoint = socket();
@@ -316,18 +328,32 @@ describe("BackendClient against serveBackend", () => {
     expect(tries).toEqual(Array(3).fill("GetBackendInfo UNAVAILABLE"));
   });
 
-  it("stops waiting for a slow backend at the deadline and does not retry", async () => {
-    const backend = new MemoryBackend();
-    backend.getOperationDelayMs = 2_000;
-    const { endpoint } = await serve(backend);
-    const { client: c, tries } = client(endpoint, { callTimeoutMs: 100 });
+  badInputCase(
+    {
+      id: "fastpath-slow-backend",
+      component: "fastpath",
+      input: "a backend that answers GetOperation 2 s late, past the call deadline",
+      expected: "FASTPATH_DEADLINE_EXCEEDED at the deadline, not retried",
+      checks: ["keeps-serving"],
+    },
+    async () => {
+      const backend = new MemoryBackend();
+      backend.getOperationDelayMs = 2_000;
+      const { endpoint } = await serve(backend);
+      const { client: c, tries } = client(endpoint, { callTimeoutMs: 100 });
 
-    const started = performance.now();
-    const error = await callError(c.getOperation(PVC_UID));
-    expect(performance.now() - started).toBeLessThan(1_000);
-    expect(error).toMatchObject({ code: "FASTPATH_DEADLINE_EXCEEDED", grpcCode: GrpcCode.DEADLINE_EXCEEDED });
-    expect(tries).toEqual(["GetOperation DEADLINE_EXCEEDED"]);
-  });
+      const started = performance.now();
+      const error = await callError(c.getOperation(PVC_UID));
+      expect(performance.now() - started).toBeLessThan(1_000);
+      expect(error).toMatchObject({
+        code: "FASTPATH_DEADLINE_EXCEEDED",
+        grpcCode: GrpcCode.DEADLINE_EXCEEDED,
+      });
+      expect(tries).toEqual(["GetOperation DEADLINE_EXCEEDED"]);
+      // The timed-out call leaves the client usable: the next call goes through.
+      await contained("keeps-serving", async () => expect((await c.getBackendInfo()).name).toBe("memory"));
+    },
+  );
 });
 
 describe("TCP with mutual TLS", () => {

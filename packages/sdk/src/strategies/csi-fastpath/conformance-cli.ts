@@ -4,7 +4,6 @@ import {
   defineFlags,
   type FlagCheck,
   type FlagCommand,
-  flagUsage,
   parseFlags,
 } from "../../flags/index.ts";
 import { quantityToBytes } from "../../quantity.ts";
@@ -71,27 +70,17 @@ const COMMAND: FlagCommand<ConformanceFlags> = {
 };
 
 /**
- * `volpop <command>`: today one command, `fastpath conformance`, whose flags are read as Go's `flag`
- * package reads them. Resolves to the exit code: 0 all passed (or help), 1 a check failed, 2 a usage error.
+ * `volpop fastpath conformance [flags]` (`argv` is what follows the two words), whose flags are read
+ * as Go's `flag` package reads them. Resolves to the exit code: 0 all passed (or help), 1 a check
+ * failed, 2 a usage error.
  */
-export async function runVolpopCli(
+export async function runConformanceCli(
   argv: readonly string[],
   out: (line: string) => void = console.log,
 ): Promise<number> {
-  const [group, command, ...rest] = argv;
-  if (group !== "fastpath" || command !== "conformance") {
-    if (/^--?(h|help)$/.test(group ?? "")) {
-      out(flagUsage(COMMAND));
-      return 0;
-    }
-    const typed = argv.slice(0, 2).join(" ");
-    out(`${typed ? `unknown command ${JSON.stringify(typed)}` : "no command"}: use "fastpath conformance"\n`);
-    out(flagUsage(COMMAND));
-    return 2;
-  }
   let parsed: ReturnType<typeof parseFlags<ConformanceFlags>>;
   try {
-    parsed = parseFlags(rest, COMMAND);
+    parsed = parseFlags(argv, COMMAND);
   } catch (error) {
     if (!(error instanceof CliUsageError)) throw error;
     out(`${error.message}\n\n${error.usage}`);

@@ -8,6 +8,7 @@ import type { FillInput, FillOutcome, Strategy } from "../../strategy.ts";
 import { failAttempt, failuresSoFar, waitForRetry } from "../attempts.ts";
 import { podStrategy } from "../pod/strategy.ts";
 import { type BackendEndpoint, describeEndpoint, type MutualTls, parseEndpoint } from "./endpoint.ts";
+import { FAST_PATH } from "./names.ts";
 import type { BackendView, FastPathObservation, OperationView } from "./observation.ts";
 import { FastPathOperations } from "./operations.ts";
 import { PopulateRequest, VolumeMode } from "./protocol.ts";
@@ -38,7 +39,7 @@ export interface CsiFastPathOptions {
   readonly callTimeoutMs?: number;
 }
 
-export const FAST_PATH = "csi-fastpath";
+export { FAST_PATH };
 
 /**
  * The CSI fast path: PVC' is provisioned as usual, then a vendor's backend fills its volume directly,

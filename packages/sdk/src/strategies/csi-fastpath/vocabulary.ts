@@ -1,6 +1,6 @@
 /**
- * The fast path's own names: the annotation, event reasons, metrics and runtime actions it adds to
- * the core's, all here so that the core never names a strategy.
+ * The fast path's own names: the annotation, event reasons (both from names.ts), metrics and runtime
+ * actions it adds to the core's, all here so that the core never names a strategy.
  */
 import {
   type Counter,
@@ -10,20 +10,10 @@ import {
   type Registry,
 } from "prom-client";
 import { registeredOnce } from "../../metrics.ts";
-import { populatorKey } from "../../names.ts";
 import type { PopulateRequest } from "./protocol.ts";
 
-/** On PVC': the fast-path backend (endpoint) that accepted the operation, so cleanup can reach it. */
-export function fastPathBackendAnnotation(prefix: string): string {
-  return populatorKey(prefix, "fastpath-backend");
-}
-
-export const FastPathEventReason = {
-  /** The CSI fast path fills the volume, without a populator pod. */
-  FastPath: "PopulatorFastPath",
-  /** The fast path cannot take this volume; the Pod strategy fills it (the message says why). */
-  FastPathFallback: "PopulatorFastPathFallback",
-} as const;
+// The names users see live apart, so that reading them (`volpop doctor`) does not load prom-client.
+export { FastPathEventReason, fastPathBackendAnnotation } from "./names.ts";
 
 /** What a `runtime` step asks of the fast path's runtime. */
 export type FastPathAction =

@@ -14,6 +14,7 @@ import {
   pod,
   primePvc,
   source,
+  waitingPod,
 } from "../../internal/fixtures.ts";
 import {
   populateAttemptsAnnotation,
@@ -565,21 +566,7 @@ describe("podStrategy.fill", () => {
     });
 
     it("waits quietly for a pod that is only being created", () => {
-      const creating = pod({
-        status: {
-          phase: "Pending",
-          containerStatuses: [
-            {
-              name: "populate",
-              image: "hello:test",
-              imageID: "",
-              ready: false,
-              restartCount: 0,
-              state: { waiting: { reason: "ContainerCreating" } },
-            },
-          ],
-        },
-      });
+      const creating = waitingPod({ reason: "ContainerCreating" });
       expect(start({ observed: { pod: creating } })).toEqual({
         steps: [],
         waitingFor: "the populator pod (Pending)",
