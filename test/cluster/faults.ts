@@ -24,12 +24,27 @@ export interface RestartOptions {
   readonly graceMs?: number;
 }
 
-/** Stops `name` and starts it again; resolves once it serves. Throws if it is not running. */
-export async function restartComponent(name: ComponentName, options: RestartOptions = {}): Promise<void> {
+function specOf(name: ComponentName) {
   const spec = clusterProcesses().find((process) => process.name === name);
   if (spec === undefined) throw new Error(`the embedded cluster has no component ${name}`);
+  return spec;
+}
+
+/** Stops `name` (SIGTERM, SIGKILL after `graceMs`). Throws if it is not running. */
+export async function stopComponent(name: ComponentName, graceMs?: number): Promise<void> {
+  specOf(name);
   if (runningPid(name) === undefined) throw new Error(`${name} is not running: is the embedded cluster up?`);
-  await stopProcess(name, options.graceMs);
+  await stopProcess(name, graceMs);
+}
+
+/** Starts `name` again from its usual command line and state; resolves once it serves. */
+export async function startComponent(name: ComponentName): Promise<void> {
+  await startProcess(specOf(name));
+}
+
+/** Stops `name` and starts it again; resolves once it serves. Throws if it is not running. */
+export async function restartComponent(name: ComponentName, options: RestartOptions = {}): Promise<void> {
+  await stopComponent(name, options.graceMs);
   if (options.downMs) await sleep(options.downMs);
-  await startProcess(spec);
+  await startComponent(name);
 }

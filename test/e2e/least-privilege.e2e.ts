@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import type { Kubectl } from "../support/walkthrough.ts";
@@ -48,6 +49,14 @@ const SECRET_READERS: Record<string, string> = {
 
 const NAMESPACED_KINDS = new Set(["ServiceAccount", "Role", "RoleBinding"]);
 
+/** The one namespace each package's namespaced RBAC may live in (its namespace.yaml's). */
+const PACKAGE_NAMESPACE: Record<string, string> = {
+  validator: "volpop-system",
+  "populator-hello": "hello",
+  "populator-image": "volpop-image",
+  "populator-csi-fastpath": "volpop-fastpath",
+};
+
 /**
  * The RBAC of `files` moved into `namespace`, cluster-scoped names given `suffix`: each account is
  * examined alone, whatever other suites installed under the shipped names.
@@ -60,11 +69,30 @@ function isolatedRbac(files: readonly string[], namespace: string, suffix: strin
     )) {
       const object = document.toJS() as {
         kind: string;
-        metadata: { name: string; namespace?: string };
-        subjects?: Array<{ kind: string; namespace?: string }>;
+        metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+        subjects?: Array<{ kind: string; name: string; namespace?: string }>;
         roleRef?: { kind: string; name: string };
+        aggregationRule?: unknown;
       } | null;
       if (object === null) continue;
+      // Grants this test could not see: to groups (every account, every ServiceAccount of a
+      // namespace) or rules merged in later by aggregation. Shipping one is a widening in itself.
+      for (const subject of object.subjects ?? [])
+        if (subject.kind !== "ServiceAccount")
+          throw new Error(
+            `${file}: ${object.metadata.name} binds ${subject.kind} ${subject.name}, not a ServiceAccount`,
+          );
+      if (object.aggregationRule !== undefined)
+        throw new Error(`${file}: ${object.metadata.name} aggregates other ClusterRoles`);
+      if (Object.keys(object.metadata.labels ?? {}).some((label) => label.includes("aggregate-to-")))
+        throw new Error(`${file}: ${object.metadata.name} aggregates into a built-in ClusterRole`);
+      if (
+        object.metadata.namespace !== undefined &&
+        object.metadata.namespace !== PACKAGE_NAMESPACE[file.split("/")[0] ?? ""]
+      )
+        throw new Error(
+          `${file}: ${object.metadata.name} is in namespace ${object.metadata.namespace}, not its package's`,
+        );
       if (NAMESPACED_KINDS.has(object.kind)) object.metadata.namespace = namespace;
       else object.metadata.name += suffix;
       for (const subject of object.subjects ?? [])
@@ -122,14 +150,18 @@ describe("least privilege: what each shipped ServiceAccount may do", () => {
       const home = await createTestNamespace(api, "lp");
       const elsewhere = await createTestNamespace(api, "lp-user");
       namespaces.push(home, elsewhere);
+      // What every account of this cluster may do (discovery, self reviews) is not ours: asked of an
+      // account with no bindings BEFORE our RBAC exists, so that nothing of ours hides in it.
+      await kubectl(["-n", home, "create", "serviceaccount", "nobody"]);
+      const baselines = new Map<string, Set<string>>();
+      for (const where of [home, elsewhere]) baselines.set(where, new Set(await canI("nobody", home, where)));
       const suffix = `-lp-${randomBytes(3).toString("hex")}`;
       const applied = await kubectl(["apply", "-o", "name", "-f", "-"], isolatedRbac(files, home, suffix));
       clusterObjects.push(...applied.split("\n").filter((line) => line.startsWith("clusterrole")));
-      await kubectl(["-n", home, "create", "serviceaccount", "nobody"]);
-
-      // What every authenticated account may do on this cluster (discovery, self reviews) is not ours.
+      // The authorizer learns of new RBAC from its informers: give it a moment.
+      await sleep(1500);
       const granted = async (where: string) => {
-        const baseline = new Set(await canI("nobody", home, where));
+        const baseline = baselines.get(where) ?? new Set<string>();
         return [...new Set(await canI(account, home, where))].filter((row) => !baseline.has(row)).sort();
       };
       const actual = [

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { bundleFromPackageTree } from "./ca-bundle.ts";
+import { bundleFromPackageTree, debianCaBundle } from "./ca-bundle.ts";
 
 const pem = (name: string) => `-----BEGIN CERTIFICATE-----\n${name}\n-----END CERTIFICATE-----`;
 
@@ -34,5 +34,23 @@ describe("bundleFromPackageTree", () => {
   it("refuses a .crt file that is not PEM", () => {
     packageTree({ "a.crt": pem("A"), "junk.crt": "\x00\x01binary" });
     expect(() => bundleFromPackageTree(root)).toThrow(/junk\.crt is not a PEM certificate/);
+  });
+});
+
+describe("debianCaBundle", () => {
+  it("refuses a cached package whose bytes are not the pinned ones", async () => {
+    const cache = path.join(root, "cache");
+    fs.mkdirSync(path.join(cache, "debs", "all"), { recursive: true });
+    fs.writeFileSync(path.join(cache, "debs", "all", "ca-certificates_1.0_all.deb"), "not the package");
+    const before = process.env.VOLPOP_CACHE;
+    process.env.VOLPOP_CACHE = cache;
+    try {
+      await expect(debianCaBundle({ version: "1.0", sha256: "0".repeat(64) })).rejects.toThrow(
+        /ca-certificates_1\.0_all\.deb has sha256 [0-9a-f]{64}, not the pinned 0{64}: refusing to build a CA bundle from it/,
+      );
+    } finally {
+      if (before === undefined) delete process.env.VOLPOP_CACHE;
+      else process.env.VOLPOP_CACHE = before;
+    }
   });
 });

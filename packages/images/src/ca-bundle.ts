@@ -5,12 +5,13 @@
  * interceptor), which a released image must not trust, and which would make two machines build
  * different bytes from the same commit.
  */
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { run } from "./exec.ts";
 import { cacheDir } from "./paths.ts";
-import { aptCandidate, downloadDeb } from "./platform.ts";
+import { downloadDeb } from "./platform.ts";
 
 /** Where Debian's package keeps its certificates, one PEM file each. */
 const MOZILLA_DIR = "usr/share/ca-certificates/mozilla";
@@ -44,21 +45,43 @@ export function bundleFromPackageTree(root: string): { pem: Buffer; count: numbe
 }
 
 /**
- * Debian's CA bundle at the version apt would install (downloaded once into the cache, checked by
- * apt against its signed lists), independent of what this machine has installed or added.
+ * The `ca-certificates` package our images' bundle comes from: pinned, with the .deb's sha256, so that
+ * two machines build the same bytes whatever their apt lists say (the candidate version differs with
+ * their freshness, release and pinning). When Debian replaces it, apt no longer serves this version:
+ * bump both together (`apt-get download ca-certificates:all` and `sha256sum` the file).
  */
-export async function debianCaBundle(): Promise<CaBundle> {
-  const version =
-    (await aptCandidate("ca-certificates")) ??
-    (() => {
-      throw new Error("apt knows no ca-certificates package (run apt-get update)");
-    })();
-  const deb = await downloadDeb("ca-certificates:all", version, path.join(cacheDir(), "debs", "all"));
+export const CA_CERTIFICATES = {
+  version: "20250419~deb12u2",
+  sha256: "b9f76b5271a7ac373fd5e7e1b5b826a71ddd702b42a0d104955ecb1acfffc94b",
+} as const;
+
+/**
+ * Debian's CA bundle from the pinned package (downloaded once into the cache with apt, which checks it
+ * against its signed lists; its sha256 checked here every time, cached or not).
+ */
+export async function debianCaBundle(
+  pin: { version: string; sha256: string } = CA_CERTIFICATES,
+): Promise<CaBundle> {
+  const deb = await downloadDeb(
+    "ca-certificates:all",
+    pin.version,
+    path.join(cacheDir(), "debs", "all"),
+  ).catch((error: unknown) => {
+    throw new Error(
+      `cannot download ca-certificates ${pin.version} (pinned in packages/images/src/ca-bundle.ts): ${(error as Error).message.split("\n")[0]}. If Debian has replaced it (apt-cache policy ca-certificates), bump the pinned version and sha256 together.`,
+      { cause: error },
+    );
+  });
+  const actual = createHash("sha256").update(fs.readFileSync(deb)).digest("hex");
+  if (actual !== pin.sha256)
+    throw new Error(
+      `${deb} has sha256 ${actual}, not the pinned ${pin.sha256}: refusing to build a CA bundle from it`,
+    );
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "volpop-ca-"));
   try {
     await run("dpkg-deb", ["-x", deb, root]);
     return {
-      version,
+      version: pin.version,
       ...bundleFromPackageTree(root),
       copyright: fs.readFileSync(path.join(root, COPYRIGHT)),
     };

@@ -54,6 +54,20 @@ export function artifactManifest(
   };
 }
 
+/** An artifact of `artifactType` whose only blob is the empty config: the same bytes every time. */
+export function probeManifest(artifactType: string): Uint8Array {
+  return Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      artifactType,
+      config: EMPTY_CONFIG,
+      layers: [{ ...EMPTY_CONFIG, mediaType: artifactType }],
+      annotations: { "org.opencontainers.image.title": "volpop push probe" },
+    }),
+  );
+}
+
 /** The OCI 1.1 fallback tag listing `digest`'s referrers: `sha256:ab…` → `sha256-ab…`. */
 export function referrersTag(digest: string): string {
   return digest.replace(":", "-");
@@ -163,15 +177,20 @@ export function pusherFor(
 }
 
 /**
- * Proves `credentials` may push to every repository before anything is pushed, by uploading the
- * one blob every SBOM artifact needs anyway (OCI's empty config, two bytes): a wrong login or a
- * missing permission stops the release while nothing of it is published yet.
+ * Proves `credentials` may push to every repository before anything is pushed: uploads the one blob
+ * every SBOM artifact needs anyway (OCI's empty config, two bytes), then puts, by digest and
+ * untagged, a probe artifact of `artifactType` made of it, so that a login that may upload blobs but
+ * not manifests, or a registry that refuses the artifact's media types, stops the release while
+ * nothing of it is published yet. (Not proven: that the fallback tag of an image already released
+ * may be overwritten; a registry with immutable tags refuses that later.)
  */
 export async function checkPushAccess(
   registry: string,
   repositories: readonly string[],
   auth: { readonly credentials?: RegistryCredentials; readonly source: string },
+  artifactType: string,
 ): Promise<void> {
+  const probe = probeManifest(artifactType);
   const pusher = pusherFor(registry, auth.credentials);
   try {
     for (const repository of repositories) {
@@ -183,6 +202,7 @@ export async function checkPushAccess(
           Readable.from([Buffer.from("{}")]),
           () => EMPTY_CONFIG.digest,
         );
+        await pusher.pushManifest(repository, digestOf(probe), OCI_MANIFEST, probe);
       } catch (error) {
         throw new Error(
           `cannot push to ${registry}/${repository} with the credentials from ${auth.source}: ${(error as Error).message}`,

@@ -60,29 +60,77 @@ describe("authFilePaths", () => {
     expect(authFilePaths({}, 0, "/root")[0]).toBe("/run/containers/0/auth.json");
   });
 
-  it("lets $REGISTRY_AUTH_FILE, $XDG_CONFIG_HOME and $DOCKER_CONFIG move their files", () => {
-    expect(
-      authFilePaths(
-        { REGISTRY_AUTH_FILE: "/a/auth.json", XDG_CONFIG_HOME: "/cfg", DOCKER_CONFIG: "/dk" },
-        0,
-        "/h",
-      ),
-    ).toEqual(["/a/auth.json", "/cfg/containers/auth.json", "/dk/config.json", "/h/.dockercfg"]);
+  it("lets $XDG_CONFIG_HOME and $DOCKER_CONFIG move their files", () => {
+    expect(authFilePaths({ XDG_CONFIG_HOME: "/cfg", DOCKER_CONFIG: "/dk" }, 0, "/h")).toEqual([
+      "/run/containers/0/auth.json",
+      "/cfg/containers/auth.json",
+      "/dk/config.json",
+      "/h/.dockercfg",
+    ]);
+  });
+
+  it("reads only $REGISTRY_AUTH_FILE when it is set, as containers/image does with --authfile", () => {
+    expect(authFilePaths({ REGISTRY_AUTH_FILE: "/a/auth.json", DOCKER_CONFIG: "/dk" }, 0, "/h")).toEqual([
+      "/a/auth.json",
+    ]);
   });
 });
 
 describe("resolveRegistryAuth", () => {
-  it("takes $REGISTRY_AUTH_FILE before Docker's config", async () => {
+  it("takes $REGISTRY_AUTH_FILE's login, and never another file's when it has none", async () => {
     const m = machine(
       {
         "auth.json": { auths: { [REGISTRY]: { auth: basic("podman-user", "p1") } } },
-        ".docker/config.json": { auths: { [REGISTRY]: { auth: basic("docker-user", "p2") } } },
+        ".docker/config.json": {
+          auths: {
+            [REGISTRY]: { auth: basic("docker-user", "p2") },
+            "quay.io": { auth: basic("personal", "p3") },
+          },
+        },
       },
       { REGISTRY_AUTH_FILE: path.join(home, "auth.json") },
     );
     const auth = await resolveRegistryAuth(REGISTRY, m);
     expect(auth.credentials).toEqual({ username: "podman-user", password: "p1" });
-    expect(auth.source).toBe(path.join(home, "auth.json"));
+    expect(auth.source).toBe(`${path.join(home, "auth.json")} (auths "${REGISTRY}")`);
+    expect((await resolveRegistryAuth("quay.io", m)).credentials).toBeUndefined();
+  });
+
+  it("picks a namespace's own login over the host's, longest first (containers-auth.json keys)", async () => {
+    const m = machine({
+      "run/containers/auth.json": {
+        auths: {
+          "quay.io": { auth: basic("host-robot", "h") },
+          "quay.io/acme": { auth: basic("acme-robot", "a") },
+          "quay.io/other": { auth: basic("other-robot", "o") },
+          "quay.io/acme/team": { auth: basic("team-robot", "t") },
+        },
+      },
+    });
+    const who = async (target: string) => (await resolveRegistryAuth(target, m)).credentials?.username;
+    expect(await who("quay.io/acme")).toBe("acme-robot");
+    expect(await who("quay.io/acme/team")).toBe("team-robot");
+    expect(await who("quay.io/acmeish")).toBe("host-robot");
+    expect(await who("quay.io")).toBe("host-robot");
+  });
+
+  it("reads a Docker key with a scheme as its host only", async () => {
+    const m = machine({
+      ".docker/config.json": { auths: { [`https://${REGISTRY}/v1/`]: { auth: basic("u", "p") } } },
+    });
+    expect((await resolveRegistryAuth(`${REGISTRY}/team`, m)).credentials).toEqual({
+      username: "u",
+      password: "p",
+    });
+  });
+
+  it("ignores a broken entry for another registry", async () => {
+    const m = machine({
+      ".docker/config.json": {
+        auths: { "other.example": { auth: "bm9jb2xvbg==" }, [REGISTRY]: { auth: basic("u", "p") } },
+      },
+    });
+    expect((await resolveRegistryAuth(REGISTRY, m)).credentials).toEqual({ username: "u", password: "p" });
   });
 
   it("reads podman's runtime auth file (the one `podman login` writes)", async () => {
@@ -127,12 +175,15 @@ describe("resolveRegistryAuth", () => {
     expect(asked).toEqual([`gcloud ${REGISTRY}`]);
   });
 
-  it("falls back to auths when the credsStore helper has nothing", async () => {
+  it("does not fall back to a stale auths entry when the credsStore helper has nothing, as Docker", async () => {
     const m = machine({
-      ".docker/config.json": { credsStore: "desktop", auths: { [REGISTRY]: { auth: basic("a", "b") } } },
+      ".docker/config.json": {
+        credsStore: "desktop",
+        auths: { [REGISTRY]: { auth: basic("stale", "old") } },
+      },
     });
     const auth = await resolveRegistryAuth(REGISTRY, { ...m, ...fakeHelpers({}) });
-    expect(auth.credentials).toEqual({ username: "a", password: "b" });
+    expect(auth.credentials).toBeUndefined();
   });
 
   it("turns a helper's <token> user into an identity token", async () => {
@@ -195,9 +246,9 @@ describe("resolveRegistryAuth", () => {
     error: RegExp;
   }> = [
     {
-      name: "an auth file that is not JSON",
-      files: { ".docker/config.json": "{ not json" },
-      error: /config\.json: not valid JSON/,
+      name: "an auth file that is not JSON (the parser's message would quote the password)",
+      files: { ".docker/config.json": '{"auths":{"r":{"auth":"hunter2" "x"}}}' },
+      error: /config\.json: not valid JSON$/,
     },
     {
       name: "an auths entry whose auth is not base64 of user:password",
@@ -229,7 +280,7 @@ describe("resolveRegistryAuth", () => {
       name: "a helper that fails for another reason than a missing login",
       files: { ".docker/config.json": { credsStore: "locked" } },
       runHelper: async () => {
-        throw Object.assign(new Error("exit 1"), { stderr: "keychain is locked" });
+        throw Object.assign(new Error("exit 1"), { stderr: "keychain is locked", stdout: "hunter2" });
       },
       error: /docker-credential-locked failed for registry\.example:5000: keychain is locked/,
     },

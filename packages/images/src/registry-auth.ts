@@ -5,10 +5,11 @@
  * can never be half-published because two readers disagreed about a login.
  *
  * Where credentials are looked for, first found wins (containers-auth.json(5), then Docker):
- * `$REGISTRY_AUTH_FILE`, else `$XDG_RUNTIME_DIR/containers/auth.json` (`/run/containers/<uid>/auth.json`
- * without `XDG_RUNTIME_DIR`); `$XDG_CONFIG_HOME/containers/auth.json` (`~/.config/…`);
+ * `$REGISTRY_AUTH_FILE` alone when set; else `$XDG_RUNTIME_DIR/containers/auth.json`
+ * (`/run/containers/<uid>/auth.json` without `XDG_RUNTIME_DIR`); `$XDG_CONFIG_HOME/containers/auth.json` (`~/.config/…`);
  * `$DOCKER_CONFIG/config.json` (`~/.docker/config.json`); the legacy `~/.dockercfg`. In each file,
- * as Docker reads it: the registry's `credHelpers` entry, else the global `credsStore`, else `auths`.
+ * as Docker reads it: the registry's `credHelpers` entry, else the global `credsStore` (whose answer,
+ * found or not, stands), else the `auths` entry for the registry or, longest first, its namespace.
  * A helper is `docker-credential-<name>` on `PATH`, asked with `get` and the registry host on stdin.
  */
 import { execFile } from "node:child_process";
@@ -58,65 +59,98 @@ export function authFilePaths(
   const runtime = env.XDG_RUNTIME_DIR
     ? path.join(env.XDG_RUNTIME_DIR, "containers", "auth.json")
     : path.join("/run", "containers", String(uid), "auth.json");
+  // A file the user names is the only one read, as containers/image does (`--authfile`).
+  if (env.REGISTRY_AUTH_FILE) return [env.REGISTRY_AUTH_FILE];
   return [
-    env.REGISTRY_AUTH_FILE || runtime,
+    runtime,
     path.join(env.XDG_CONFIG_HOME || path.join(home, ".config"), "containers", "auth.json"),
     path.join(env.DOCKER_CONFIG || path.join(home, ".docker"), "config.json"),
     path.join(home, ".dockercfg"),
   ];
 }
 
-/** The credentials to push to `registry` with (a host, optionally with a path, which is ignored). */
+/**
+ * The credentials to push to `registry` with: a host, optionally with a path (`quay.io/acme`), which
+ * picks a per-namespace `auths` key (`quay.io/acme`) over the host's, longest match first, as
+ * containers-auth.json(5) does.
+ */
 export async function resolveRegistryAuth(
   registryWithPath: string,
   options: ResolveOptions = {},
 ): Promise<ResolvedAuth> {
-  const registry = normaliseRegistryHost(registryWithPath.split("/")[0] ?? registryWithPath);
+  const [host = "", ...rest] = registryWithPath.replace(SCHEME, "").split("/");
+  const registry = normaliseRegistryHost(host);
+  const target = [registry, ...rest.filter((part) => part !== "")].join("/");
   const env = options.env ?? process.env;
-  const runHelper = options.runHelper ?? ((helper, host) => runCredentialHelper(helper, host, env));
+  const runHelper = options.runHelper ?? ((helper, server) => runCredentialHelper(helper, server, env));
   for (const file of authFilePaths(env, options.uid, options.home)) {
     const text = readIfPresent(file);
     if (text === undefined) continue;
-    const found = await credentialsInFile(file, text, registry, runHelper);
+    const found = await credentialsInFile(file, text, { registry, target }, runHelper);
     if (found !== undefined) return { registry, ...found };
   }
   return { registry, source: "none (anonymous)" };
 }
 
+const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+
 async function credentialsInFile(
   file: string,
   text: string,
-  registry: string,
+  where: { readonly registry: string; readonly target: string },
   runHelper: CredentialHelperRunner,
 ): Promise<{ credentials: RegistryCredentials; source: string } | undefined> {
+  const { registry, target } = where;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
-  } catch (error) {
-    throw new RegistryAuthError(`${file}: not valid JSON`, { cause: error });
+  } catch {
+    // Not the parser's message: it quotes the text around the fault, which may be a password.
+    throw new RegistryAuthError(`${file}: not valid JSON`);
   }
   if (!isRecord(parsed)) throw new RegistryAuthError(`${file}: must hold a JSON object`);
   const helper = helperFor(file, parsed, registry);
   if (helper !== undefined) {
+    // As Docker: a helper in charge answers for the registry, found or not; `auths` is not read.
     const credentials = await askHelper(helper.name, registry, runHelper);
-    if (credentials !== undefined)
-      return { credentials, source: `${file} (${helper.field} "${helper.name}")` };
-    if (helper.field === "credHelpers") return undefined;
+    return credentials === undefined
+      ? undefined
+      : { credentials, source: `${file} (${helper.field} "${helper.name}")` };
   }
-  // Docker's config.json has other top-level keys (credsStore, proxies, …): only `auths` holds logins.
+  // Docker's config.json has other top-level keys (proxies, plugins, …): only `auths` holds logins.
   // A file without `auths` is a login-less config, unless it is the legacy map of hosts itself.
   const legacy = path.basename(file) === ".dockercfg";
-  if (!legacy && !("auths" in parsed)) return undefined;
+  const auths = legacy ? parsed : parsed.auths;
+  if (auths === undefined) return undefined;
+  if (!isRecord(auths)) throw new RegistryAuthError(`${file}: "auths" must be an object`);
+  const key = bestAuthsKey(Object.keys(auths), target);
+  if (key === undefined) return undefined;
   let store: ReturnType<typeof parseDockerConfig>;
   try {
-    store = parseDockerConfig(legacy ? parsed : { auths: parsed.auths });
+    // Only the entry that applies: a broken entry for another registry is not this push's business.
+    store = parseDockerConfig({ auths: { [key]: auths[key] } });
   } catch (error) {
-    throw new RegistryAuthError(`${file}: ${(error as Error).message.replace(/^pull secret:? ?/, "")}`, {
-      cause: error,
-    });
+    throw new RegistryAuthError(`${file}: ${(error as Error).message.replace(/^pull secret:? ?/, "")}`);
   }
   const credentials = credentialsFor(store, registry);
-  return credentials === undefined ? undefined : { credentials, source: file };
+  return credentials === undefined ? undefined : { credentials, source: `${file} (auths "${key}")` };
+}
+
+/**
+ * The `auths` key for `target` (`host[/path]`): a key with a scheme (`https://host/v1/`, Docker's)
+ * names its host only; a bare key may name a namespace (`quay.io/acme`), which applies to what is
+ * under it. The longest matching key wins.
+ */
+export function bestAuthsKey(keys: readonly string[], target: string): string | undefined {
+  let best: { key: string; length: number } | undefined;
+  for (const key of keys) {
+    const [host = "", ...rest] = key.replace(SCHEME, "").split("/");
+    const namespace = SCHEME.test(key) ? [] : rest.filter((part) => part !== "");
+    const scope = [normaliseRegistryHost(host), ...namespace].join("/");
+    const applies = target === scope || target.startsWith(`${scope}/`);
+    if (applies && (best === undefined || scope.length > best.length)) best = { key, length: scope.length };
+  }
+  return best?.key;
 }
 
 function helperFor(
@@ -155,23 +189,19 @@ async function askHelper(
   try {
     stdout = await runHelper(name, registry);
   } catch (error) {
-    const detail = helperFailure(error);
-    // The protocol's way to say "no login for this server", in every helper Docker ships.
-    if (/credentials not found/i.test(detail)) return undefined;
+    const failed = error as { stdout?: unknown; stderr?: unknown };
+    // The protocol's way to say "no login for this server", in every helper Docker ships (on stdout).
+    if (/credentials not found/i.test(`${String(failed.stdout ?? "")} ${String(failed.stderr ?? "")}`))
+      return undefined;
     throw new RegistryAuthError(
-      `credential helper docker-credential-${name} failed for ${registry}: ${detail}`,
-      {
-        cause: error,
-      },
+      `credential helper docker-credential-${name} failed for ${registry}: ${helperFailure(error)}`,
     );
   }
   let answer: unknown;
   try {
     answer = JSON.parse(stdout);
-  } catch (error) {
-    throw new RegistryAuthError(`credential helper docker-credential-${name} did not answer JSON`, {
-      cause: error,
-    });
+  } catch {
+    throw new RegistryAuthError(`credential helper docker-credential-${name} did not answer JSON`);
   }
   if (!isRecord(answer) || typeof answer.Username !== "string" || typeof answer.Secret !== "string")
     throw new RegistryAuthError(
@@ -184,11 +214,13 @@ async function askHelper(
     : { username: answer.Username, password: answer.Secret };
 }
 
+/** Why a helper failed: its stderr (never its stdout, where a helper writes secrets), or the exit. */
 function helperFailure(error: unknown): string {
-  const failed = error as { code?: unknown; stderr?: unknown; stdout?: unknown; message?: string };
+  const failed = error as { code?: unknown; stderr?: unknown; killed?: boolean };
   if (failed.code === "ENOENT") return "not found on PATH";
-  const said = `${String(failed.stdout ?? "")} ${String(failed.stderr ?? "")}`.trim();
-  return said === "" ? (failed.message ?? String(error)) : said.slice(0, 300);
+  if (failed.killed) return "no answer within 30 s";
+  const said = String(failed.stderr ?? "").trim();
+  return said === "" ? `exit code ${String(failed.code ?? "?")}` : said.slice(0, 300);
 }
 
 async function runCredentialHelper(

@@ -200,8 +200,17 @@ export async function pushRelease(
     host,
     parsed.map((p) => p.repository),
     auth,
+    CYCLONEDX_MEDIA_TYPE,
   );
-  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "volpop-release-"));
+  // The auth file holds the login: in the user's runtime folder (tmpfs, theirs alone) when there is
+  // one, and removed however the push ends, Ctrl-C included.
+  const scratch = fs.mkdtempSync(path.join(process.env.XDG_RUNTIME_DIR || os.tmpdir(), "volpop-release-"));
+  const removeScratch = () => fs.rmSync(scratch, { recursive: true, force: true });
+  const onSignal = (signal: NodeJS.Signals) => {
+    removeScratch();
+    process.kill(process.pid, signal);
+  };
+  process.once("SIGINT", onSignal).once("SIGTERM", onSignal).once("exit", removeScratch);
   try {
     const authFile = writeAuthFile(scratch, auth);
     const pushed: PushedRelease[] = [];
@@ -212,7 +221,8 @@ export async function pushRelease(
     }
     return pushed;
   } finally {
-    fs.rmSync(scratch, { recursive: true, force: true });
+    process.off("SIGINT", onSignal).off("SIGTERM", onSignal).off("exit", removeScratch);
+    removeScratch();
   }
 }
 

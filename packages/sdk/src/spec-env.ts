@@ -41,7 +41,8 @@ export function oversizedEnv(pod: V1Pod): OversizedEnvVar[] {
   for (const container of [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]) {
     for (const { name, value } of container.env ?? []) {
       if (value === undefined) continue;
-      // Only `$$` changes length as the kubelet expands it; a `$(VAR)` reference is left as an upper bound.
+      // `$$` is one `$` once the kubelet has expanded it; a `$(VAR)` reference is counted as written
+      // (expanded it may be longer: mutatePod env is the populator author's to keep small).
       const bytes = Buffer.byteLength(`${name}=${value.replaceAll("$$", "$")}`) + 1;
       if (bytes > ENV_STRING_LIMIT_BYTES) found.push({ container: container.name, name, bytes });
     }
