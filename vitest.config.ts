@@ -21,7 +21,7 @@ class LifecycleLastSequencer extends BaseSequencer {
 // Files run one at a time: the e2e tier shares one cluster, and the unit tier is fast enough serially.
 export default defineConfig({
   test: {
-    projects: ["packages/*", "test/vitest.*.config.ts"],
+    projects: ["packages/*", "test/vitest.*.config.ts", "docs"],
     fileParallelism: false,
     sequence: { sequencer: LifecycleLastSequencer },
   },

@@ -10,6 +10,9 @@ NODE_VERSION=24.21.0
 # Debian packages the embedded test cluster runs on (the Kubernetes components themselves are built from Go modules).
 APT_PACKAGES=(runc containernetworking-plugins iptables conntrack socat ethtool iproute2 util-linux
   mount e2fsprogs xfsprogs openssl busybox-static buildah docker-registry git ca-certificates)
+# Only the tests need these (scripts/test sets VOLPOP_TEST_PACKAGES=1): headless Chromium for the docs
+# site test, and a CJK font so that its screenshots of the Chinese pages show text, not boxes.
+if [[ ${VOLPOP_TEST_PACKAGES:-} == 1 ]]; then APT_PACKAGES+=(chromium fonts-wqy-microhei); fi
 
 log() { printf '\033[1m[volpop]\033[0m %s\n' "$*" >&2; }
 

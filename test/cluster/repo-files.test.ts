@@ -54,9 +54,10 @@ describe("what a fresh clone needs is tracked by git", () => {
 
   it("git ignores nothing in the work tree but generated output", () => {
     // bench/results/: what `pnpm bench` measured on this machine, kept out of git on purpose;
-    // build/readme-example/: the SDK README's example, written out to be compiled by its test.
+    // build/readme-example/: the SDK README's example, written out to be compiled by its test;
+    // docs/api/ and docs/build/: the docs site's TypeDoc pages and build (site, cache, screenshots).
     const generated =
-      /(^|\/)node_modules\/$|^packages\/[^/]+\/dist\/$|^(packages\/[^/]+|test|bench)\/build\/(tsc\/|readme-example\/)?$|^bench\/results\/$|^\.env$/;
+      /(^|\/)node_modules\/$|^packages\/[^/]+\/dist\/$|^(packages\/[^/]+|test|bench|docs)\/build\/(tsc\/|readme-example\/)?$|^bench\/results\/$|^docs\/api\/$|^\.env$/;
     expect(gitIgnored().filter((p) => !generated.test(p))).toEqual([]);
   });
 });

@@ -3,6 +3,8 @@
  * platform's manifest and stream its blobs and layers verified against their digests
  * ({@link RegistryClient}), and apply the layers to a directory safely ({@link LayerApplier}:
  * whiteouts, scoped symlinks, limits).
+ *
+ * @module @volpop/oci
  */
 export { LayerApplier } from "./layers/applier.ts";
 export { entryComponents } from "./layers/entry-name.ts";

@@ -1,5 +1,5 @@
 import type { ParseArgsOptionDescriptor } from "node:util";
-import type { FlagCheck } from "./flags/command.ts";
+import type { FlagCheck, FlagCommand } from "./flags/command.ts";
 import { defineFlags, type FlagDeclaration, type FlagDeclarations } from "./flags/declaration.ts";
 import { httpEndpointFlags } from "./flags/groups/http-endpoint.ts";
 import { kubeconfigFlags } from "./flags/groups/kubeconfig.ts";
@@ -191,25 +191,16 @@ export function parsePopulatorArgs<const E extends ExtraOptions = Record<never, 
   defaults: PopulatorCliDefaults,
   extra?: E,
 ): CliParseResult<ExtraValues<E>> {
-  const builtin = populatorFlags(defaults);
-  const own = extraFlags(extra ?? {}, builtin);
-  // Typed by the built-in flags: the populator's own are typed by ExtraValues<E> instead.
-  const parsed = parseFlags<PopulatorFlags>(argv, {
-    program: defaults.programName ?? "populator",
-    synopsis: "--mode=controller|populate [flags] [-- args]",
-    about: `${defaults.prefix === undefined ? "Volume populator" : `Volume populator for ${defaults.prefix}`}, version ${defaults.version}.`,
-    version: defaults.version,
-    flags: { ...builtin, ...own },
-    checks: [leaderElectionCheck, fastPathCheck],
-    args: 'arguments for the populator go after "--"',
-  });
+  const command = populatorCommand(defaults, extra);
+  const own = Object.keys(extra ?? {});
+  const parsed = parseFlags(argv, command);
   if (parsed.action === "help") return parsed;
   if (parsed.action === "version") return { ...parsed, version: defaults.version };
 
   const { values, rest } = parsed;
   const namespace = values.namespace || defaults.namespace;
   const extraValues: Record<string, unknown> = {};
-  for (const name of Object.keys(own)) extraValues[name] = (values as Record<string, unknown>)[name];
+  for (const name of own) extraValues[name] = (values as Record<string, unknown>)[name];
   return {
     action: "run",
     options: {
@@ -237,6 +228,29 @@ export function parsePopulatorArgs<const E extends ExtraOptions = Record<never, 
       extra: extraValues as ExtraValues<E>,
       rest,
     },
+  };
+}
+
+/**
+ * A populator binary's command line as the flag library declares it: the built-in flags (see
+ * {@link parsePopulatorArgs}) and the populator's own `extra` ones, with the help text's wording.
+ * Also read by the docs site's flags reference. Throws a `TypeError` if `extra` redefines a
+ * built-in flag.
+ */
+export function populatorCommand(
+  defaults: PopulatorCliDefaults,
+  extra: ExtraOptions = {},
+): FlagCommand<PopulatorFlags> {
+  const builtin = populatorFlags(defaults);
+  return {
+    program: defaults.programName ?? "populator",
+    synopsis: "--mode=controller|populate [flags] [-- args]",
+    about: `${defaults.prefix === undefined ? "Volume populator" : `Volume populator for ${defaults.prefix}`}, version ${defaults.version}.`,
+    version: defaults.version,
+    // Typed by the built-in flags: parsePopulatorArgs types the populator's own by ExtraValues<E>.
+    flags: { ...builtin, ...extraFlags(extra, builtin) } as PopulatorFlags,
+    checks: [leaderElectionCheck, fastPathCheck],
+    args: 'arguments for the populator go after "--"',
   };
 }
 

@@ -5,6 +5,8 @@
  * Other audiences have their own entry points: `@volpop/sdk/fastpath` (storage vendors: the fast-path
  * protocol, `serveBackend`, conformance), `@volpop/sdk/runtime` (the controller machinery: embedding,
  * custom strategies) and `@volpop/sdk/testing` (fakes and fixtures for tests).
+ *
+ * @module @volpop/sdk
  */
 export { blockTargetSize, deviceNumbers } from "./block-size.ts";
 export type { ExtraOption, ExtraOptions, ExtraValues } from "./cli.ts";

@@ -1,3 +1,10 @@
+/**
+ * `@volpop/sdk/run`: `runPopulator` and what a populator's `main` needs with it (its spec's
+ * definition), without the rest of the SDK: populate mode, in every populator pod, loads this much
+ * and no Kubernetes client.
+ *
+ * @module @volpop/sdk/run
+ */
 import { writeFile } from "node:fs/promises";
 import { type ExtraOptions, type ExtraValues, type PopulatorCliOptions, parsePopulatorArgs } from "./cli.ts";
 import { CliUsageError } from "./flags/index.ts";

@@ -3,6 +3,8 @@
  * another program (several on one Manager), writing a strategy, or building another controller on
  * the same parts (the validator does): Manager, generic controller, shared informers, work queue,
  * leader election, HTTP endpoint, metrics, the pure `reconcile` and its plan, object names, flags.
+ *
+ * @module @volpop/sdk/runtime
  */
 export type {
   CliParseResult,

@@ -3,6 +3,8 @@
  * production code: a clock that moves only when told, builders of the objects a reconcile looks at
  * (`pvc()`, `pv()`, `pod()`, `observed()`...), and a fast-path backend that keeps operations in memory
  * (it and the fast-path fixtures load gRPC, as `@volpop/sdk/fastpath` does).
+ *
+ * @module @volpop/sdk/testing
  */
 export { crdSpecSchema } from "./internal/crd-schema.ts";
 export { FakeClock } from "./internal/fake-clock.ts";

@@ -147,7 +147,8 @@ const VALIDATOR_FLAGS = defineFlags({
   },
 });
 
-function validatorCommand(version: string): FlagCommand<typeof VALIDATOR_FLAGS> {
+/** The validator's command line as the flag library declares it; also read by the docs site's flags reference. */
+export function validatorCommand(version: string): FlagCommand<typeof VALIDATOR_FLAGS> {
   return {
     program: PROGRAM_NAME,
     synopsis: "[flags]",

@@ -1,11 +1,17 @@
 import type { CoreV1Api, V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import type { Clock } from "@volpop/sdk/runtime";
 
-/** Event reasons the validator records on PVCs; users grep and alert on these. */
+/**
+ * Event reasons the validator records on PVCs; users grep and alert on these. Each constant's comment
+ * is its entry in the docs site's events reference (generated from this file).
+ */
 export const EventReason = {
-  /** Upstream's: the PVC's `dataSourceRef` names a kind no `VolumePopulator` registers. */
+  /**
+   * Warning: the PVC's `dataSourceRef` names a kind no `VolumePopulator` registers, so no populator
+   * will fill it; recorded once per PVC. Upstream's reason and message.
+   */
   UnrecognizedDataSourceKind: "UnrecognizedDataSourceKind",
-  /** volpop addition: a `VolumePopulator` for a kind warned about earlier has appeared. */
+  /** Normal: a `VolumePopulator` for a kind warned about earlier has appeared (a volpop addition). */
   DataSourceKindRegistered: "DataSourceKindRegistered",
 } as const;
 

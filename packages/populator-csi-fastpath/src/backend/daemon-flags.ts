@@ -1,6 +1,7 @@
 import { type LogLevel, quantityToBytes } from "@volpop/sdk";
 import {
   defineFlags,
+  type FlagCommand,
   type FlagEnvironment,
   httpEndpointFlags,
   loggingFlags,
@@ -92,22 +93,23 @@ const DAEMON_FLAGS = defineFlags({
   ...loggingFlags(),
 });
 
+/** The daemon's command line as the flag library declares it; also read by the docs site's flags reference. */
+export function daemonCommand(version: string): FlagCommand<typeof DAEMON_FLAGS> {
+  return {
+    program: PROGRAM,
+    synopsis: "--state-dir=DIR --golden-dir=DIR [flags]",
+    about: "The hostpath fast-path backend: fills hostpath CSI volumes on this node from golden content.",
+    version,
+    flags: DAEMON_FLAGS,
+  };
+}
+
 /**
  * Parses the daemon's arguments (after the `backend` word) as the SDK's `parseFlags` does; `--node-name`
  * falls back to `$NODE_NAME` in `env`. Throws a `CliUsageError` (with the help text).
  */
 export function parseDaemonArgs(argv: readonly string[], env: FlagEnvironment, version: string): DaemonArgs {
-  const parsed = parseFlags(
-    argv,
-    {
-      program: PROGRAM,
-      synopsis: "--state-dir=DIR --golden-dir=DIR [flags]",
-      about: "The hostpath fast-path backend: fills hostpath CSI volumes on this node from golden content.",
-      version,
-      flags: DAEMON_FLAGS,
-    },
-    env,
-  );
+  const parsed = parseFlags(argv, daemonCommand(version), env);
   if (parsed.action !== "run") return parsed;
   const { values } = parsed;
   return {

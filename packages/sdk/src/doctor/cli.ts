@@ -66,7 +66,8 @@ const CLUSTER_FLAGS = defineFlags({ ...REPORT_FLAGS, ...CONNECTION_FLAGS });
 const EXIT_CODES =
   "Exit codes: 0 nothing wrong (or Bound), 1 a problem found, 2 a usage or connection error.";
 
-const PVC_COMMAND: FlagCommand<typeof PVC_FLAGS> = {
+/** `volpop doctor pvc`'s command line; also read by the docs site's flags reference. */
+export const PVC_COMMAND: FlagCommand<typeof PVC_FLAGS> = {
   program: "volpop doctor pvc",
   synopsis: "NAME [-n NAMESPACE] [flags]",
   about: [
@@ -79,7 +80,8 @@ const PVC_COMMAND: FlagCommand<typeof PVC_FLAGS> = {
   operands: ["NAME"],
 };
 
-const CLUSTER_COMMAND: FlagCommand<typeof CLUSTER_FLAGS> = {
+/** `volpop doctor cluster`'s command line; also read by the docs site's flags reference. */
+export const CLUSTER_COMMAND: FlagCommand<typeof CLUSTER_FLAGS> = {
   program: "volpop doctor cluster",
   synopsis: "[flags]",
   about: [

@@ -3,6 +3,8 @@
  * populators, in plain words (what `npx volpop doctor` prints). Read-only. A gatherer reads a
  * snapshot from the API server; pure rules judge it into findings with stable codes; renderers
  * print text or JSON. See docs/troubleshooting.md.
+ *
+ * @module @volpop/sdk/doctor
  */
 export { runDoctorCli } from "./cli.ts";
 export { diagnoseCluster } from "./cluster-rules.ts";

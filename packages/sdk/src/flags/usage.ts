@@ -15,12 +15,17 @@ export function builtinFlags(command: Omit<FlagCommand<FlagDeclarations>, "check
   ];
 }
 
+/** A section of a command's flags: the untitled first one, or one titled by the flags' `section`. */
+export interface FlagSection {
+  readonly title: string | undefined;
+  readonly entries: readonly Entry[];
+}
+
 /**
- * The `--help` text of a command: usage line, what it does, then a table of flags, each with its
- * description and default (`$VAR` first for a flag read from the environment); flags with a
- * `section` follow in a table of their own under its title.
+ * A command's flags as its help lists them: first those without a `section` and the built-in ones,
+ * then each `section` in order of its first flag. The docs site's flags reference lists the same.
  */
-export function flagUsage(command: Omit<FlagCommand<FlagDeclarations>, "checks">): string {
+export function flagSections(command: Omit<FlagCommand<FlagDeclarations>, "checks">): FlagSection[] {
   const first: Entry[] = [];
   const sections = new Map<string, Entry[]>();
   for (const [name, flag] of Object.entries(command.flags)) {
@@ -28,7 +33,20 @@ export function flagUsage(command: Omit<FlagCommand<FlagDeclarations>, "checks">
     else sections.set(flag.section, [...(sections.get(flag.section) ?? []), [name, flag]]);
   }
   first.push(...builtinFlags(command));
-  const tables = [first, ...sections.values()].map((entries) => entries.map(row));
+  return [
+    { title: undefined, entries: first },
+    ...[...sections].map(([title, entries]) => ({ title, entries })),
+  ];
+}
+
+/**
+ * The `--help` text of a command: usage line, what it does, then a table of flags, each with its
+ * description and default (`$VAR` first for a flag read from the environment); flags with a
+ * `section` follow in a table of their own under its title.
+ */
+export function flagUsage(command: Omit<FlagCommand<FlagDeclarations>, "checks">): string {
+  const sections = flagSections(command);
+  const tables = sections.map((section) => section.entries.map(row));
   const width = Math.max(...tables.flat().map(([left]) => left.length));
   const [main = [], ...more] = tables.map((rows) =>
     rows.map(([left, right]) => `  ${left.padEnd(width)}  ${right}`.trimEnd()),
@@ -40,7 +58,7 @@ export function flagUsage(command: Omit<FlagCommand<FlagDeclarations>, "checks">
     "",
     "Flags (also accepted as -flag, --flag=value or --flag value):",
     ...main,
-    ...[...sections.keys()].flatMap((title, i) => ["", `${title}:`, ...(more[i] ?? [])]),
+    ...sections.slice(1).flatMap((section, i) => ["", `${section.title}:`, ...(more[i] ?? [])]),
     "",
   ].join("\n");
 }
@@ -48,9 +66,18 @@ export function flagUsage(command: Omit<FlagCommand<FlagDeclarations>, "checks">
 function row([name, flag]: Entry): [left: string, right: string] {
   const alias = flag.short === undefined ? "" : `-${flag.short}, `;
   const left = `${alias}--${name}${flag.type === "boolean" ? "" : " value"}`;
+  const shown = shownDefault(flag);
+  return [left, `${flag.description}${shown ? ` (default ${shown})` : ""}`.trim()];
+}
+
+/**
+ * A flag's default as the help text words it (`$VAR` first for a flag read from the environment), or
+ * `undefined` when there is nothing to say; the docs site's flags reference shows the same words.
+ */
+export function shownDefault(flag: FlagDeclaration): string | undefined {
   const value = flag.shownDefault ?? defaultText(flag);
   const shown = flag.env === undefined ? value : [`$${flag.env}`, value].filter(Boolean).join(", else ");
-  return [left, `${flag.description}${shown ? ` (default ${shown})` : ""}`.trim()];
+  return shown || undefined;
 }
 
 function defaultText(flag: FlagDeclaration): string | undefined {

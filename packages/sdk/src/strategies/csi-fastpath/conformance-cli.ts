@@ -58,7 +58,8 @@ const volumeCheck: FlagCheck<ConformanceFlags> = (values) => {
     : undefined;
 };
 
-const COMMAND: FlagCommand<ConformanceFlags> = {
+/** `volpop fastpath conformance`'s command line; also read by the docs site's flags reference. */
+export const COMMAND: FlagCommand<ConformanceFlags> = {
   program: "volpop fastpath conformance",
   synopsis: "--endpoint=ADDRESS [flags]",
   about: [

@@ -3,6 +3,8 @@
  * vendor serves the protocol (`serveBackend`) and checks it (`runConformance`, also `volpop
  * conformance`); a populator turns it on with `csiFastPathStrategy`. The only entry point that loads
  * gRPC.
+ *
+ * @module @volpop/sdk/fastpath
  */
 
 export { BackendCallError, BackendClient, type BackendClientOptions } from "./backend-client.ts";

@@ -9,9 +9,13 @@ export function fastPathBackendAnnotation(prefix: string): string {
   return populatorKey(prefix, "fastpath-backend");
 }
 
+/**
+ * Event reasons the fast path records on the user's PVC, besides the core's. Each constant's comment is
+ * its entry in the docs site's events reference (generated from this file).
+ */
 export const FastPathEventReason = {
-  /** The CSI fast path fills the volume, without a populator pod. */
+  /** Normal: the CSI fast path fills the volume, without a populator pod; the message names the backend. */
   FastPath: "PopulatorFastPath",
-  /** The fast path cannot take this volume; the Pod strategy fills it (the message says why). */
+  /** Normal: the fast path cannot take this volume; the Pod strategy fills it (the message says why). */
   FastPathFallback: "PopulatorFastPathFallback",
 } as const;
