@@ -4,9 +4,6 @@
  * shared base layer counted once ({@link sizeReport}). The `@volpop/images/release` entry: with the
  * SBOM and referrer pieces it uses.
  */
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import type { RegistryCredentials } from "@volpop/oci";
 import { type BuildahStorage, buildah, localLayers } from "./buildah.ts";
 import { type ProductImage, productImage, productImages } from "./catalog.ts";
@@ -14,6 +11,7 @@ import { run } from "./exec.ts";
 import { buildPackageImage, imageRepository, type PackageImage, versionNear } from "./package-image.ts";
 import { repoRoot } from "./paths.ts";
 import { PLATFORMS, type Platform } from "./platform.ts";
+import { withPrivateScratch } from "./private-scratch.ts";
 import { attachArtifact, checkPushAccess, isLoopback, pusherFor } from "./referrers.ts";
 import { buildahPush, parseReference, pushImage } from "./registry.ts";
 import { type ResolvedAuth, resolveRegistryAuth, writeAuthFile } from "./registry-auth.ts";
@@ -202,16 +200,8 @@ export async function pushRelease(
     auth,
     CYCLONEDX_MEDIA_TYPE,
   );
-  // The auth file holds the login: in the user's runtime folder (tmpfs, theirs alone) when there is
-  // one, and removed however the push ends, Ctrl-C included.
-  const scratch = fs.mkdtempSync(path.join(process.env.XDG_RUNTIME_DIR || os.tmpdir(), "volpop-release-"));
-  const removeScratch = () => fs.rmSync(scratch, { recursive: true, force: true });
-  const onSignal = (signal: NodeJS.Signals) => {
-    removeScratch();
-    process.kill(process.pid, signal);
-  };
-  process.once("SIGINT", onSignal).once("SIGTERM", onSignal).once("exit", removeScratch);
-  try {
+  // The auth file holds the login: private, and removed however the push ends, Ctrl-C included.
+  return withPrivateScratch("volpop-release-", async (scratch) => {
     const authFile = writeAuthFile(scratch, auth);
     const pushed: PushedRelease[] = [];
     for (const [i, image] of images.entries()) {
@@ -220,10 +210,7 @@ export async function pushRelease(
       );
     }
     return pushed;
-  } finally {
-    process.off("SIGINT", onSignal).off("SIGTERM", onSignal).off("exit", removeScratch);
-    removeScratch();
-  }
+  });
 }
 
 async function pushOne(

@@ -7,6 +7,8 @@
 export interface CommandOutput {
   /** Writes a line (or several, joined by newlines). */
   readonly out: (text: string) => void;
+  /** Writes an error (usage, connection): stderr, so that `-o json` output stays JSON. Default: `out`. */
+  readonly err?: (text: string) => void;
   /** Color the text: only for a terminal that wants color (see {@link colorWanted}). */
   readonly color: boolean;
 }
@@ -29,7 +31,13 @@ export async function runVolpopCli(
   argv: readonly string[],
   output: Partial<CommandOutput> = {},
 ): Promise<number> {
-  const io: CommandOutput = { out: output.out ?? console.log, color: output.color ?? false };
+  // A caller that captures `out` alone gets the errors there too; the real command, on stderr.
+  const err = output.err ?? (output.out ? undefined : console.error);
+  const io: CommandOutput = {
+    out: output.out ?? console.log,
+    ...(err ? { err } : {}),
+    color: output.color ?? false,
+  };
   const [group, command, ...rest] = argv;
   if (group === "fastpath" && command === "conformance") {
     const { runConformanceCli } = await import("../strategies/csi-fastpath/conformance-cli.ts");

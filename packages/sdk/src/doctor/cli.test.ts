@@ -102,3 +102,18 @@ describe("volpop doctor's command line", () => {
     },
   );
 });
+
+describe("volpop doctor's errors", () => {
+  it("go to the error stream, so that -o json leaves standard output empty rather than not JSON", async () => {
+    let out = "";
+    let err = "";
+    const code = await runDoctorCli(["cluster", "-o", "json", "--kubeconfig", unreachable], {
+      out: (line) => (out += line),
+      err: (line) => (err += line),
+      color: false,
+    });
+    expect(code).toBe(2);
+    expect(out).toBe("");
+    expect(err).toMatch(/^volpop doctor: /);
+  });
+});

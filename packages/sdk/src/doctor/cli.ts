@@ -121,7 +121,7 @@ export async function runDoctorCli(argv: readonly string[], io: CommandOutput): 
     io.out(USAGE);
     return 0;
   }
-  io.out(
+  (io.err ?? io.out)(
     `${what === undefined ? "missing pvc or cluster" : `unknown doctor command ${JSON.stringify(what)}`}\n\n${USAGE}`,
   );
   return 2;
@@ -145,7 +145,7 @@ async function runCommand<S extends FlagDeclarations>(
     parsed = parseFlags(argv, command);
   } catch (error) {
     if (!(error instanceof CliUsageError)) throw error;
-    io.out(`${error.message}\n\n${error.usage}`);
+    (io.err ?? io.out)(`${error.message}\n\n${error.usage}`);
     return 2;
   }
   if (parsed.action !== "run") {
@@ -157,7 +157,7 @@ async function runCommand<S extends FlagDeclarations>(
   try {
     kubeConfig = loadKubeConfig(values);
   } catch (error) {
-    io.out(`volpop doctor: ${toVolpopError(error).message}`);
+    (io.err ?? io.out)(`volpop doctor: ${toVolpopError(error).message}`);
     return 2;
   }
   const deadline = new AbortController();
@@ -168,7 +168,7 @@ async function runCommand<S extends FlagDeclarations>(
       prefix: values.prefix || undefined,
     });
     if (deadline.signal.aborted) {
-      io.out(
+      (io.err ?? io.out)(
         `volpop doctor: the API server did not answer everything within ${formatGoDuration(values.timeout)}`,
       );
       return 2;
@@ -177,7 +177,7 @@ async function runCommand<S extends FlagDeclarations>(
     return report.exitCode;
   } catch (error) {
     if (!(error instanceof DoctorConnectionError)) throw error;
-    io.out(`volpop doctor: ${error.message}`);
+    (io.err ?? io.out)(`volpop doctor: ${error.message}`);
     return 2;
   } finally {
     clearTimeout(timer);
