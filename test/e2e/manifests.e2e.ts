@@ -259,5 +259,39 @@ describe.skipIf(!imageRegistry || !registryAddress)(
       expect(reasons).toContain("PopulatorFinished");
       await expectNoRefusals(kubectl, NAMESPACE, "deployment/image-populator");
     });
+
+    // Attempt 1 copies the pull secret and CA bundle into volpop-image and fails (the image is not
+    // pushed yet); attempt 2 replaces those copies (the user may have fixed them), which the shipped
+    // Role must allow, and fills the volume. Without `update` it was refused, and retried forever.
+    it("retries with the same pull secret and CA bundle, replacing its copies, under the shipped RBAC", async () => {
+      const name = "later-image";
+      await createImageSource(api, userNs, name, {
+        image: `${registry.host}/e2e/later:1.0`,
+        pullSecrets: [{ name: "registry-creds" }],
+        caBundle: { configMap: "registry-ca" },
+      });
+      await createPvc(api, userNs, name, {
+        storageClassName: e2eSettings.immediateStorageClass,
+        volumeMode: "Filesystem",
+        dataSourceRef: { apiGroup: IMAGE_GROUP, kind: "ImageSource", name },
+      });
+      await waitFor(
+        "the first attempt to fail",
+        async () => ((await reasonsFor(api, userNs, name)).includes("PopulatorFailed") ? true : undefined),
+        180_000,
+      );
+      await writeImage(registry.pushTarget, {
+        repository: "e2e/later",
+        tag: "1.0",
+        layers: [{ entries: [{ type: "file", path: "greeting.txt", content: CONTENTS, mode: 0o644 }] }],
+      });
+      await waitForBound(api, userNs, name, 240_000);
+      const log = await runJob(api, userNs, "read-later-image", {
+        script: `cat ${JOB_MOUNT_PATH}/greeting.txt`,
+        pvc: { claimName: name, volumeMode: "Filesystem" },
+      });
+      expect(log).toBe(CONTENTS);
+      await expectNoRefusals(kubectl, NAMESPACE, "deployment/image-populator");
+    });
   },
 );
