@@ -4,16 +4,18 @@ import { buildGoComponents, buildGoTools } from "./build.ts";
 import { layout } from "./config.ts";
 import { down } from "./down.ts";
 import { buildClusterImages } from "./images.ts";
+import { parseNodeCount } from "./nodes.ts";
 import { logFile } from "./processes.ts";
 import { clusterStatus } from "./status.ts";
 import { requireRoot, up } from "./up.ts";
 
-const usage = `Usage: pnpm cluster <command>
+const usage = `Usage: pnpm cluster <command> [--nodes N]
 
-The embedded single-node Kubernetes cluster volpop's tests run on.
+The embedded Kubernetes cluster volpop's tests run on (one node unless told otherwise).
 
 Commands:
   up          build what is missing (cached under ~/.cache/volpop), then start the cluster; no-op when it is up
+              --nodes N: N kubelet nodes (1-5), each further one in a network namespace of its own
   down        stop everything, unmount, remove network devices and the cluster's state
   status      each component's pid and readiness; exit 1 unless all are ready
   kubeconfig  print the admin kubeconfig's path
@@ -25,7 +27,7 @@ async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { help: { type: "boolean", short: "h" } },
+    options: { help: { type: "boolean", short: "h" }, nodes: { type: "string" } },
   });
   const [command] = positionals;
   if (values.help || command === undefined) {
@@ -34,7 +36,7 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case "up":
-      await up();
+      await up({ nodes: parseNodeCount(values.nodes) });
       return 0;
     case "down":
       requireRoot("down");

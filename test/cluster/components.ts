@@ -1,10 +1,11 @@
 import fs from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
-import { clusterDir, csi, images, layout, network, ports, registry } from "./config.ts";
-import { kubeconfigPath } from "./kubeconfig.ts";
+import { csi, images, layout, network, ports, registry } from "./config.ts";
+import { kubeconfigPath, kubeletKubeconfigPath } from "./kubeconfig.ts";
+import { type ClusterNode, clusterNode, processName, registryForNodes } from "./nodes.ts";
 import { pkiFile } from "./pki.ts";
-import { httpOk, socketAccepts } from "./probes.ts";
+import { httpOk, portOpen, socketAccepts } from "./probes.ts";
 import type { ProcessSpec } from "./processes.ts";
 
 /**
@@ -14,6 +15,20 @@ import type { ProcessSpec } from "./processes.ts";
 
 const k8s = (name: string) => layout.bin("kubernetes", name);
 const node24 = process.execPath;
+const firstNode = clusterNode(1);
+
+/**
+ * A node's process runs in the node's network namespace (nsenter joins only that one: the mount
+ * namespace stays the machine's, so containerd, the kubelet and the CSI driver see each other's mounts).
+ */
+function onNode(
+  node: ClusterNode,
+  command: string,
+  args: readonly string[],
+): { command: string; args: string[] } {
+  if (node.netns === undefined) return { command, args: [...args] };
+  return { command: "nsenter", args: [`--net=/run/netns/${node.netns}`, "--", command, ...args] };
+}
 
 export function etcd(): ProcessSpec {
   const client = `http://127.0.0.1:${ports.etcdClient}`;
@@ -131,34 +146,56 @@ export function imageRegistry(): ProcessSpec {
   };
 }
 
-export function containerd(): ProcessSpec {
+/**
+ * The registry for nodes 2 and later, whose loopback is their own: a TCP relay on the node address to
+ * the registry on loopback (which keeps listening there only, for the pushes from this machine).
+ */
+export function registryRelay(): ProcessSpec {
   return {
-    name: "containerd",
-    prepare: writeContainerdConfig,
-    command: layout.bin("containerd", "containerd"),
-    args: ["--config", layout.containerdConfig],
+    name: "registry-relay",
+    command: node24,
+    args: [
+      path.join(layout.clusterSource, "registry-relay.ts"),
+      `--listen=${registryForNodes}`,
+      `--to=127.0.0.1:${ports.registry}`,
+    ],
+    ready: () => portOpen(network.nodeIP, ports.registry),
+  };
+}
+
+export function containerd(node: ClusterNode = firstNode): ProcessSpec {
+  const { command, args } = onNode(node, layout.bin("containerd", "containerd"), [
+    "--config",
+    node.containerdConfig,
+  ]);
+  return {
+    name: processName("containerd", node),
+    prepare: () => writeContainerdConfig(node),
+    command,
+    args,
     // containerd finds its runc shim on PATH: ours (v2), not a Debian containerd 1.x's.
     env: {
       ...process.env,
       PATH: `${path.dirname(layout.bin("containerd", "containerd"))}:${process.env.PATH ?? ""}`,
     },
-    ready: () => socketAccepts(layout.containerdSocket),
+    ready: () => socketAccepts(node.containerdSocket),
   };
 }
 
-function writeContainerdConfig(): void {
+function writeContainerdConfig(node: ClusterNode): void {
   // Pulls of docker.io images (`image: busybox`) and of our own are served by the local registry.
+  const registryAddress = node.netns === undefined ? `127.0.0.1:${ports.registry}` : registryForNodes;
   const mirrors: Record<string, string> = {
-    "docker.io": `[host."http://127.0.0.1:${ports.registry}"]\n  capabilities = ["pull", "resolve"]\n`,
-    [registry]: `server = "http://127.0.0.1:${ports.registry}"\n`,
+    "docker.io": `[host."http://${registryAddress}"]\n  capabilities = ["pull", "resolve"]\n`,
+    [registry]: `server = "http://${registryAddress}"\n`,
   };
   for (const [host, toml] of Object.entries(mirrors)) {
-    fs.mkdirSync(path.join(layout.containerdHosts, host), { recursive: true });
-    fs.writeFileSync(path.join(layout.containerdHosts, host, "hosts.toml"), toml);
+    fs.mkdirSync(path.join(node.containerdHosts, host), { recursive: true });
+    fs.writeFileSync(path.join(node.containerdHosts, host, "hosts.toml"), toml);
   }
-  fs.mkdirSync(layout.cniConfDir, { recursive: true });
+  fs.mkdirSync(node.cniConfDir, { recursive: true });
   fs.writeFileSync(
-    path.join(layout.cniConfDir, "10-volpop.conflist"),
+    path.join(node.cniConfDir, "10-volpop.conflist"),
     JSON.stringify(
       {
         cniVersion: "1.0.0",
@@ -172,9 +209,9 @@ function writeContainerdConfig(): void {
             hairpinMode: true,
             ipam: {
               type: "host-local",
-              ranges: [[{ subnet: network.podCIDR }]],
+              ranges: [[{ subnet: node.podSubnet }]],
               routes: [{ dst: "0.0.0.0/0" }],
-              dataDir: layout.cniIpamDir,
+              dataDir: node.cniIpamDir,
             },
           },
           { type: "loopback" },
@@ -187,12 +224,20 @@ function writeContainerdConfig(): void {
   // containerd v2's own config schema (version 3): image settings and runtime settings are
   // separate CRI plugins; the streaming server stays with the grpc CRI plugin.
   const toml = `version = 3
-root = ${JSON.stringify(layout.containerdRoot)}
-state = ${JSON.stringify(layout.containerdState)}
+root = ${JSON.stringify(node.containerdRoot)}
+state = ${JSON.stringify(node.containerdState)}
 
 [grpc]
-  address = ${JSON.stringify(layout.containerdSocket)}
-
+  address = ${JSON.stringify(node.containerdSocket)}
+${
+  node.netns === undefined
+    ? ""
+    : `
+# NRI's socket is one per machine (/var/run/nri/nri.sock): the first node's containerd has it.
+[plugins."io.containerd.nri.v1.nri"]
+  disable = true
+`
+}
 [plugins."io.containerd.grpc.v1.cri"]
   stream_server_address = "127.0.0.1"
 
@@ -201,7 +246,7 @@ state = ${JSON.stringify(layout.containerdState)}
   [plugins."io.containerd.cri.v1.images".pinned_images]
     sandbox = ${JSON.stringify(images.pause)}
   [plugins."io.containerd.cri.v1.images".registry]
-    config_path = ${JSON.stringify(layout.containerdHosts)}
+    config_path = ${JSON.stringify(node.containerdHosts)}
 
 [plugins."io.containerd.cri.v1.runtime"]
   # Sandboxed machines may deny CAP_SYS_RESOURCE, without which runc cannot lower a container's OOM
@@ -215,9 +260,9 @@ state = ${JSON.stringify(layout.containerdState)}
         SystemdCgroup = false
   [plugins."io.containerd.cri.v1.runtime".cni]
     bin_dirs = [${JSON.stringify(cniBinDir())}]
-    conf_dir = ${JSON.stringify(layout.cniConfDir)}
+    conf_dir = ${JSON.stringify(node.cniConfDir)}
 `;
-  fs.writeFileSync(layout.containerdConfig, toml);
+  fs.writeFileSync(node.containerdConfig, toml);
 }
 
 const CAP_SYS_RESOURCE = 24;
@@ -237,64 +282,84 @@ function cniBinDir(): string {
   );
 }
 
-export function csiDriver(): ProcessSpec {
+export function csiDriver(node: ClusterNode = firstNode): ProcessSpec {
   return {
-    name: "csi-hostpath",
+    name: processName("csi-hostpath", node),
     command: node24,
     args: [
       path.join(layout.clusterSource, "csi-hostpath", "main.ts"),
-      `--endpoint=${csi.socket}`,
+      `--endpoint=${node.csiSocket}`,
       `--drivername=${csi.driverName}`,
-      `--nodeid=${network.nodeName}`,
-      `--statedir=${layout.csiStateDir}`,
-      `--registration-dir=${csi.registrationDir}`,
+      `--nodeid=${node.name}`,
+      `--zone=${node.zone}`,
+      `--statedir=${node.csiStateDir}`,
+      `--registration-dir=${node.csiRegistrationDir}`,
     ],
-    ready: () => socketAccepts(csi.socket),
+    ready: () => socketAccepts(node.csiSocket),
   };
 }
 
-export function csiProvisioner(): ProcessSpec {
+/**
+ * One provisioner for a single node (it asks the only driver for every volume). With several nodes the
+ * volumes are node-local, so each node runs its own, as for real local storage: in node-deployment
+ * mode it provisions only for claims whose selected node is its own, takes part in the race for
+ * claims with immediate binding, and publishes its node's CSIStorageCapacity.
+ */
+export function csiProvisioner(node: ClusterNode = firstNode, nodeLocal = false): ProcessSpec {
+  const common = [
+    `--csi-address=${node.csiSocket}`,
+    `--kubeconfig=${kubeconfigPath("admin")}`,
+    "--extra-create-metadata",
+    "--leader-election=false",
+    "--feature-gates=Topology=true",
+    "--v=2",
+  ];
+  const nodeDeployment = [
+    "--node-deployment=true",
+    // Upstream's 20 s suits real fleets; every populator PVC' of ours would wait that long.
+    "--node-deployment-base-delay=500ms",
+    "--node-deployment-max-delay=5s",
+    "--enable-capacity",
+    "--capacity-ownerref-level=-1",
+    "--capacity-poll-interval=15s",
+  ];
   return {
-    name: "csi-provisioner",
+    name: processName("csi-provisioner", node),
     command: layout.bin("csiProvisioner", "csi-provisioner"),
-    args: [
-      `--csi-address=${csi.socket}`,
-      `--kubeconfig=${kubeconfigPath("admin")}`,
-      "--extra-create-metadata",
-      "--leader-election=false",
-      "--feature-gates=Topology=true",
-      "--v=2",
-    ],
+    args: nodeLocal ? [...common, ...nodeDeployment] : common,
+    ...(nodeLocal ? { env: { ...process.env, NODE_NAME: node.name, NAMESPACE: "kube-system" } } : {}),
     // The provisioner serves nothing of its own; it is ready once it runs and the driver answers.
-    ready: () => socketAccepts(csi.socket),
+    ready: () => socketAccepts(node.csiSocket),
   };
 }
 
-export function kubelet(cgroupV1: boolean): ProcessSpec {
+export function kubelet(cgroupV1: boolean, node: ClusterNode = firstNode): ProcessSpec {
+  const { command, args } = onNode(node, k8s("kubelet"), [
+    `--config=${node.kubeletConfig}`,
+    `--kubeconfig=${kubeletKubeconfigPath(node.name)}`,
+    `--root-dir=${node.kubeletRoot}`,
+    `--hostname-override=${node.name}`,
+    `--node-ip=${node.ip}`,
+    `--node-labels=topology.kubernetes.io/zone=${node.zone}`,
+    "--v=1",
+  ]);
   return {
-    name: "kubelet",
-    prepare: () => writeKubeletConfig(cgroupV1),
-    command: k8s("kubelet"),
-    args: [
-      `--config=${layout.kubeletConfig}`,
-      `--kubeconfig=${kubeconfigPath("kubelet")}`,
-      `--root-dir=${layout.kubeletRoot}`,
-      `--hostname-override=${network.nodeName}`,
-      `--node-ip=${network.nodeIP}`,
-      "--v=1",
-    ],
-    ready: () => httpOk(`http://127.0.0.1:${ports.kubeletHealthz}/healthz`),
+    name: processName("kubelet", node),
+    prepare: () => writeKubeletConfig(cgroupV1, node),
+    command,
+    args,
+    ready: () => httpOk(`http://${node.healthAddress}:${ports.kubeletHealthz}/healthz`),
     readyTimeoutMs: 120_000,
   };
 }
 
-function writeKubeletConfig(cgroupV1: boolean): void {
+function writeKubeletConfig(cgroupV1: boolean, node: ClusterNode): void {
   const config = {
     apiVersion: "kubelet.config.k8s.io/v1beta1",
     kind: "KubeletConfiguration",
-    address: network.nodeIP,
+    address: node.ip,
     port: ports.kubelet,
-    healthzBindAddress: "127.0.0.1",
+    healthzBindAddress: node.healthAddress,
     healthzPort: ports.kubeletHealthz,
     readOnlyPort: 0,
     authentication: {
@@ -304,7 +369,9 @@ function writeKubeletConfig(cgroupV1: boolean): void {
     },
     authorization: { mode: "Webhook" },
     cgroupDriver: "cgroupfs",
-    containerRuntimeEndpoint: `unix://${layout.containerdSocket}`,
+    ...(node.cgroupRoot === undefined ? {} : { cgroupRoot: node.cgroupRoot }),
+    ...(node.podLogsDir === undefined ? {} : { podLogsDir: node.podLogsDir }),
+    containerRuntimeEndpoint: `unix://${node.containerdSocket}`,
     failSwapOn: false,
     // Kubelet 1.35+ refuses cgroup v1 unless told otherwise; these machines may still have it.
     ...(cgroupV1 ? { failCgroupV1: false } : {}),
@@ -320,38 +387,41 @@ function writeKubeletConfig(cgroupV1: boolean): void {
     },
     imageGCHighThresholdPercent: 100,
     imageGCLowThresholdPercent: 99,
-    volumePluginDir: path.join(clusterDir, "kubelet-volume-plugins"),
+    volumePluginDir: node.kubeletVolumePlugins,
     syncFrequency: "10s",
     fileCheckFrequency: "10s",
   };
-  fs.writeFileSync(layout.kubeletConfig, YAML.stringify(config));
+  fs.mkdirSync(path.dirname(node.kubeletConfig), { recursive: true });
+  fs.writeFileSync(node.kubeletConfig, YAML.stringify(config));
 }
 
-export function kubeProxy(): ProcessSpec {
+export function kubeProxy(node: ClusterNode = firstNode): ProcessSpec {
+  const { command, args } = onNode(node, k8s("kube-proxy"), [`--config=${node.kubeProxyConfig}`, "--v=1"]);
   return {
-    name: "kube-proxy",
-    prepare: writeKubeProxyConfig,
-    command: k8s("kube-proxy"),
-    args: [`--config=${layout.kubeProxyConfig}`, "--v=1"],
-    ready: () => httpOk(`http://127.0.0.1:${ports.kubeProxyHealthz}/healthz`),
+    name: processName("kube-proxy", node),
+    prepare: () => writeKubeProxyConfig(node),
+    command,
+    args,
+    ready: () => httpOk(`http://${node.healthAddress}:${ports.kubeProxyHealthz}/healthz`),
   };
 }
 
-function writeKubeProxyConfig(): void {
+function writeKubeProxyConfig(node: ClusterNode): void {
   const config = {
     apiVersion: "kubeproxy.config.k8s.io/v1alpha1",
     kind: "KubeProxyConfiguration",
     clientConnection: { kubeconfig: kubeconfigPath("kubeProxy") },
-    hostnameOverride: network.nodeName,
-    bindAddress: network.nodeIP,
+    hostnameOverride: node.name,
+    bindAddress: node.ip,
     clusterCIDR: network.podCIDR,
     mode: "iptables",
     // Inside a VM the conntrack table size cannot be set; leave it alone.
     conntrack: { maxPerCore: 0 },
     iptables: { localhostNodePorts: false },
-    nodePortAddresses: [`${network.nodeIP}/32`],
+    nodePortAddresses: [`${node.ip}/32`],
     metricsBindAddress: `127.0.0.1:${ports.kubeProxyMetrics}`,
-    healthzBindAddress: `127.0.0.1:${ports.kubeProxyHealthz}`,
+    healthzBindAddress: `${node.healthAddress}:${ports.kubeProxyHealthz}`,
   };
-  fs.writeFileSync(layout.kubeProxyConfig, YAML.stringify(config));
+  fs.mkdirSync(path.dirname(node.kubeProxyConfig), { recursive: true });
+  fs.writeFileSync(node.kubeProxyConfig, YAML.stringify(config));
 }

@@ -1,10 +1,19 @@
 import fs from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
+import { removeCgroupRoot } from "./cgroups.ts";
 import { clusterDir, layout, runDir } from "./config.ts";
 import { run } from "./exec.ts";
 import { step } from "./log.ts";
 import { detachLoopDevicesUnder, loopDevicesUnder, mountsUnder, unmountAll } from "./mounts.ts";
-import { tearDownNodeNetwork } from "./network.ts";
+import { nodeNamespaces, tearDownNodeNetwork } from "./network.ts";
+import {
+  type ClusterNode,
+  clusterNode,
+  clusterNodes,
+  MAX_NODES,
+  type NodeComponent,
+  processName,
+} from "./nodes.ts";
 import { runningPid, stopProcess, trackedNames } from "./processes.ts";
 
 export interface DownOptions {
@@ -18,15 +27,24 @@ export interface DownOptions {
  */
 export async function down(options: DownOptions = {}): Promise<void> {
   const say = (message: string) => options.quiet || step(message);
-  // The kubelet first, so that nothing restarts the pods we remove next.
-  for (const name of ["csi-provisioner", "kube-proxy", "kubelet"]) await stopProcess(name);
-  if (runningPid("containerd") !== undefined) {
-    say("removing pod sandboxes and containers");
-    await removeAllPods();
+  const nodes = await nodesToClear();
+  const stopOnEveryNode = (components: readonly NodeComponent[]) =>
+    Promise.all(
+      nodes.map(async (node) => {
+        for (const component of components) await stopProcess(processName(component, node));
+      }),
+    );
+  // The kubelets first, so that nothing restarts the pods we remove next.
+  await stopOnEveryNode(["csi-provisioner", "kube-proxy", "kubelet"]);
+  for (const node of nodes) {
+    if (runningPid(processName("containerd", node)) !== undefined) {
+      say(`removing pod sandboxes and containers${nodes.length > 1 ? ` of ${node.name}` : ""}`);
+      await removeAllPods(node);
+    }
   }
+  await stopOnEveryNode(["containerd", "csi-hostpath"]);
   for (const name of [
-    "containerd",
-    "csi-hostpath",
+    "registry-relay",
     "registry",
     "kube-scheduler",
     "kube-controller-manager",
@@ -42,30 +60,50 @@ export async function down(options: DownOptions = {}): Promise<void> {
   const kubeProxy = layout.bin("kubernetes", "kube-proxy");
   if (fs.existsSync(kubeProxy)) await run(kubeProxy, ["--cleanup"], { allowFailure: true });
   await unmountAll([clusterDir, runDir]);
-  await detachLoopDevicesUnder(layout.csiStateDir);
+  // Every node's volumes live below the cluster's state folder.
+  await detachLoopDevicesUnder(clusterDir);
   await tearDownNodeNetwork();
+  const leftCgroups = nodes.flatMap((node) =>
+    node.cgroupRoot === undefined ? [] : removeCgroupRoot(node.cgroupRoot),
+  );
   const leftMounts = mountsUnder([clusterDir, runDir]);
-  const leftLoops = await loopDevicesUnder(layout.csiStateDir);
+  const leftLoops = await loopDevicesUnder(clusterDir);
   if (leftMounts.length > 0 || leftLoops.length > 0) {
     // Never delete state while something is still mounted from it: rm would reach through the mount.
     throw new Error(
       `could not release ${[...leftMounts, ...leftLoops].join(", ")}; state left in ${clusterDir}`,
     );
   }
+  if (leftCgroups.length > 0) throw new Error(`could not remove the cgroups ${leftCgroups.join(", ")}`);
   fs.rmSync(clusterDir, { recursive: true, force: true });
   fs.rmSync(runDir, { recursive: true, force: true });
   say("cluster is down: no processes, mounts, loop devices or network devices left");
 }
 
-const crictl = () =>
+/**
+ * The nodes the last `up` recorded, and any whose namespace is still there (an `up` that stopped
+ * half-way, before or after writing the count).
+ */
+async function nodesToClear(): Promise<ClusterNode[]> {
+  const byName = new Map(clusterNodes().map((node) => [node.name, node]));
+  const leftover = new Set(await nodeNamespaces());
+  for (let index = 2; index <= MAX_NODES; index++) {
+    const node = clusterNode(index);
+    if (leftover.has(node.name) || runningPid(processName("kubelet", node)) !== undefined)
+      byName.set(node.name, node);
+  }
+  return [...byName.values()];
+}
+
+const crictl = (node: ClusterNode) =>
   [
     layout.bin("crictl", "crictl"),
-    `--runtime-endpoint=unix://${layout.containerdSocket}`,
+    `--runtime-endpoint=unix://${node.containerdSocket}`,
     "--timeout=30s",
   ] as const;
 
-async function removeAllPods(): Promise<void> {
-  const [bin, ...base] = crictl();
+async function removeAllPods(node: ClusterNode): Promise<void> {
+  const [bin, ...base] = crictl(node);
   if (!fs.existsSync(bin)) return;
   const { stdout } = await run(bin, [...base, "pods", "--quiet"], { allowFailure: true });
   for (const id of stdout.split("\n").filter(Boolean)) {

@@ -6,16 +6,21 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { clusterProcesses } from "./components-list.ts";
+import type { NodeComponent } from "./nodes.ts";
 import { runningPid, startProcess, stopProcess } from "./processes.ts";
 
-/** The components a fault can hit, by their process names. */
+/**
+ * The components a fault can hit, by their process names: the first node's go by the component's
+ * name, a further node's as `<component>@<node>` (see nodes.ts).
+ */
 export type ComponentName =
   | "etcd"
   | "kube-apiserver"
   | "kubelet"
   | "csi-hostpath"
   | "csi-provisioner"
-  | "containerd";
+  | "containerd"
+  | `${NodeComponent}@${string}`;
 
 export interface RestartOptions {
   /** How long the component stays down. Default 0: started again at once. */

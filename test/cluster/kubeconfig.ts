@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
 import { layout, network, ports } from "./config.ts";
-import { clientCertificates, pkiFile } from "./pki.ts";
+import { type CertificateSpec, clientCertificates, nodeKubeletCertificate, pkiFile } from "./pki.ts";
 
 export const apiserverUrl = `https://${network.nodeIP}:${ports.apiserver}`;
 
@@ -12,11 +12,30 @@ export function kubeconfigPath(identity: keyof typeof clientCertificates): strin
     : path.join(layout.kubeconfigs, `${clientCertificates[identity].name}.kubeconfig`);
 }
 
-/** Writes one kubeconfig per client identity, with certificates embedded so the files can be copied anywhere. */
-export function writeKubeconfigs(): void {
+/** The kubeconfig of a node's kubelet: node 1's is the `kubelet` identity's, the others' their own. */
+export function kubeletKubeconfigPath(nodeName: string): string {
+  return nodeName === network.nodeName
+    ? kubeconfigPath("kubelet")
+    : path.join(layout.kubeconfigs, `${nodeKubeletCertificate(nodeName).name}.kubeconfig`);
+}
+
+/**
+ * Writes one kubeconfig per client identity (and per further node's kubelet), with certificates
+ * embedded so the files can be copied anywhere.
+ */
+export function writeKubeconfigs(extraNodes: readonly string[] = []): void {
   fs.mkdirSync(layout.kubeconfigs, { recursive: true, mode: 0o700 });
   const ca = fs.readFileSync(pkiFile.caCert).toString("base64");
-  for (const [identity, spec] of Object.entries(clientCertificates)) {
+  const files: [string, CertificateSpec][] = [
+    ...Object.entries(clientCertificates).map(
+      ([identity, spec]) =>
+        [kubeconfigPath(identity as keyof typeof clientCertificates), spec] as [string, CertificateSpec],
+    ),
+    ...extraNodes.map(
+      (name) => [kubeletKubeconfigPath(name), nodeKubeletCertificate(name)] as [string, CertificateSpec],
+    ),
+  ];
+  for (const [file, spec] of files) {
     const config = {
       apiVersion: "v1",
       kind: "Config",
@@ -33,7 +52,7 @@ export function writeKubeconfigs(): void {
       contexts: [{ name: "volpop", context: { cluster: "volpop", user: spec.name } }],
       "current-context": "volpop",
     };
-    fs.writeFileSync(kubeconfigPath(identity as keyof typeof clientCertificates), YAML.stringify(config), {
+    fs.writeFileSync(file, YAML.stringify(config), {
       mode: 0o600,
     });
   }

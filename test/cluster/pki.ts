@@ -5,7 +5,7 @@ import { layout, network } from "./config.ts";
 import { run } from "./exec.ts";
 
 /** A client or serving certificate signed by the cluster CA. */
-interface CertificateSpec {
+export interface CertificateSpec {
   readonly name: string;
   readonly commonName: string;
   readonly organization?: string;
@@ -25,6 +25,11 @@ export const clientCertificates = {
     organization: "system:masters",
   },
 } as const satisfies Record<string, CertificateSpec>;
+
+/** The kubelet's client identity on a further node: the Node authorizer knows nodes by it. */
+export function nodeKubeletCertificate(nodeName: string): CertificateSpec {
+  return { name: `kubelet-${nodeName}`, commonName: `system:node:${nodeName}`, organization: "system:nodes" };
+}
 
 const apiserverServing: CertificateSpec = {
   name: "apiserver",
@@ -52,8 +57,11 @@ export const pkiFile = {
 
 const DAYS = "365";
 
-/** Creates the CA, every certificate and the service-account key pair, unless they exist. */
-export async function ensurePki(): Promise<void> {
+/**
+ * Creates the CA, every certificate and the service-account key pair, unless they exist; and a kubelet
+ * identity for each further node named in `extraNodes`.
+ */
+export async function ensurePki(extraNodes: readonly string[] = []): Promise<void> {
   fs.mkdirSync(layout.pki, { recursive: true, mode: 0o700 });
   if (!fs.existsSync(pkiFile.caCert)) {
     await run("openssl", [
@@ -78,7 +86,11 @@ export async function ensurePki(): Promise<void> {
       "keyUsage=critical,keyCertSign,cRLSign",
     ]);
   }
-  for (const spec of [apiserverServing, ...Object.values(clientCertificates)]) {
+  for (const spec of [
+    apiserverServing,
+    ...Object.values(clientCertificates),
+    ...extraNodes.map(nodeKubeletCertificate),
+  ]) {
     if (!fs.existsSync(pkiFile.cert(spec.name))) await issue(spec);
   }
   if (!fs.existsSync(pkiFile.serviceAccountKey)) {

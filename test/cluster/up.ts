@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { buildGoComponents } from "./build.ts";
-import * as components from "./components.ts";
-import { cgroupV1 } from "./components-list.ts";
-import { csi, layout, network } from "./config.ts";
+import { createCgroupRoot } from "./cgroups.ts";
+import { controlPlaneProcesses, nodeProcesses, provisionerProcesses } from "./components-list.ts";
+import { csi, layout } from "./config.ts";
 import { down } from "./down.ts";
 import { buildClusterImages, pushClusterImages } from "./images.ts";
 import { writeKubeconfigs } from "./kubeconfig.ts";
@@ -10,9 +10,10 @@ import { kubectl } from "./kubectl.ts";
 import { step } from "./log.ts";
 import { storageManifests } from "./manifests.ts";
 import { setUpNodeNetwork } from "./network.ts";
+import { type ClusterNode, clusterNodes, recordedNodeCount, recordNodeCount } from "./nodes.ts";
 import { ensurePki } from "./pki.ts";
 import { checkPortsFree } from "./ports-check.ts";
-import { startProcess } from "./processes.ts";
+import { type ProcessSpec, startProcess } from "./processes.ts";
 import { clusterIsUp } from "./status.ts";
 
 export class NotRootError extends Error {
@@ -27,56 +28,83 @@ export function requireRoot(command: string): void {
   }
 }
 
-/** Brings the single-node cluster up; does nothing when it is up and healthy already. */
-export async function up(): Promise<void> {
+export class NodeCountMismatchError extends Error {
+  readonly code = "NODE_COUNT_MISMATCH";
+}
+
+export interface UpOptions {
+  /** Kubelet nodes (default 1); see nodes.ts for what each further node gets. */
+  readonly nodes?: number;
+}
+
+/** Brings the cluster up; does nothing when it is up and healthy already with as many nodes. */
+export async function up(options: UpOptions = {}): Promise<void> {
   requireRoot("up");
+  const count = options.nodes ?? 1;
   const started = Date.now();
   if (await clusterIsUp()) {
+    const running = recordedNodeCount();
+    if (running !== count) {
+      throw new NodeCountMismatchError(
+        `the cluster is up with ${running} node${running === 1 ? "" : "s"}, not ${count}; run \`pnpm cluster down\` first`,
+      );
+    }
     step("cluster is already up");
     return;
   }
+  const nodes = clusterNodes(count);
   await buildGoComponents();
   await buildClusterImages();
   await down({ quiet: true });
   await checkPortsFree();
-  step("setting up the node network, certificates and kubeconfigs");
-  await setUpNodeNetwork();
-  await ensurePki();
-  writeKubeconfigs();
+  step(`setting up the network of ${count} node${count === 1 ? "" : "s"}, certificates and kubeconfigs`);
+  recordNodeCount(count);
+  await setUpNodeNetwork(nodes);
+  const further = nodes.filter((node) => node.netns !== undefined).map((node) => node.name);
+  await ensurePki(further);
+  writeKubeconfigs(further);
 
-  const start = async (spec: ReturnType<typeof components.etcd>) => {
+  const start = async (spec: ProcessSpec) => {
     const t = Date.now();
     await startProcess(spec);
     step(`${spec.name} is ready (${((Date.now() - t) / 1000).toFixed(1)}s)`);
   };
-  await start(components.etcd());
-  await start(components.apiserver());
-  await start(components.controllerManager());
-  await start(components.scheduler());
-  await start(components.imageRegistry());
-  await pushClusterImages();
-  await start(components.containerd());
-  await start(components.csiDriver());
-  await start(components.kubelet(cgroupV1()));
-  await start(components.kubeProxy());
-  await kubectl(["wait", "--for=condition=Ready", `node/${network.nodeName}`, "--timeout=120s"]);
-  await kubectl(["apply", "-f", "-"], { input: storageManifests() });
-  await start(components.csiProvisioner());
-  await waitFor("the CSI driver to register with the kubelet", async () => {
-    const { stdout } = await kubectl(
-      ["get", "csinode", network.nodeName, "-o", "jsonpath={.spec.drivers[*].name}"],
-      {
-        allowFailure: true,
-      },
-    );
-    return stdout.split(" ").includes(csi.driverName);
-  });
+  for (const spec of controlPlaneProcesses(nodes)) {
+    await start(spec);
+    if (spec.name === "registry") await pushClusterImages();
+  }
+  // Nodes start side by side: each one's processes in order, the kubelet's start being the slow part.
+  await Promise.all(
+    nodes.map(async (node) => {
+      if (node.cgroupRoot !== undefined) createCgroupRoot(node.cgroupRoot);
+      for (const spec of nodeProcesses(node)) await start(spec);
+    }),
+  );
+  await kubectl([
+    "wait",
+    "--for=condition=Ready",
+    ...nodes.map((node) => `node/${node.name}`),
+    "--timeout=120s",
+  ]);
+  await kubectl(["apply", "-f", "-"], { input: storageManifests(nodes.length) });
+  for (const spec of provisionerProcesses(nodes)) await start(spec);
+  for (const node of nodes) await waitForDriver(node);
   await waitFor(
     "the default ServiceAccount",
     async () => (await kubectl(["get", "serviceaccount", "default"], { allowFailure: true })).ok,
   );
   step(`cluster is up in ${Math.round((Date.now() - started) / 1000)}s`);
   printUsage();
+}
+
+function waitForDriver(node: ClusterNode): Promise<void> {
+  return waitFor(`the CSI driver to register with the kubelet of ${node.name}`, async () => {
+    const { stdout } = await kubectl(
+      ["get", "csinode", node.name, "-o", "jsonpath={.spec.drivers[*].name}"],
+      { allowFailure: true },
+    );
+    return stdout.split(" ").includes(csi.driverName);
+  });
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {

@@ -1,4 +1,4 @@
-import { chmod, lchown, mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
@@ -14,6 +14,7 @@ import { watchPods } from "../support/pod-watch.ts";
 import { TEST_GROUP, testPopulator } from "../support/test-populator.ts";
 import {
   type BackendProcess,
+  chownTree,
   createGoldenContent,
   fastPath,
   type GoldenStore,
@@ -25,6 +26,7 @@ import {
   startFastPathController,
   writeGoldenStore,
 } from "./support/fastpath-harness.ts";
+import { type StorageClassPair, storageOnFirstNode } from "./support/first-node-storage.ts";
 import {
   createPvc,
   createTestNamespace,
@@ -60,6 +62,8 @@ describe.skipIf(!stateDir)("CSI fast path with the reference hostpath backend", 
   let backend: BackendProcess;
   let controller: RunningController;
   let pods: ReturnType<typeof watchPods>;
+  // Volumes on the node whose driver state folder the backend reads (see storageOnFirstNode).
+  let storage: StorageClassPair;
 
   // The suite's own controller: golden content through the reference backend.
   const startSuiteController = () =>
@@ -81,6 +85,7 @@ describe.skipIf(!stateDir)("CSI fast path with the reference hostpath backend", 
       maxBytesPerSecond: "64Mi",
     });
     await installGoldenContentCrd(api);
+    storage = await storageOnFirstNode(api, "fastpath");
     populatorNs = await createTestNamespace(api, "fastpath");
     userNs = await createTestNamespace(api, "fastpath-user");
     pods = watchPods(api.config, populatorNs);
@@ -93,6 +98,7 @@ describe.skipIf(!stateDir)("CSI fast path with the reference hostpath backend", 
     await backend?.kill();
     if (userNs) await deleteNamespace(api, userNs);
     if (populatorNs) await deleteNamespace(api, populatorNs);
+    await storage?.remove();
     if (work) await rm(work, { recursive: true, force: true });
   });
 
@@ -110,7 +116,7 @@ describe.skipIf(!stateDir)("CSI fast path with the reference hostpath backend", 
   async function createBig(name: string) {
     await createGoldenContent(api, userNs, name, "big");
     await createPvc(api, userNs, name, {
-      storageClassName: e2eSettings.immediateStorageClass,
+      storageClassName: storage.immediate,
       volumeMode: "Filesystem",
       size: "512Mi",
       dataSourceRef: goldenContentRef(name),
@@ -130,13 +136,13 @@ describe.skipIf(!stateDir)("CSI fast path with the reference hostpath backend", 
   const treeScript = `cd ${JOB_MOUNT_PATH} && find . -type f | sort | xargs sha256sum && echo "link -> $(readlink link)" && stat -c '%a' hello.txt && ls -A`;
 
   it.each([
-    { binding: "Immediate", storageClass: e2eSettings.immediateStorageClass },
-    { binding: "WaitForFirstConsumer", storageClass: e2eSettings.waitForFirstConsumerStorageClass },
+    { binding: "Immediate", storageClass: () => storage.immediate },
+    { binding: "WaitForFirstConsumer", storageClass: () => storage.waitForFirstConsumer },
   ])("fills a Filesystem volume ($binding) with no populator pod", async ({ binding, storageClass }) => {
     const name = `tree-${binding === "Immediate" ? "imm" : "wffc"}`;
     await createGoldenContent(api, userNs, name, "tree");
     await createPvc(api, userNs, name, {
-      storageClassName: storageClass,
+      storageClassName: storageClass(),
       volumeMode: "Filesystem",
       dataSourceRef: goldenContentRef(name),
     });
@@ -155,7 +161,7 @@ describe.skipIf(!stateDir)("CSI fast path with the reference hostpath backend", 
     const name = "disk";
     await createGoldenContent(api, userNs, name, "disk");
     await createPvc(api, userNs, name, {
-      storageClassName: e2eSettings.immediateStorageClass,
+      storageClassName: storage.immediate,
       volumeMode: "Block",
       dataSourceRef: goldenContentRef(name),
     });
@@ -294,7 +300,7 @@ describe.skipIf(!stateDir)("CSI fast path with the reference hostpath backend", 
     const scratch = ["scratch-a", "scratch-b"];
     for (const name of scratch) {
       await createPvc(api, userNs, name, {
-        storageClassName: e2eSettings.immediateStorageClass,
+        storageClassName: storage.immediate,
         volumeMode: "Filesystem",
       });
     }
@@ -365,7 +371,7 @@ describe.skipIf(!stateDir)("CSI fast path with the reference hostpath backend", 
       const name = "tree-by-pod";
       await createGoldenContent(api, userNs, name, "tree");
       await createPvc(api, userNs, name, {
-        storageClassName: e2eSettings.immediateStorageClass,
+        storageClassName: storage.immediate,
         volumeMode: "Filesystem",
         dataSourceRef: goldenContentRef(name),
       });
@@ -488,9 +494,3 @@ describe("CSI fast path falls back to the Pod strategy", () => {
     },
   );
 });
-
-async function chownTree(root: string, uid: number): Promise<void> {
-  await lchown(root, uid, uid);
-  for (const entry of await readdir(root, { recursive: true }))
-    await lchown(path.join(root, entry), uid, uid);
-}

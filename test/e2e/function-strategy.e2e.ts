@@ -12,6 +12,7 @@ import {
   startFastPathController,
   startGoldenBackend,
 } from "./support/fastpath-harness.ts";
+import { type StorageClassPair, storageOnFirstNode } from "./support/first-node-storage.ts";
 import {
   createPvc,
   createTestNamespace,
@@ -42,6 +43,8 @@ describe.skipIf(!stateDir)("the function strategy: a populator's own functions, 
   let golden: GoldenStore;
   let client: BackendClient;
   let controller: RunningController | undefined;
+  // Volumes on the node whose driver state folder the backend reads (see storageOnFirstNode).
+  let pinned: StorageClassPair | undefined;
   const calls: string[] = [];
   // The first populate of a PVC named `flaky-…` fails, as a storage API might.
   const failedOnce = new Set<string>();
@@ -50,6 +53,7 @@ describe.skipIf(!stateDir)("the function strategy: a populator's own functions, 
     api = kube();
     storage = await startGoldenBackend(api, "function");
     ({ golden, client } = storage);
+    pinned = await storageOnFirstNode(api, "function");
     populatorNs = await createTestNamespace(api, "function");
     userNs = await createTestNamespace(api, "function-user");
     const strategy = functionStrategy<{ content: string }>({
@@ -76,6 +80,7 @@ describe.skipIf(!stateDir)("the function strategy: a populator's own functions, 
   afterAll(async () => {
     await controller?.stop();
     await storage?.stop();
+    await pinned?.remove();
     if (userNs) await deleteNamespace(api, userNs);
     if (populatorNs) await deleteNamespace(api, populatorNs);
   });
@@ -83,7 +88,7 @@ describe.skipIf(!stateDir)("the function strategy: a populator's own functions, 
   async function populateTree(name: string) {
     await createGoldenContent(api, userNs, name, "tree");
     await createPvc(api, userNs, name, {
-      storageClassName: e2eSettings.immediateStorageClass,
+      storageClassName: pinned?.immediate ?? e2eSettings.immediateStorageClass,
       volumeMode: "Filesystem",
       dataSourceRef: goldenContentRef(name),
     });

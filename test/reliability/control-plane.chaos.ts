@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type ComponentName, restartComponent } from "../cluster/faults.ts";
+import { type StorageClassPair, storageOnFirstNode } from "../e2e/support/first-node-storage.ts";
 import {
   createPvc,
   createTestNamespace,
@@ -66,9 +67,12 @@ describe.skipIf(!inject("embeddedCluster"))("control-plane and node faults mid-p
   let userNs: string;
   let controller: ControllerProcess;
   let pods: ReturnType<typeof watchPods> | undefined;
+  // The faults hit the first node's kubelet, containerd and CSI processes: the volumes go there.
+  let storage: StorageClassPair | undefined;
 
   beforeAll(async () => {
     api = kube();
+    storage = await storageOnFirstNode(api, "faults");
     populatorNs = await preparePopulator(api);
     userNs = await createTestNamespace(api, "faults");
     pods = watchPods(api.config, populatorNs);
@@ -83,6 +87,7 @@ describe.skipIf(!inject("embeddedCluster"))("control-plane and node faults mid-p
     }
     await controller?.kill("SIGTERM");
     if (populatorNs) await deleteNamespace(api, populatorNs);
+    await storage?.remove();
   });
 
   it.each(FAULTS.map((fault, i) => ({ ...fault, id: `f${i}` })))(
@@ -96,7 +101,7 @@ describe.skipIf(!inject("embeddedCluster"))("control-plane and node faults mid-p
         ...(when === "running" ? { sleepSeconds: 8 } : {}),
       });
       const pvc = await createPvc(api, userNs, id, {
-        storageClassName: e2eSettings.immediateStorageClass,
+        storageClassName: storage?.immediate ?? e2eSettings.immediateStorageClass,
         volumeMode: "Filesystem",
         dataSourceRef: testSourceRef(id),
       });

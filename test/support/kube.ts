@@ -126,6 +126,10 @@ export interface JobOptions {
   readonly pvc?: { readonly claimName: string; readonly volumeMode: "Filesystem" | "Block" };
   /** Run as root: needed to open a raw block device, which the kubelet does not chown. */
   readonly root?: boolean;
+  /** Where the Job's pod may run (e.g. `kubernetes.io/hostname`). */
+  readonly nodeSelector?: Readonly<Record<string, string>>;
+  /** How long the Job may take, waiting for its PVC included (default 120 s). */
+  readonly timeoutMs?: number;
 }
 
 /** Mount path (Filesystem) or device path (Block) of the PVC inside `runJob`'s container. */
@@ -149,6 +153,7 @@ export async function runJob(
         template: {
           spec: {
             restartPolicy: "Never",
+            ...(options.nodeSelector ? { nodeSelector: { ...options.nodeSelector } } : {}),
             securityContext: options.root
               ? { seccompProfile: { type: "RuntimeDefault" } }
               : {
@@ -181,13 +186,17 @@ export async function runJob(
       },
     },
   });
-  const outcome = await waitFor(`Job ${namespace}/${name} to finish`, async () => {
-    const job = await api.batch.readNamespacedJob({ name, namespace });
-    const done = job.status?.conditions?.find(
-      (c) => (c.type === "Complete" || c.type === "Failed") && c.status === "True",
-    );
-    return done?.type;
-  });
+  const outcome = await waitFor(
+    `Job ${namespace}/${name} to finish`,
+    async () => {
+      const job = await api.batch.readNamespacedJob({ name, namespace });
+      const done = job.status?.conditions?.find(
+        (c) => (c.type === "Complete" || c.type === "Failed") && c.status === "True",
+      );
+      return done?.type;
+    },
+    options.timeoutMs,
+  );
   const pods = await api.core.listNamespacedPod({ namespace, labelSelector: `job-name=${name}` });
   const pod = pods.items[0]?.metadata?.name;
   const log = pod ? await api.core.readNamespacedPodLog({ name: pod, namespace }) : "(no pod)";

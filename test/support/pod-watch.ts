@@ -10,6 +10,7 @@ import { type KubeConfig, type V1Pod, Watch } from "@kubernetes/client-node";
  */
 export function watchPods(kubeConfig: KubeConfig, namespace: string) {
   const instances = new Map<string, Set<string>>();
+  const nodes = new Map<string, Set<string>>();
   let request: { abort(): void } | undefined;
   let stopped = false;
   let lastVersion: string | undefined;
@@ -25,6 +26,8 @@ export function watchPods(kubeConfig: KubeConfig, namespace: string) {
         }
         lastVersion = pod.metadata?.resourceVersion ?? lastVersion;
         const name = pod.metadata?.name;
+        const node = pod.spec?.nodeName;
+        if (name && node) nodes.set(name, (nodes.get(name) ?? new Set<string>()).add(node));
         if (phase !== "ADDED" || !name) return;
         const uids = instances.get(name) ?? new Set<string>();
         uids.add(pod.metadata?.uid ?? "");
@@ -46,6 +49,8 @@ export function watchPods(kubeConfig: KubeConfig, namespace: string) {
   return {
     /** Names of the pods created so far. */
     created: (): Set<string> => new Set(instances.keys()),
+    /** The nodes pods named `name` were bound to, in the order first seen. */
+    nodesOf: (name: string): string[] => [...(nodes.get(name) ?? [])],
     /** How many pods named `name` were created so far. */
     instances: (name: string): number => instances.get(name)?.size ?? 0,
     start: open,

@@ -54,10 +54,16 @@ export const EventReason = {
   /** Reserved; volpop reports progress in the PVC's `<prefix>/populate-progress` annotation instead. */
   Progress: "PopulatorProgress",
   /**
-   * Warning: the populator pod cannot start: its image cannot be pulled, its container not created.
+   * Warning: the populator pod cannot start: no node can run it (the scheduler's words: e.g. the node
+   * holding a node-local volume is cordoned), its image cannot be pulled, its container not created.
    * The message says when the attempt fails unless the pod starts by then.
    */
   PodNotStarting: "PopulatorPodNotStarting",
+  /**
+   * Warning: the running populator pod is no longer ready, which for a pod without readiness probes
+   * means its node stopped reporting. The population waits for the node: the volume is there.
+   */
+  PodNotReady: "PopulatorPodNotReady",
 } as const;
 
 export type EventReason = (typeof EventReason)[keyof typeof EventReason];

@@ -623,6 +623,15 @@ describe("reconcile", () => {
     });
   });
 
+  it("creates PVC' without a node for immediate binding, even when a provisioner racing for the PVC annotated one", () => {
+    const plan = run({
+      pvc: pvc({ metadata: { annotations: { [SELECTED_NODE_ANNOTATION]: "node-c" } } }),
+      storageClass: storageClass({ volumeBindingMode: "Immediate" }),
+    });
+    const create = plan.steps.find((s) => s.kind === "createPrimePvc");
+    expect(create?.pvc.metadata?.annotations).not.toHaveProperty(SELECTED_NODE_ANNOTATION);
+  });
+
   describe("the first pass", () => {
     it("adds the finalizer, creates PVC', starts the operation and says it is populating", () => {
       expect(run({}, { strategy: untouchable })).toEqual({

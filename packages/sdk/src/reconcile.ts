@@ -17,6 +17,7 @@ import {
 import type { Observed } from "./observed.ts";
 import { nothing, type Plan, type Step } from "./plan.ts";
 import type { Populator, SourceKind } from "./populator.ts";
+import { consumerNode } from "./selected-node.ts";
 import type { PopulationSettings } from "./settings.ts";
 import type { Strategy } from "./strategy.ts";
 
@@ -203,7 +204,7 @@ export function reconcile(observed: Observed, context: ReconcileContext): Plan {
   if (!storageClass) return { steps: [], waitingFor: `StorageClass ${storageClassName}` };
   if (isInTreeProvisioner(storageClass.provisioner)) return nothing;
   const waitForConsumer = storageClass.volumeBindingMode === "WaitForFirstConsumer";
-  const selectedNode = pvc.metadata?.annotations?.[SELECTED_NODE_ANNOTATION];
+  const selectedNode = consumerNode(pvc, storageClass);
   if (waitForConsumer && !selectedNode) {
     return { steps: [], waitingFor: "a pod using the PVC (WaitForFirstConsumer)" };
   }

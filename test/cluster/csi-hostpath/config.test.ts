@@ -9,6 +9,7 @@ describe("parseConfig", () => {
       endpoint: "/run/csi/csi.sock",
       driverName: "hostpath.csi.k8s.io",
       nodeId: "node-1",
+      zone: undefined,
       stateDir: "/var/lib/hostpath",
       registrationSocket: undefined,
       maxVolumeSize: 10 * 2 ** 30,
@@ -37,6 +38,13 @@ describe("parseConfig", () => {
     expect(parseConfig([...required, "--max-volume-size", "2Gi"])).toMatchObject({
       maxVolumeSize: 2 * 2 ** 30,
     });
+  });
+
+  it("takes the node's zone, which must be a label value", () => {
+    expect(parseConfig([...required, "--zone", "b"])).toMatchObject({ zone: "b" });
+    expect(() => parseConfig([...required, "--zone", "zone b"])).toThrow(
+      /--zone "zone b" cannot be a label value/,
+    );
   });
 
   it("returns help for --help", () => {

@@ -11,6 +11,11 @@ export type DriverConfig = {
   driverName: string;
   /** This node's name: the NodeGetInfo node id and the `topology.hostpath.csi/node` value (`--nodeid`). */
   nodeId: string;
+  /**
+   * `topology.kubernetes.io/zone` of this node (`--zone`), a second topology segment so that
+   * StorageClasses can name zones in `allowedTopologies`; undefined: no zone segment.
+   */
+  zone: string | undefined;
   /** Directory holding volume data and volumes.json (`--statedir`). */
   stateDir: string;
   /**
@@ -30,6 +35,7 @@ A hostpath CSI driver for the volpop test cluster (Identity, Controller and Node
   --nodeid NAME            this node's name (node id and topology.hostpath.csi/node value)
   --statedir DIR           where volumes and volumes.json live
   --drivername NAME        CSI driver name (default hostpath.csi.k8s.io)
+  --zone ZONE              also report topology.kubernetes.io/zone=ZONE
   --registration-dir DIR   kubelet's plugins_registry dir; serve <DIR>/<drivername>-reg.sock there
   --max-volume-size SIZE   largest volume to create (default 10Gi)
   --help                   show this text
@@ -70,6 +76,7 @@ export function parseConfig(args: readonly string[]): DriverConfig | "help" {
       endpoint: { type: "string" },
       drivername: { type: "string", default: "hostpath.csi.k8s.io" },
       nodeid: { type: "string" },
+      zone: { type: "string" },
       statedir: { type: "string" },
       "registration-dir": { type: "string" },
       "max-volume-size": { type: "string", default: "10Gi" },
@@ -86,6 +93,10 @@ export function parseConfig(args: readonly string[]): DriverConfig | "help" {
   if (!LABEL_VALUE.test(nodeId)) {
     throw new Error(`--nodeid ${JSON.stringify(nodeId)} cannot be a label value (at most 63 characters)`);
   }
+  const zone = values.zone;
+  if (zone !== undefined && !LABEL_VALUE.test(zone)) {
+    throw new Error(`--zone ${JSON.stringify(zone)} cannot be a label value`);
+  }
   const stateDir = required(values.statedir, "--statedir");
   if (!isAbsolute(stateDir))
     throw new Error(`--statedir must be an absolute path (got ${JSON.stringify(stateDir)})`);
@@ -98,5 +109,5 @@ export function parseConfig(args: readonly string[]): DriverConfig | "help" {
       ? undefined
       : socketPath(join(registrationDir, `${driverName}-reg.sock`), "--registration-dir");
   const maxVolumeSize = parseQuantity(values["max-volume-size"]);
-  return { endpoint, driverName, nodeId, stateDir, registrationSocket, maxVolumeSize };
+  return { endpoint, driverName, nodeId, zone, stateDir, registrationSocket, maxVolumeSize };
 }

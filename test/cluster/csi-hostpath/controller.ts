@@ -32,6 +32,8 @@ const CONTROLLER_LOCK = "controller";
 export type ControllerOptions = {
   /** This node: the only topology volumes are accessible from. */
   nodeId: string;
+  /** This node's zone, when the driver reports one (`--zone`). */
+  zone?: string;
   /** Directory holding the volumes; must exist. */
   stateDir: string;
   /** Largest volume to create, in bytes. */
@@ -70,7 +72,7 @@ async function createVolumeData(stateDir: string, record: VolumeRecord): Promise
 }
 
 export function createControllerService(options: ControllerOptions) {
-  const { nodeId, stateDir, maxVolumeSize, store, host, locks } = options;
+  const { nodeId, zone, stateDir, maxVolumeSize, store, host, locks } = options;
   const newId = options.newId ?? randomUUID;
   const freeBytes = options.freeBytes ?? statfsFreeBytes;
 
@@ -86,7 +88,7 @@ export function createControllerService(options: ControllerOptions) {
       }
       const range = parseCapacityRange(request.capacity_range);
       const capacity = chooseCapacity(range, maxVolumeSize);
-      if (!isAccessibleFrom(request.accessibility_requirements, nodeId)) {
+      if (!isAccessibleFrom(request.accessibility_requirements, nodeId, zone)) {
         throw new CsiError(
           "RESOURCE_EXHAUSTED",
           `volumes can only be created on node ${nodeId} (${TOPOLOGY_KEY}=${nodeId}), which accessibility_requirements exclude`,
@@ -108,7 +110,7 @@ export function createControllerService(options: ControllerOptions) {
             );
           }
           await createVolumeData(stateDir, existing);
-          return { volume: toCsiVolume(existing, nodeId) };
+          return { volume: toCsiVolume(existing, nodeId, zone) };
         }
         const record: VolumeRecord = { id: newId(), capacity, kind };
         await createVolumeData(stateDir, record);
@@ -118,7 +120,7 @@ export function createControllerService(options: ControllerOptions) {
           await rm(volumeDataPath(stateDir, record.id, kind), { recursive: true, force: true });
           throw error;
         }
-        return { volume: toCsiVolume(record, nodeId) };
+        return { volume: toCsiVolume(record, nodeId, zone) };
       });
     },
 
@@ -183,7 +185,9 @@ export function createControllerService(options: ControllerOptions) {
       for (const [i, capability] of request.volume_capabilities.entries()) {
         capabilityKind(capability, `volume_capabilities[${i}]`);
       }
-      const available = topologyMatches(request.accessible_topology, nodeId) ? await freeBytes(stateDir) : 0;
+      const available = topologyMatches(request.accessible_topology, nodeId, zone)
+        ? await freeBytes(stateDir)
+        : 0;
       return { available_capacity: available, maximum_volume_size: { value: maxVolumeSize } };
     },
 

@@ -48,6 +48,7 @@ async function run(config: DriverConfig, log: Logger): Promise<void> {
             definition: services.controller,
             handlers: createControllerService({
               nodeId: config.nodeId,
+              ...(config.zone === undefined ? {} : { zone: config.zone }),
               stateDir,
               maxVolumeSize: config.maxVolumeSize,
               store,
@@ -57,7 +58,14 @@ async function run(config: DriverConfig, log: Logger): Promise<void> {
           },
           {
             definition: services.node,
-            handlers: createNodeService({ nodeId: config.nodeId, stateDir, store, host, locks }),
+            handlers: createNodeService({
+              nodeId: config.nodeId,
+              ...(config.zone === undefined ? {} : { zone: config.zone }),
+              stateDir,
+              store,
+              host,
+              locks,
+            }),
           },
         ],
         log,

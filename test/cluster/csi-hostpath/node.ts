@@ -29,6 +29,8 @@ const MAX_UNMOUNTS = 8;
 export type NodeOptions = {
   /** This node's name: NodeGetInfo's node id and topology value. */
   nodeId: string;
+  /** This node's zone, when the driver reports one (`--zone`). */
+  zone?: string;
   /** Directory holding the volumes (canonical: no symlinks). */
   stateDir: string;
   store: VolumeStore;
@@ -96,7 +98,7 @@ async function removeTarget(target: string): Promise<void> {
 }
 
 export function createNodeService(options: NodeOptions) {
-  const { nodeId, stateDir, store, host, locks } = options;
+  const { nodeId, zone, stateDir, store, host, locks } = options;
 
   /** Detaches the loop devices of `image` that are no longer bind-mounted anywhere. */
   async function releaseLoopDevices(image: string): Promise<void> {
@@ -110,7 +112,7 @@ export function createNodeService(options: NodeOptions) {
 
   return {
     async NodeGetInfo(_request: Empty): Promise<NodeGetInfoResponse> {
-      return { node_id: nodeId, max_volumes_per_node: 0, accessible_topology: nodeTopology(nodeId) };
+      return { node_id: nodeId, max_volumes_per_node: 0, accessible_topology: nodeTopology(nodeId, zone) };
     },
 
     async NodeGetCapabilities(_request: Empty): Promise<NodeGetCapabilitiesResponse> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isAccessibleFrom, nodeTopology, TOPOLOGY_KEY, topologyMatches } from "./topology.ts";
+import { isAccessibleFrom, nodeTopology, TOPOLOGY_KEY, topologyMatches, ZONE_KEY } from "./topology.ts";
 
 const here = { segments: { [TOPOLOGY_KEY]: "node-1" } };
 const elsewhere = { segments: { [TOPOLOGY_KEY]: "node-2" } };
@@ -26,5 +26,30 @@ describe("topology", () => {
     ["only other nodes requisite", { requisite: [elsewhere], preferred: [elsewhere] }, false],
   ])("isAccessibleFrom %s: %s", (_, requirement, expected) => {
     expect(isAccessibleFrom(requirement, "node-1")).toBe(expected);
+  });
+
+  describe("with a zone", () => {
+    const zoneB = { segments: { [ZONE_KEY]: "b" } };
+    const zoneA = { segments: { [ZONE_KEY]: "a" } };
+
+    it("adds the zone as a second segment", () => {
+      expect(nodeTopology("node-2", "b")).toEqual({
+        segments: { [TOPOLOGY_KEY]: "node-2", [ZONE_KEY]: "b" },
+      });
+    });
+
+    it.each([
+      ["its zone alone (a StorageClass's allowedTopologies)", zoneB, true],
+      ["another zone", zoneA, false],
+      ["its node and zone", { segments: { [TOPOLOGY_KEY]: "node-2", [ZONE_KEY]: "b" } }, true],
+      ["its zone but another node", { segments: { [TOPOLOGY_KEY]: "node-3", [ZONE_KEY]: "b" } }, false],
+    ])("topologyMatches %s: %s", (_, topology, expected) => {
+      expect(topologyMatches(topology, "node-2", "b")).toBe(expected);
+    });
+
+    it("is refused a zone requirement when it reports no zone", () => {
+      expect(isAccessibleFrom({ requisite: [zoneB], preferred: [] }, "node-2")).toBe(false);
+      expect(isAccessibleFrom({ requisite: [zoneA, zoneB], preferred: [] }, "node-2", "b")).toBe(true);
+    });
   });
 });

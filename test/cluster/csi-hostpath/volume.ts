@@ -21,11 +21,11 @@ export function volumeDataPath(stateDir: string, id: string, kind: VolumeKind): 
 }
 
 /** The CSI Volume message for a record: accessible from this node only. */
-export function toCsiVolume(record: VolumeRecord, nodeId: string): Volume {
+export function toCsiVolume(record: VolumeRecord, nodeId: string, zone?: string): Volume {
   return {
     capacity_bytes: record.capacity,
     volume_id: record.id,
     volume_context: { kind: record.kind },
-    accessible_topology: [nodeTopology(nodeId)],
+    accessible_topology: [nodeTopology(nodeId, zone)],
   };
 }

@@ -55,6 +55,8 @@ export interface BackendProcessOptions {
   readonly goldenDir: string;
   readonly driverName?: string;
   readonly maxBytesPerSecond?: string;
+  /** The node whose volumes it reaches (a node-local backend, one per node as a DaemonSet runs it). */
+  readonly nodeName?: string;
 }
 
 export async function startBackendProcess(options: BackendProcessOptions): Promise<BackendProcess> {
@@ -66,6 +68,7 @@ export async function startBackendProcess(options: BackendProcessOptions): Promi
     `--golden-dir=${options.goldenDir}`,
     ...(options.driverName ? [`--driver-name=${options.driverName}`] : []),
     ...(options.maxBytesPerSecond ? [`--max-bytes-per-second=${options.maxBytesPerSecond}`] : []),
+    ...(options.nodeName ? [`--node-name=${options.nodeName}`] : []),
   ];
   await fs.rm(options.socket, { force: true });
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -96,6 +99,13 @@ export async function startBackendProcess(options: BackendProcessOptions): Promi
       }
     },
   };
+}
+
+/** Hands a tree to `uid`, as an operator lets a populator pod's non-root user read golden content. */
+export async function chownTree(root: string, uid: number): Promise<void> {
+  await fs.lchown(root, uid, uid);
+  for (const entry of await fs.readdir(root, { recursive: true }))
+    await fs.lchown(path.join(root, entry), uid, uid);
 }
 
 /** Golden content on the node: a small tree, a block image, and a big file for slow populations. */

@@ -33,7 +33,10 @@ export async function setup(project: TestProject): Promise<void> {
     () => false,
   );
   if (!status) {
-    const child = run(process.execPath, [cli, "up"], { maxBuffer: 64 * 1024 * 1024 });
+    // Three nodes, so that placement is tested where it matters (test/e2e/multinode.e2e.ts); a
+    // cluster the user started with another count is used as it is.
+    const nodes = process.env.VOLPOP_E2E_NODES ?? "3";
+    const child = run(process.execPath, [cli, "up", `--nodes=${nodes}`], { maxBuffer: 64 * 1024 * 1024 });
     child.child.stderr?.pipe(process.stderr);
     await child;
     startedHere = true;

@@ -164,7 +164,12 @@ export function storageClass(overrides: Overrides<V1StorageClass> = {}): V1Stora
 
 /** The populator pod (`populate-<uid>`), Running unless `status` says otherwise. */
 export function pod(
-  overrides: { metadata?: Overrides<V1ObjectMeta>; status?: Overrides<V1PodStatus> } = {},
+  overrides: {
+    metadata?: Overrides<V1ObjectMeta>;
+    status?: Overrides<V1PodStatus>;
+    /** The node the pod runs on. */
+    nodeName?: string;
+  } = {},
 ): V1Pod {
   return {
     apiVersion: "v1",
@@ -173,7 +178,11 @@ export function pod(
       { name: `populate-${PVC_UID}`, namespace: POPULATOR_NAMESPACE, uid: "pod-uid-1" },
       overrides.metadata,
     ),
-    spec: { restartPolicy: "Never", containers: [{ name: "populate", image: "hello:test" }] },
+    spec: {
+      restartPolicy: "Never",
+      containers: [{ name: "populate", image: "hello:test" }],
+      ...(overrides.nodeName === undefined ? {} : { nodeName: overrides.nodeName }),
+    },
     status: merge<V1PodStatus>({ phase: "Running" }, overrides.status),
   };
 }

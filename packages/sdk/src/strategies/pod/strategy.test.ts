@@ -14,6 +14,7 @@ import {
   pod,
   primePvc,
   source,
+  storageClass,
   waitingPod,
 } from "../../internal/fixtures.ts";
 import {
@@ -184,8 +185,20 @@ describe("populatorPod", () => {
 
   it("runs the pod on the node the scheduler selected for a WaitForFirstConsumer PVC", () => {
     const onNode = ourPvc({ metadata: { annotations: { [SELECTED_NODE_ANNOTATION]: "node-a" } } });
-    expect(populatorPod(fillInput({ observed: { pvc: onNode } })).spec?.nodeName).toBe("node-a");
-    expect(populatorPod(fillInput()).spec).not.toHaveProperty("nodeName");
+    const wffc = storageClass({ volumeBindingMode: "WaitForFirstConsumer" });
+    expect(populatorPod(fillInput({ observed: { pvc: onNode, storageClass: wffc } })).spec?.nodeName).toBe(
+      "node-a",
+    );
+    expect(populatorPod(fillInput({ observed: { storageClass: wffc } })).spec).not.toHaveProperty("nodeName");
+  });
+
+  it("leaves an immediate-binding pod to the scheduler, whatever node a provisioner racing for the PVC wrote on it", () => {
+    // external-provisioner in node-deployment mode annotates every claim it tries to own.
+    const raced = ourPvc({ metadata: { annotations: { [SELECTED_NODE_ANNOTATION]: "node-c" } } });
+    const immediate = storageClass({ volumeBindingMode: "Immediate" });
+    expect(
+      populatorPod(fillInput({ observed: { pvc: raced, storageClass: immediate } })).spec,
+    ).not.toHaveProperty("nodeName");
   });
 
   const nonRoot = {
@@ -463,6 +476,56 @@ describe("podStrategy.fill", () => {
     expect(plan.steps).toEqual([{ kind: "setProgress", progress: "populating: 40% copying" }]);
   });
 
+  describe("a running pod whose node stopped reporting", () => {
+    const since = new Date(NOW - 45_000);
+    const notReady = (containerRunning = true) =>
+      pod({
+        nodeName: "node-b",
+        status: {
+          phase: "Running",
+          conditions: [{ type: "Ready", status: "False", lastTransitionTime: since }],
+          containerStatuses: [
+            {
+              name: "populate",
+              image: "hello",
+              imageID: "",
+              ready: false,
+              restartCount: 0,
+              state: containerRunning
+                ? { running: { startedAt: since } }
+                : { waiting: { reason: "ContainerCreating" } },
+            },
+          ],
+        },
+      });
+
+    it("says on the PVC that the pod's node may be down, and keeps waiting for it", () => {
+      const plan = workingPlan(
+        podStrategy.fill(
+          fillInput({ observed: { pod: notReady() }, settings: { progressIntervalMs: 3_000 } }),
+        ),
+      );
+      expect(plan).toEqual({
+        steps: [
+          {
+            kind: "event",
+            type: "Warning",
+            reason: EventReason.PodNotReady,
+            message: `Populator pod ${POPULATOR_NAMESPACE}/populate-${PVC_UID} on node node-b has not been ready since ${since.toISOString()}: the node may be down (kubectl get node node-b); the population goes on when the node reports again`,
+          },
+          { kind: "setProgress", progress: "waiting: node node-b of the populator pod is not ready" },
+        ],
+        waitingFor: "node node-b of the populator pod",
+        requeueAfterMs: 3_000,
+      });
+    });
+
+    it("is quiet about a pod whose container is not running yet", () => {
+      const plan = workingPlan(podStrategy.fill(fillInput({ observed: { pod: notReady(false) } })));
+      expect(plan.steps).toEqual([]);
+    });
+  });
+
   it.each<[string, string | undefined]>([
     ["Pending", "Pending"],
     ["Unknown", "Unknown"],
@@ -563,6 +626,39 @@ describe("podStrategy.fill", () => {
         observed: { pod: stuck("ImagePullBackOff", 5 * 60_000, 1), primePvc: primeAfter(1, 0) },
       });
       expect(plan).toEqual({ steps: [{ kind: "deletePod" }], waitingFor: "the failed pod to go away" });
+    });
+
+    it("says no node can run it in the scheduler's words, and fails the attempt after the start timeout", () => {
+      const unschedulable = (agoMs: number) =>
+        pod({
+          metadata: { creationTimestamp: new Date(NOW - agoMs), annotations: { [ATTEMPTS]: "1" } },
+          status: {
+            phase: "Pending",
+            conditions: [
+              {
+                type: "PodScheduled",
+                status: "False",
+                reason: "Unschedulable",
+                message:
+                  "0/3 nodes are available: 1 node(s) were unschedulable, 2 node(s) had volume node affinity conflict.",
+              },
+            ],
+          },
+        });
+      const waiting = start({ observed: { pod: unschedulable(60_000) } });
+      expect(waiting.steps).toEqual([
+        {
+          kind: "event",
+          type: "Warning",
+          reason: EventReason.PodNotStarting,
+          message: `Populator pod ${POPULATOR_NAMESPACE}/populate-${PVC_UID}: no node can run it: 0/3 nodes are available: 1 node(s) were unschedulable, 2 node(s) had volume node affinity conflict. (attempt 1 fails at ${new Date(NOW + 240_000).toISOString()} unless it starts)`,
+        },
+        { kind: "setProgress", progress: "waiting: the populator pod cannot be scheduled" },
+      ]);
+      expect(waiting.requeueAfterMs).toBe(240_000);
+      const failed = start({ observed: { pod: unschedulable(5 * 60_000) } });
+      expect(failed.steps[0]).toMatchObject({ kind: "annotatePrimePvc", annotations: { [ATTEMPTS]: "1" } });
+      expect(failed.steps).toContainEqual({ kind: "deletePod" });
     });
 
     it("waits quietly for a pod that is only being created", () => {

@@ -19,7 +19,6 @@ import {
   populateForAnnotation,
   populatorPodName,
   primePvcName,
-  SELECTED_NODE_ANNOTATION,
 } from "../../names.ts";
 import type { Observed } from "../../observed.ts";
 import type { Step } from "../../plan.ts";
@@ -31,6 +30,7 @@ import {
   type PopulatorPodSpec,
 } from "../../populator.ts";
 import { describeProgress } from "../../progress.ts";
+import { consumerNode } from "../../selected-node.ts";
 import { ENV_STRING_LIMIT_BYTES, oversizedEnv, SPEC_ENV, specEnvVar } from "../../spec-env.ts";
 import type { FillInput, FillOutcome, Strategy } from "../../strategy.ts";
 import { failAttempt, failuresSoFar, waitForRetry } from "../attempts.ts";
@@ -125,6 +125,30 @@ function fillWithPod(input: FillInput): FillOutcome {
   if (phase === "Running") {
     // Pod changes wake the reconcile, but progress lines do not: look again now and then.
     const progress = observed.podProgress;
+    const stalled = notReadySince(pod);
+    if (stalled !== undefined) {
+      // Most likely its node stopped reporting (the node controller marks its pods not ready). The
+      // volume is where that node is, so there is nothing to do elsewhere: wait for the node, say so.
+      const nodeName = pod.spec?.nodeName;
+      const node = nodeName ? `node ${nodeName}` : "its node";
+      const look = nodeName ? ` (kubectl get node ${nodeName})` : "";
+      return {
+        state: "working",
+        plan: {
+          steps: [
+            {
+              kind: "event",
+              type: "Warning",
+              reason: EventReason.PodNotReady,
+              message: `Populator pod ${pod.metadata?.namespace}/${pod.metadata?.name} on ${node} has not been ready since ${stalled}: the node may be down${look}; the population goes on when the node reports again`,
+            },
+            { kind: "setProgress", progress: `waiting: ${node} of the populator pod is not ready` },
+          ],
+          waitingFor: `${node} of the populator pod`,
+          requeueAfterMs: settings.progressIntervalMs,
+        },
+      };
+    }
     return {
       state: "working",
       plan: {
@@ -165,7 +189,10 @@ function fillWithPod(input: FillInput): FillOutcome {
         plan: { steps: [{ kind: "deletePod" }], waitingFor: "the failed pod to go away" },
       };
     }
-    const why = `it cannot start: ${stuck.reason}${stuck.message ? `: ${stuck.message}` : ""}`;
+    const why =
+      stuck.reason === UNSCHEDULABLE
+        ? `no node can run it: ${stuck.message}`
+        : `it cannot start: ${stuck.reason}${stuck.message ? `: ${stuck.message}` : ""}`;
     const createdAt = Date.parse(String(pod.metadata?.creationTimestamp ?? ""));
     const waitedMs = Number.isNaN(createdAt) ? 0 : observed.now - createdAt;
     if (NEVER_STARTS.has(stuck.reason) || waitedMs >= settings.podStartTimeoutMs) return failAndRetry(why);
@@ -186,7 +213,7 @@ function fillWithPod(input: FillInput): FillOutcome {
           },
           {
             kind: "setProgress",
-            progress: `waiting: the populator pod ${IMAGE_PULL.has(stuck.reason) ? "cannot pull its image" : `cannot start (${stuck.reason})`}`,
+            progress: `waiting: the populator pod ${waitingProgress(stuck.reason)}`,
           },
         ],
         waitingFor: `the populator pod to start (${stuck.reason})`,
@@ -220,8 +247,36 @@ const CANNOT_START = new Set([
   "RunContainerError",
 ]);
 
-/** Why the pod's containers cannot start, if the kubelet says so. */
+/** The scheduler's reason for a pod no node can take (a cordoned node holding a node-local volume). */
+const UNSCHEDULABLE = "Unschedulable";
+
+function waitingProgress(reason: string): string {
+  if (reason === UNSCHEDULABLE) return "cannot be scheduled";
+  return IMAGE_PULL.has(reason) ? "cannot pull its image" : `cannot start (${reason})`;
+}
+
+/**
+ * When a Running pod stopped being ready (RFC 3339), if it did: populator pods have no readiness
+ * probes, so that is the node controller marking the pods of a node that stopped reporting.
+ */
+export function notReadySince(pod: V1Pod): string | undefined {
+  const ready = pod.status?.conditions?.find((c) => c.type === "Ready");
+  if (ready?.status !== "False") return undefined;
+  const running = pod.status?.containerStatuses?.some((s) => s.state?.running !== undefined);
+  if (!running) return undefined;
+  const since = ready.lastTransitionTime;
+  return since === undefined ? "a while" : new Date(since).toISOString();
+}
+
+/**
+ * Why the pod cannot start, if the scheduler or the kubelet says so: no node can take it, or its
+ * containers cannot be created or pulled.
+ */
 export function startProblem(pod: V1Pod): { reason: string; message: string } | undefined {
+  const scheduled = pod.status?.conditions?.find((c) => c.type === "PodScheduled");
+  if (scheduled?.status === "False" && scheduled.reason === UNSCHEDULABLE) {
+    return { reason: UNSCHEDULABLE, message: scheduled.message?.trim() ?? "" };
+  }
   const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
   for (const status of statuses) {
     const waiting = status.state?.waiting;
@@ -312,7 +367,7 @@ export function populatorPod(input: FillInput): V1Pod {
   }));
   const extraMounts = [...(spec.volumeMounts ?? []), ...copyMounts];
   const root = spec.runAsRoot ?? volumeMode === "Block";
-  const selectedNode = observed.pvc.metadata?.annotations?.[SELECTED_NODE_ANNOTATION];
+  const selectedNode = consumerNode(observed.pvc, observed.storageClass);
   // Root explicitly: populator images usually declare a non-root USER, which would otherwise win.
   const podSecurity: V1PodSecurityContext = root
     ? { runAsUser: 0, runAsGroup: 0, seccompProfile: { type: "RuntimeDefault" } }
