@@ -1,8 +1,8 @@
 /**
  * The repository's web URL, for links from the site to files that are not pages (sources, manifests)
- * and for the header's repository link. Nothing in the repository names its host yet, so it comes
- * from `VOLPOP_DOCS_REPOSITORY_URL`, else from the root `package.json`'s `repository`, else nowhere
- * (then such links stay plain text and the build says so).
+ * and for the header's repository link. It comes from `VOLPOP_DOCS_REPOSITORY_URL`, else from the
+ * root `package.json`'s `repository` (which names none: only the published packages' manifests do,
+ * for npm), else nowhere (then such links stay plain text and the build says so).
  */
 import fs from "node:fs";
 import path from "node:path";

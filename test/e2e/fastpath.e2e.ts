@@ -5,6 +5,7 @@ import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/c
 import { publishProductImage } from "@volpop/images";
 import { goldenContentPopulator } from "@volpop/populator-csi-fastpath";
 import { POPULATOR_UID } from "@volpop/sdk";
+import { doctorPvc, FindingCode } from "@volpop/sdk/doctor";
 import { runConformance } from "@volpop/sdk/fastpath";
 import { populateProgressAnnotation, targetProtectionFinalizer } from "@volpop/sdk/runtime";
 import { badInputCase, contained } from "@volpop/test-catalogue";
@@ -262,6 +263,15 @@ describe.skipIf(!stateDir)("CSI fast path with the reference hostpath backend", 
     await copyUnderWay(name);
     const uid = await uidOf(name);
     await controller.stop();
+    // Stopped, the controller changes nothing: doctor sees the population as the fast path left it.
+    const report = await doctorPvc(api.config, { namespace: userNs, name });
+    const fastPath = report.findings.find((f) => f.code === FindingCode.FastPath);
+    expect(fastPath?.what).toBe(`A CSI fast-path backend fills the volume (${backend.endpoint})`);
+    expect(fastPath?.evidence).toContainEqual(
+      expect.stringMatching(
+        new RegExp(`^PVC annotation ${PREFIX}/populate-progress: \\d+% .* via fast path$`),
+      ),
+    );
     controller = await startSuiteController();
     await waitForBound(api, userNs, name);
     // The new controller asked again with the same operation id and attempt: the backend answered

@@ -12,6 +12,7 @@ import {
   type V1ValidatingWebhookConfiguration,
 } from "@kubernetes/client-node";
 import { publishProductImage } from "@volpop/images";
+import { doctorCluster, FindingCode } from "@volpop/sdk/doctor";
 import { badInputCase, contained } from "@volpop/test-catalogue";
 import {
   DEFAULT_WEBHOOK_SECRET,
@@ -197,6 +198,15 @@ spec:
       });
     },
   );
+
+  it("is what `volpop doctor cluster` finds running", async () => {
+    const report = await doctorCluster(api.config);
+    const running = report.findings.find((f) => f.code === FindingCode.ValidatorRunning);
+    expect(running?.severity).toBe("ok");
+    // Doctor names the first available validator of the cluster: this suite's, unless another runs too.
+    expect(running?.what).toMatch(/^The data-source validator runs \(\S+\/volume-data-source-validator\)$/);
+    expect(report.findings.map((f) => f.code)).not.toContain(FindingCode.ValidatorUnhealthy);
+  });
 
   it("warns again when the PVC is applied again", async () => {
     const { stdout, stderr } = await apply(unknownPvc("unknown", "{changed: 'yes'}"));

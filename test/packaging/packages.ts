@@ -8,11 +8,17 @@ import { run } from "../cluster/exec.ts";
 
 export const repoRoot = path.resolve(import.meta.dirname, "../..");
 
+/** Where volpop is developed: what each published package.json names as its repository. */
+export const REPOSITORY_URL = "https://github.com/volpop/volpop";
+
 /** The fields of a package.json this test reads. */
 export interface Manifest {
   readonly name: string;
   readonly version: string;
   readonly private?: boolean;
+  readonly repository?: { readonly type?: string; readonly url?: string; readonly directory?: string };
+  readonly homepage?: string;
+  readonly bugs?: { readonly url?: string };
   readonly files?: readonly string[];
   readonly bin?: Readonly<Record<string, string>>;
   readonly dependencies?: Readonly<Record<string, string>>;

@@ -8,6 +8,7 @@ import {
   type Manifest,
   nodeModulesAbove,
   publishablePackages,
+  REPOSITORY_URL,
   readManifest,
   repoRoot,
   Transcript,
@@ -58,9 +59,20 @@ it("finds the packages to publish: every package under packages/ that is not pri
 
 describe.each(packages.map((p) => ({ name: p.manifest.name, ...p })))(
   "the tarball of $name",
-  ({ name, manifest }) => {
+  ({ name, manifest, dir: folder }) => {
     const dir = () => unpacked.get(name) ?? "";
     const packed = () => readManifest(path.join(dir(), "package.json"));
+
+    // npm's page of the package links to these; `directory` says which folder of the monorepo it is.
+    it("names its repository with its folder, its home page and where to report bugs", () => {
+      const { repository, homepage, bugs } = packed();
+      expect(repository).toEqual({ type: "git", url: `git+${REPOSITORY_URL}.git`, directory: folder });
+      expect(homepage).toMatch(
+        new RegExp(`^${REPOSITORY_URL.replaceAll(".", "\\.")}/tree/main/${folder}(#readme)?$`),
+      );
+      expect(homepage?.endsWith("#readme")).toBe(fs.existsSync(path.join(repoRoot, folder, "README.md")));
+      expect(bugs).toEqual({ url: `${REPOSITORY_URL}/issues` });
+    });
 
     it("holds only its build, README, LICENSE and what its `files` names: no sources, no tests", () => {
       const allowed = new Set([...(manifest.files ?? []), "package.json", "README.md", "LICENSE"]);

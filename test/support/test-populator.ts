@@ -27,12 +27,18 @@ export interface TestSourceSpec {
   readonly envFromSecret?: string;
 }
 
+/**
+ * The test populator. `group`: the API group of its `TestSource` kind, and its prefix; another than
+ * {@link TEST_GROUP} gives a populator of its own, which a suite can run beside the usual one (its CRD
+ * installed with `installTestSourceCrd(kubeConfig, group)`).
+ */
 export function testPopulator(
   image = process.env.VOLPOP_E2E_BUSYBOX_IMAGE ?? "busybox",
+  group = TEST_GROUP,
 ): Populator<TestSourceSpec> {
   return {
-    prefix: TEST_GROUP,
-    source: { group: TEST_GROUP, version: "v1alpha1", kind: "TestSource", plural: "testsources" },
+    prefix: group,
+    source: { group, version: "v1alpha1", kind: "TestSource", plural: "testsources" },
     validate(spec: unknown): SourceCheck<TestSourceSpec> {
       const s = (spec ?? {}) as Record<string, unknown>;
       const problems: string[] = [];
@@ -84,10 +90,10 @@ export function testPopulator(
   };
 }
 
-/** Installs the TestSource CRD (idempotent) and waits until the API serves it. */
-export function installTestSourceCrd(kubeConfig: KubeConfig): Promise<void> {
+/** Installs the TestSource CRD of `group` (idempotent) and waits until the API serves it. */
+export function installTestSourceCrd(kubeConfig: KubeConfig, group = TEST_GROUP): Promise<void> {
   return installSchemalessCrd(kubeConfig, {
-    group: TEST_GROUP,
+    group,
     version: "v1alpha1",
     kind: "TestSource",
     plural: "testsources",

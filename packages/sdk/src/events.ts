@@ -12,8 +12,11 @@ export const EventReason = {
   /** Normal: the Pod strategy created the populator pod; the message names it and the attempt. */
   Created: "PopulatorCreated",
   /**
-   * Warning: the populator pod was not created: the populator's `mutatePod` made a pod the SDK
-   * refuses, or the pod's environment is too long for Linux. Fixing the populator is the way out.
+   * Warning: the populator pod was not created. Either the API server refused it (the message gives
+   * its words after "refused by the API server": Pod Security admission, a ResourceQuota, an
+   * admission policy, the controller's RBAC; retried with back-off), or the populator's `mutatePod`
+   * made a pod the SDK refuses, or the pod's environment is too long for Linux (fixing the populator
+   * is the way out).
    */
   CreationError: "PopulatorCreationError",
   /**
@@ -24,7 +27,12 @@ export const EventReason = {
   Failed: "PopulatorFailed",
   /** Normal: the volume is populated and bound to the PVC; the message names the data source. */
   Finished: "PopulatorFinished",
-  /** Warning: PVC' (the populator's own claim) was not created: the populator's `mutatePrimePvc` made one the SDK refuses. */
+  /**
+   * Warning: PVC' (the populator's own claim) was not created. Either the API server refused it (the
+   * message gives its words after "refused by the API server": a ResourceQuota or LimitRange of the
+   * populator's namespace, an admission policy, the controller's RBAC; retried with back-off), or
+   * the populator's `mutatePrimePvc` made one the SDK refuses.
+   */
   PvcPrimeCreationError: "PopulatorPVCPrimeCreationError",
   /** Upstream's; volpop does not record it (the PVC's progress annotation says what it waits for). */
   WaitForDataPopulationFinished: "PopulatorWaitForDataPopulationFinished",
@@ -67,3 +75,10 @@ export const EventReason = {
 } as const;
 
 export type EventReason = (typeof EventReason)[keyof typeof EventReason];
+
+/**
+ * What a {@link EventReason.CreationError} or {@link EventReason.PvcPrimeCreationError} event says
+ * after `<object> not created: ` when the API server refused the object (executor.ts), before the API
+ * server's own words; doctor tells such a refusal from the SDK's own by it.
+ */
+export const REFUSED_BY_API_SERVER = "refused by the API server";

@@ -3,6 +3,8 @@ import {
   type CoreV1Api,
   type CoreV1Event,
   type V1ConfigMap,
+  type V1PersistentVolumeClaim,
+  type V1Pod,
   type V1Secret,
 } from "@kubernetes/client-node";
 import { badInputCase, contained } from "@volpop/test-catalogue";
@@ -10,7 +12,7 @@ import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { TransientError } from "./errors.ts";
 import { EventRecorder } from "./event-recorder.ts";
-import { EventReason } from "./events.ts";
+import { EventReason, REFUSED_BY_API_SERVER } from "./events.ts";
 import { type ExecutorContext, execute } from "./executor.ts";
 import { FakeClock } from "./internal/fake-clock.ts";
 import {
@@ -22,6 +24,8 @@ import {
   PRIME_UID,
   PVC_NAME,
   PVC_UID,
+  pod,
+  primePvc,
   USER_NAMESPACE,
 } from "./internal/fixtures.ts";
 import { createLogger } from "./logger.ts";
@@ -68,12 +72,14 @@ interface SetupOptions {
   readonly objects?: readonly StoredObject[];
   /** The user's PVC is gone: patches of it fail with NotFound. */
   readonly pvcGone?: boolean;
+  /** What creating PVC' and the populator pod throws, as the API server (or the network) fails it. */
+  readonly createFails?: { readonly primePvc?: unknown; readonly pod?: unknown };
 }
 
 type StoredObject = { readonly kind: Kind } & (V1Secret | V1ConfigMap);
 
-function apiError(code: number, reason: string): ApiException<unknown> {
-  const body = { kind: "Status", apiVersion: "v1", status: "Failure", reason, code, message: reason };
+function apiError(code: number, reason: string, message = reason): ApiException<unknown> {
+  const body = { kind: "Status", apiVersion: "v1", status: "Failure", reason, code, message };
   return new ApiException(code, reason, body, {});
 }
 
@@ -124,6 +130,14 @@ function setup(options: SetupOptions = {}): {
       if (options.pvcGone) throw apiError(404, "NotFound");
       recorded.patches.push({ name: request.name, namespace: request.namespace, body: request.body });
       return { metadata: { name: request.name, namespace: request.namespace, resourceVersion: "99" } };
+    },
+    createNamespacedPersistentVolumeClaim: async (request: { body: V1PersistentVolumeClaim }) => {
+      if (options.createFails?.primePvc) throw options.createFails.primePvc;
+      return { ...request.body, metadata: { ...request.body.metadata, resourceVersion: "100" } };
+    },
+    createNamespacedPod: async (request: { body: V1Pod }) => {
+      if (options.createFails?.pod) throw options.createFails.pod;
+      return { ...request.body, metadata: { ...request.body.metadata, resourceVersion: "101" } };
     },
     createNamespacedEvent: async (request: { body: CoreV1Event }) => {
       recorded.events.push(request.body);
@@ -463,5 +477,89 @@ describe("execute: copyObject", () => {
     const { context, recorded } = setup({ objects: [secret()] });
     await run([copyStep("Secret", "registry-creds", ["kubernetes.io/dockerconfigjson"])], context);
     expect(recorded.writes).toMatchObject([{ verb: "create", kind: "Secret" }]);
+  });
+});
+
+describe("execute: creates the API server refuses", () => {
+  const quotaMessage = `persistentvolumeclaims "${primePvcName(PVC_UID)}" is forbidden: exceeded quota: no-room, requested: persistentvolumeclaims=1, used: persistentvolumeclaims=0, limited: persistentvolumeclaims=0`;
+  const podSecurityMessage = `pods "populate-${PVC_UID}" is forbidden: violates PodSecurity "restricted:latest": runAsNonRoot != true (pod or container "populate" must set securityContext.runAsNonRoot=true)`;
+  const createPrimePvc: Step = { kind: "createPrimePvc", pvc: primePvc() };
+  const createPod: Step = {
+    kind: "createPod",
+    pod: pod(),
+    announce: { reason: EventReason.Created, message: "never sent" },
+  };
+
+  it.each<[string, Step, NonNullable<SetupOptions["createFails"]>, string, string]>([
+    [
+      "says on the user's PVC that a quota refused PVC', in the API server's words",
+      createPrimePvc,
+      { primePvc: apiError(403, "Forbidden", quotaMessage) },
+      EventReason.PvcPrimeCreationError,
+      `PVC' ${POPULATOR_NAMESPACE}/${primePvcName(PVC_UID)} not created: ${REFUSED_BY_API_SERVER}: Kubernetes API 403 Forbidden: ${quotaMessage}`,
+    ],
+    [
+      "says on the user's PVC that Pod Security admission refused the populator pod, in its words",
+      createPod,
+      { pod: apiError(403, "Forbidden", podSecurityMessage) },
+      EventReason.CreationError,
+      `Populator pod ${POPULATOR_NAMESPACE}/populate-${PVC_UID} not created: ${REFUSED_BY_API_SERVER}: Kubernetes API 403 Forbidden: ${podSecurityMessage}`,
+    ],
+    [
+      "says so too when an admission webhook fails the create (a 500 from the API server)",
+      createPod,
+      {
+        pod: apiError(
+          500,
+          "InternalError",
+          'failed calling webhook "policy.example.com": connection refused',
+        ),
+      },
+      EventReason.CreationError,
+      `Populator pod ${POPULATOR_NAMESPACE}/populate-${PVC_UID} not created: ${REFUSED_BY_API_SERVER}: Kubernetes API 500 InternalError: failed calling webhook "policy.example.com": connection refused`,
+    ],
+  ])(
+    "%s, and still fails the plan for the controller to retry",
+    async (_, step, createFails, reason, message) => {
+      const { context, recorded } = setup({ createFails });
+      const thrown = createFails.primePvc ?? createFails.pod;
+      await expect(run([step, { kind: "startOperation" }], context)).rejects.toBe(thrown);
+      expect(recorded.events).toMatchObject([
+        {
+          type: "Warning",
+          reason,
+          message,
+          involvedObject: {
+            kind: "PersistentVolumeClaim",
+            namespace: USER_NAMESPACE,
+            name: PVC_NAME,
+            uid: PVC_UID,
+          },
+        },
+      ]);
+      expect(recorded.wrote).toEqual([]);
+    },
+  );
+
+  it("records nothing for a create that never reached the API server, which the controller retries", async () => {
+    const refused = Object.assign(new Error("connect ECONNREFUSED 10.0.0.1:6443"), { code: "ECONNREFUSED" });
+    const { context, recorded } = setup({ createFails: { primePvc: refused } });
+    await expect(run([createPrimePvc], context)).rejects.toBe(refused);
+    expect(recorded.events).toEqual([]);
+  });
+
+  it("takes PVC' or the pod an earlier reconcile created as created: no event, no error, no announcement", async () => {
+    const { context, recorded } = setup({
+      createFails: { primePvc: apiError(409, "AlreadyExists"), pod: apiError(409, "AlreadyExists") },
+    });
+    await run([createPrimePvc, createPod], context);
+    expect(recorded.events).toEqual([]);
+  });
+
+  it("announces the pod it created, and reports nothing else", async () => {
+    const { context, recorded } = setup();
+    await run([createPrimePvc, createPod], context);
+    expect(recorded.events.map((e) => [e.type, e.reason])).toEqual([["Normal", EventReason.Created]]);
+    expect(recorded.wrote).toEqual(["PersistentVolumeClaim 100", "Pod 101"]);
   });
 });

@@ -8,9 +8,9 @@ import {
   type V1PersistentVolumeClaim,
   type V1Secret,
 } from "@kubernetes/client-node";
-import { isAlreadyExists, isNotFound, TransientError } from "./errors.ts";
+import { ApiError, isAlreadyExists, isNotFound, TransientError, toVolpopError } from "./errors.ts";
 import type { EventRecorder } from "./event-recorder.ts";
-import { EventReason } from "./events.ts";
+import { EventReason, REFUSED_BY_API_SERVER } from "./events.ts";
 import { failpoint } from "./failpoints.ts";
 import type { PopulatorMetrics } from "./metrics.ts";
 import {
@@ -92,9 +92,14 @@ export async function execute(
         break;
       }
       case "createPrimePvc": {
-        const created = await ignore(
-          isAlreadyExists,
-          core.createNamespacedPersistentVolumeClaim({ namespace, body: step.pvc }),
+        const created = await reportRefusal(
+          ignore(isAlreadyExists, core.createNamespacedPersistentVolumeClaim({ namespace, body: step.pvc })),
+          {
+            context,
+            reference,
+            reason: EventReason.PvcPrimeCreationError,
+            subject: `PVC' ${namespace}/${primePvcName(uid)}`,
+          },
         );
         if (created) context.wrote?.("PersistentVolumeClaim", created);
         break;
@@ -116,9 +121,14 @@ export async function execute(
         break;
       }
       case "createPod": {
-        const created = await ignore(
-          isAlreadyExists,
-          core.createNamespacedPod({ namespace, body: step.pod }),
+        const created = await reportRefusal(
+          ignore(isAlreadyExists, core.createNamespacedPod({ namespace, body: step.pod })),
+          {
+            context,
+            reference,
+            reason: EventReason.CreationError,
+            subject: `Populator pod ${namespace}/${step.pod.metadata?.name ?? populatorPodName(uid)}`,
+          },
         );
         if (created) context.wrote?.("Pod", created);
         if (created !== undefined && step.announce) {
@@ -296,6 +306,38 @@ async function createOrReplace(
   } catch (error) {
     if (!isAlreadyExists(error)) throw error;
     await replace();
+  }
+}
+
+/**
+ * Rejects as `call` does, and when the API server answered the create with an error (a quota, Pod
+ * Security admission, a LimitRange, an admission webhook, missing RBAC), first says so in a Warning
+ * event on the user's PVC: otherwise only the controller's log would, and the user sees a PVC that
+ * waits without a word. A request that never reached the API server (network) records nothing: the
+ * event could not be recorded either, and the controller retries it anyway.
+ */
+async function reportRefusal<T>(
+  call: Promise<T>,
+  refusal: {
+    readonly context: ExecutorContext;
+    readonly reference: V1ObjectReference;
+    readonly reason: string;
+    readonly subject: string;
+  },
+): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    const failure = toVolpopError(error);
+    if (failure instanceof ApiError) {
+      await refusal.context.events.record(
+        refusal.reference,
+        "Warning",
+        refusal.reason,
+        `${refusal.subject} not created: ${REFUSED_BY_API_SERVER}: ${failure.message}`,
+      );
+    }
+    throw error;
   }
 }
 

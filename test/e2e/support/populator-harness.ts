@@ -54,21 +54,23 @@ export async function preparePopulator(api: Kube): Promise<string> {
   return createTestNamespace(api, "populator");
 }
 
+/** A TestSource of `group` (default: the usual test populator's). */
 export async function createTestSource(
   api: Kube,
   namespace: string,
   name: string,
   spec: TestSourceSpec,
+  group = TEST_GROUP,
 ): Promise<void> {
   await api.config.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
-    group: TEST_GROUP,
+    group,
     version: "v1alpha1",
     namespace,
     plural: "testsources",
-    body: { apiVersion: `${TEST_GROUP}/v1alpha1`, kind: "TestSource", metadata: { name }, spec },
+    body: { apiVersion: `${group}/v1alpha1`, kind: "TestSource", metadata: { name }, spec },
   });
 }
 
-export function testSourceRef(name: string) {
-  return { apiGroup: TEST_GROUP, kind: "TestSource", name };
+export function testSourceRef(name: string, group = TEST_GROUP) {
+  return { apiGroup: group, kind: "TestSource", name };
 }

@@ -1,10 +1,11 @@
-// The test populator's controller as a program of its own, for the chaos suite to SIGKILL: the same
-// `runPopulator` a populator's image runs, with the e2e tier's busybox-writing test populator.
+// The test populator's controller as a program of its own, for the chaos suite to SIGKILL (and the
+// doctor suite to stop at a failpoint): the same `runPopulator` a populator's image runs, with the
+// e2e tier's busybox-writing test populator, of the API group in $VOLPOP_TEST_POPULATOR_GROUP if set.
 import { runPopulator } from "@volpop/sdk";
-import { testPopulator } from "../../support/test-populator.ts";
+import { TEST_GROUP, testPopulator } from "../../support/test-populator.ts";
 
 process.exitCode = await runPopulator({
-  populator: testPopulator(),
+  populator: testPopulator(undefined, process.env.VOLPOP_TEST_POPULATOR_GROUP || TEST_GROUP),
   programName: "chaos-populator",
   version: "0.0.0-chaos",
   defaults: { namespace: "chaos" },

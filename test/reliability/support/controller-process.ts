@@ -19,12 +19,14 @@ export interface ControllerProcess {
 
 /**
  * Starts the test populator's controller (`runPopulator`, controller mode) against `kubeconfig`,
- * with PVC' and pods in `namespace`, armed at `failpoints` (see the SDK's failpoints.ts).
+ * with PVC' and pods in `namespace`, armed at `failpoints` (see the SDK's failpoints.ts); for the
+ * TestSources of `group` (default: the usual test populator's).
  */
 export function startControllerProcess(options: {
   kubeconfig: string;
   namespace: string;
   failpoints?: readonly string[];
+  group?: string;
 }): ControllerProcess {
   const child: ChildProcess = spawn(
     process.execPath,
@@ -38,7 +40,11 @@ export function startControllerProcess(options: {
     ],
     {
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, VOLPOP_FAILPOINTS: (options.failpoints ?? []).join(",") },
+      env: {
+        ...process.env,
+        VOLPOP_FAILPOINTS: (options.failpoints ?? []).join(","),
+        VOLPOP_TEST_POPULATOR_GROUP: options.group ?? "",
+      },
     },
   );
   let output = "";

@@ -41,14 +41,24 @@ describe("findings", () => {
     ]);
   });
 
+  const page = readFileSync(path.resolve(import.meta.dirname, "../../../../docs/troubleshooting.md"), "utf8");
+  /** The section of docs/troubleshooting.md under `heading`, up to the next one. */
+  const section = (heading: string) => {
+    const start = page.indexOf(`\n${heading}\n`);
+    const end = page.indexOf("\n## ", start + 1);
+    return page.slice(start, end === -1 ? undefined : end);
+  };
+
   // Users look codes up there; a code the page does not list is a code nobody can act on.
   it("has every code documented in docs/troubleshooting.md's table, and no other", () => {
-    const page = readFileSync(
-      path.resolve(import.meta.dirname, "../../../../docs/troubleshooting.md"),
-      "utf8",
-    );
-    const table = page.slice(page.indexOf("## Finding codes"), page.indexOf("## The rights doctor needs"));
+    const table = section("## Finding codes");
     const documented = [...table.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]);
     expect(documented.sort()).toEqual(Object.values(FindingCode).sort());
+  });
+
+  it("says of every code whether an e2e test proves it on a live cluster, or why only unit tests do", () => {
+    const proven = section("## Which codes are proven on a live cluster");
+    const named = new Set([...proven.matchAll(/`([A-Z_]+)`/g)].map((m) => m[1]));
+    expect(Object.values(FindingCode).filter((code) => !named.has(code))).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@
  * what the controller leaves on them (see names.ts and strategies/attempts.ts). Pure.
  */
 import type { CoreV1Event, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
-import { EventReason } from "../events.ts";
+import { EventReason, REFUSED_BY_API_SERVER } from "../events.ts";
 import {
   populateAttemptsAnnotation,
   populateLastFailureAnnotation,
@@ -166,17 +166,27 @@ function missingPrimePvc(ctx: PopulationContext): Finding[] {
   };
   const quotas = facts.populatorQuotas?.state === "found" ? facts.populatorQuotas.value : [];
   const shortfalls = quotaShortfalls(quotas, need);
+  const refused = latestEvent(ctx.populatorEvents, (e) => e.reason === EventReason.PvcPrimeCreationError);
   if (shortfalls.length > 0) {
     return [
       finding("error", FindingCode.QuotaExceeded, {
         what: `A ResourceQuota in the populator's namespace ${namespace} leaves no room for PVC'`,
-        why: "The controller creates PVC' there, the same size and class as this PVC, to receive the data; the API server refuses it while the quota is used up. No event says so: only the controller's log.",
+        why: "The controller creates PVC' there, the same size and class as this PVC, to receive the data; the API server refuses it while the quota is used up, and the controller tries again with back-off.",
         fix: `Raise or remove the quota (kubectl -n ${namespace} describe resourcequota), or free what it counts.`,
-        evidence: shortfalls.map(describeShortfall),
+        evidence: [...shortfalls.map(describeShortfall), refused && describeEvent(refused, ctx.now)],
       }),
     ];
   }
-  const refused = latestEvent(ctx.populatorEvents, (e) => e.reason === EventReason.PvcPrimeCreationError);
+  if (refused && byApiServer(refused)) {
+    return [
+      finding("error", FindingCode.PrimePvcNotCreated, {
+        what: `The API server refuses PVC'${namespace ? ` in ${namespace}` : ""}`,
+        why: `${refused.message?.trim() ?? ""}. The controller tries again with back-off.`,
+        fix: `Lift what the message names: a ResourceQuota or LimitRange of the populator's namespace (kubectl -n ${namespace ?? "<populator namespace>"} describe resourcequota,limitrange), an admission policy or webhook, or the controller's RBAC.`,
+        evidence: [describeEvent(refused, ctx.now)],
+      }),
+    ];
+  }
   if (refused) {
     return [
       finding("error", FindingCode.PrimePvcNotCreated, {
@@ -199,15 +209,21 @@ function missingPrimePvc(ctx: PopulationContext): Finding[] {
   return [
     finding("warning", FindingCode.PrimePvcNotCreated, {
       what: `The controller took the PVC in hand ${formatDuration(ctx.now - created)} ago but PVC' does not exist`,
-      why: `It creates PVC' (prime-${pvc.metadata?.uid}) ${namespace ? `in ${namespace}` : "in its namespace"} first; the API server must be refusing it (quota, admission policy, RBAC), which only the controller's log says.`,
-      fix: `Read the controller's log (kubectl -n <its namespace> logs <its pod>).${namespace ? "" : " Give doctor --populator-namespace to let it check the quotas there."}`,
+      why: `It creates PVC' (prime-${pvc.metadata?.uid}) ${namespace ? `in ${namespace}` : "in its namespace"} right after, and says on this PVC when the API server refuses it; it said nothing. Most likely it stopped in between (it crashed, was scaled down or lost its Lease), or it cannot record events.`,
+      fix: `See whether the populator's controller runs (kubectl get deploy -A | grep -i populator, then its pod's log); once it runs again it carries on by itself.${namespace ? "" : " Give doctor --populator-namespace to let it check the quotas there."}`,
       evidence: [
         namespace
           ? `no PVC prime-${pvc.metadata?.uid} in ${namespace}`
           : `no PVC prime-${pvc.metadata?.uid} in any namespace`,
+        "no PopulatorPVCPrimeCreationError event on the PVC",
       ],
     }),
   ];
+}
+
+/** Whether a creation error event says the API server refused the object (executor.ts), not the SDK. */
+function byApiServer(event: CoreV1Event): boolean {
+  return event.message?.includes(`not created: ${REFUSED_BY_API_SERVER}: `) ?? false;
 }
 
 function fastPath(
@@ -414,15 +430,28 @@ function missingPod(ctx: PopulationContext, prime: V1PersistentVolumeClaim): Fin
   const namespace = ctx.facts.populatorNamespace?.name;
   const quotas = ctx.facts.populatorQuotas?.state === "found" ? ctx.facts.populatorQuotas.value : [];
   const shortfalls = quotaShortfalls(quotas, { pod: true });
+  const refused = latestEvent(ctx.populatorEvents, (e) => e.reason === EventReason.CreationError);
+  const enforce = ctx.facts.populatorNamespaceLabels?.[POD_SECURITY_ENFORCE];
+  const enforceLine = enforce && `Namespace ${namespace}: ${POD_SECURITY_ENFORCE}=${enforce}`;
   if (shortfalls.length > 0) {
     return finding("error", FindingCode.QuotaExceeded, {
       what: `A ResourceQuota in the populator's namespace ${namespace} leaves no room for the populator pod`,
-      why: "The API server refuses the pod while the quota is used up. No event says so: only the controller's log.",
+      why: "The API server refuses the pod while the quota is used up, and the controller tries again with back-off.",
       fix: `Raise the quota (kubectl -n ${namespace} describe resourcequota), or free what it counts.`,
-      evidence: shortfalls.map(describeShortfall),
+      evidence: [...shortfalls.map(describeShortfall), refused && describeEvent(refused, ctx.now)],
     });
   }
-  const refused = latestEvent(ctx.populatorEvents, (e) => e.reason === EventReason.CreationError);
+  if (refused && byApiServer(refused)) {
+    const podSecurity = /PodSecurity/.test(refused.message ?? "");
+    return finding("error", FindingCode.PodNotCreated, {
+      what: `The API server refuses the populator pod${podSecurity ? ": Pod Security admission" : ""}`,
+      why: `${refused.message?.trim() ?? ""}. The controller tries again with back-off.`,
+      fix: podSecurity
+        ? `Let the populator's namespace admit it: kubectl label namespace ${namespace ?? "<populator namespace>"} --overwrite ${POD_SECURITY_ENFORCE}=baseline (a populator pod runs as root for a Block volume, or when its populator asks, which the restricted level refuses).`
+        : "Lift what the message names: a ResourceQuota, an admission policy or webhook, or the controller's RBAC.",
+      evidence: [describeEvent(refused, ctx.now), enforceLine],
+    });
+  }
   if (refused) {
     return finding("error", FindingCode.PodNotCreated, {
       what: "The controller does not create the populator pod",
@@ -440,14 +469,10 @@ function missingPod(ctx: PopulationContext, prime: V1PersistentVolumeClaim): Fin
       evidence: [`PVC' ${primeName}: Bound`],
     });
   }
-  const enforce = ctx.facts.populatorNamespaceLabels?.[POD_SECURITY_ENFORCE];
   return finding("warning", FindingCode.PodNotCreated, {
     what: `PVC' has been bound for ${formatDuration(age)} but there is no populator pod`,
-    why: `The API server must be refusing the pod: Pod Security admission (Block volumes run as root, which the restricted level refuses), an admission policy, or the controller's rights. No event says so: only the controller's log.${enforce ? ` Namespace ${namespace} enforces the ${enforce} Pod Security level.` : ""}`,
-    fix: "Read the controller's log (kubectl -n <its namespace> logs <its pod>); for Pod Security, label the populator's namespace pod-security.kubernetes.io/enforce=baseline.",
-    evidence: [
-      `PVC' ${primeName}: Bound`,
-      enforce && `Namespace ${namespace}: ${POD_SECURITY_ENFORCE}=${enforce}`,
-    ],
+    why: `The controller creates the pod once PVC' is bound, and says on this PVC when the API server refuses it; it said nothing. Most likely it stopped (it crashed, was scaled down or lost its Lease), or it cannot record events.${enforce ? ` Namespace ${namespace} enforces the ${enforce} Pod Security level, which a pod must meet.` : ""}`,
+    fix: "See whether the populator's controller runs (kubectl get deploy -A | grep -i populator, then its pod's log); once it runs again it carries on by itself.",
+    evidence: [`PVC' ${primeName}: Bound`, "no PopulatorCreationError event on the PVC", enforceLine],
   });
 }

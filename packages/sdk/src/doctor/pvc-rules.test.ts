@@ -1,5 +1,15 @@
-import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import {
+  ApiException,
+  type CoreV1Api,
+  type CoreV1Event,
+  type V1PersistentVolumeClaim,
+  type V1Pod,
+} from "@kubernetes/client-node";
+import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
+import { EventRecorder } from "../event-recorder.ts";
+import { type ExecutorContext, execute } from "../executor.ts";
+import { FakeClock } from "../internal/fake-clock.ts";
 import {
   FINALIZER,
   failedPod,
@@ -16,6 +26,8 @@ import {
   USER_NAMESPACE,
   waitingPod,
 } from "../internal/fixtures.ts";
+import { createLogger } from "../logger.ts";
+import { createPopulatorMetrics } from "../metrics.ts";
 import type { Step } from "../plan.ts";
 import { failAttempt } from "../strategies/attempts.ts";
 import { podStrategy } from "../strategies/pod/strategy.ts";
@@ -395,6 +407,18 @@ const cases: Case[] = [
     }),
     first: FindingCode.NoStorageClass,
     exit: 1,
+    says: /no default StorageClass when it was created/,
+  },
+  {
+    name: 'says a PVC asking for no StorageClass ("") binds only to a PV made by hand, and no populator takes it',
+    snapshot: pvcSnapshot({
+      pvc: found(pvc({ spec: { storageClassName: "" } })),
+      storageClass: undefined,
+    }),
+    first: FindingCode.NoStorageClass,
+    not: [FindingCode.ControllerNotActing, FindingCode.NoController],
+    exit: 1,
+    says: /binds only to a PV made by hand without a class/,
   },
   {
     name: "refuses in-tree provisioners",
@@ -481,11 +505,34 @@ const cases: Case[] = [
     says: /mutatePrimePvc changed spec\.volumeName/,
   },
   {
-    name: "warns when PVC' is missing long after the controller took the PVC",
+    name: "says the API server refuses PVC', in its words from the controller's event, and what to lift",
+    snapshot: pvcSnapshot({
+      pvc: found(takenPvc()),
+      pvcEvents: found([
+        event(
+          "PopulatorPVCPrimeCreationError",
+          `PVC' volpop/prime-${PVC_UID} not created: refused by the API server: Kubernetes API 403 Forbidden: persistentvolumeclaims "prime-${PVC_UID}" is forbidden: maximum storage usage per PersistentVolumeClaim is 20Mi, but request is 32Mi`,
+        ),
+      ]),
+    }),
+    first: FindingCode.PrimePvcNotCreated,
+    not: [FindingCode.CreatingPrimePvc],
+    exit: 1,
+    says: /maximum storage usage per PersistentVolumeClaim is 20Mi[\s\S]*kubectl -n volpop describe resourcequota,limitrange/,
+  },
+  {
+    name: "says PVC' is still to come right after the controller took the PVC",
+    snapshot: pvcSnapshot({ pvc: found(takenPvc({}, 5000)) }),
+    first: FindingCode.CreatingPrimePvc,
+    also: [FindingCode.ControllerLeading],
+    exit: 0,
+  },
+  {
+    name: "warns when PVC' is missing long after the controller took the PVC and nothing says why",
     snapshot: pvcSnapshot({ pvc: found(takenPvc()) }),
     first: FindingCode.PrimePvcNotCreated,
     exit: 1,
-    says: /only the controller's log says/,
+    says: /it said nothing\. Most likely it stopped in between/,
   },
   {
     name: "passes on PVC''s own provisioning failure, which the user's PVC does not show",
@@ -530,7 +577,37 @@ const cases: Case[] = [
     }),
     first: FindingCode.PodNotCreated,
     exit: 1,
-    says: /Namespace volpop enforces the restricted Pod Security level/,
+    says: /it said nothing[\s\S]*Namespace volpop enforces the restricted Pod Security level/,
+  },
+  {
+    name: "says Pod Security admission refuses the populator pod, from the controller's event, and how to admit it",
+    snapshot: {
+      ...populating(undefined, {
+        facts: { populatorNamespaceLabels: { "pod-security.kubernetes.io/enforce": "restricted" } },
+      }),
+      pvcEvents: found([
+        event(
+          "PopulatorCreationError",
+          `Populator pod volpop/populate-${PVC_UID} not created: refused by the API server: Kubernetes API 403 Forbidden: pods "populate-${PVC_UID}" is forbidden: violates PodSecurity "restricted:latest": runAsNonRoot != true`,
+        ),
+      ]),
+    },
+    first: FindingCode.PodNotCreated,
+    not: [FindingCode.WaitingForPod],
+    exit: 1,
+    says: /Pod Security admission[\s\S]*kubectl label namespace volpop --overwrite pod-security\.kubernetes\.io\/enforce=baseline[\s\S]*Namespace volpop: pod-security\.kubernetes\.io\/enforce=restricted/,
+  },
+  {
+    name: "says a populator's mutatePod made a pod the SDK refuses, a bug for its authors",
+    snapshot: {
+      ...populating(undefined),
+      pvcEvents: found([
+        event("PopulatorCreationError", "Populator pod not created: mutatePod made the container privileged"),
+      ]),
+    },
+    first: FindingCode.PodNotCreated,
+    exit: 1,
+    says: /a bug for the populator's authors/,
   },
   {
     name: "blames a quota for a populator pod that is never created",
@@ -864,5 +941,72 @@ describe("diagnosePvc reading the controller's own words", () => {
     expect(first?.why).toContain(
       `The controller fails attempt 1 at ${new Date(NOW + 240_000).toISOString()} (in 4m) unless it starts`,
     );
+  });
+});
+
+// Refusals reach doctor as the executor words them: here the executor meets a refusing API server.
+describe("diagnosePvc reading the executor's report of a refused create", () => {
+  async function refusedBy(step: Step, message: string): Promise<CoreV1Event[]> {
+    const events: CoreV1Event[] = [];
+    const refuse = async () => {
+      throw new ApiException(
+        403,
+        "Forbidden",
+        { kind: "Status", reason: "Forbidden", code: 403, message },
+        {},
+      );
+    };
+    const core = {
+      createNamespacedPersistentVolumeClaim: refuse,
+      createNamespacedPod: refuse,
+      createNamespacedEvent: async (request: { body: CoreV1Event }) => {
+        events.push(request.body);
+        return request.body;
+      },
+    } as unknown as CoreV1Api;
+    const logger = createLogger({ level: "silent", name: "test" });
+    const context: ExecutorContext = {
+      core,
+      events: new EventRecorder({
+        core,
+        component: `${PREFIX}-populator`,
+        instance: "hello-1",
+        clock: new FakeClock(NOW),
+        logger,
+      }),
+      metrics: createPopulatorMetrics(new Registry(), { processMetrics: false }),
+      prefix: PREFIX,
+      namespace: POPULATOR_NAMESPACE,
+      strategyName: "pod",
+    };
+    await expect(execute([step], takenPvc(), context)).rejects.toBeInstanceOf(ApiException);
+    return events;
+  }
+
+  it("says the API server refuses PVC', in its words", async () => {
+    const events = await refusedBy(
+      { kind: "createPrimePvc", pvc: primePvc() },
+      "persistentvolumeclaims is forbidden: maximum storage usage per PersistentVolumeClaim is 20Mi",
+    );
+    const report = diagnosePvc(pvcSnapshot({ pvc: found(takenPvc()), pvcEvents: found(events) }));
+    expect(report.findings[0]).toMatchObject({
+      code: FindingCode.PrimePvcNotCreated,
+      severity: "error",
+      what: "The API server refuses PVC' in volpop",
+      why: expect.stringContaining("maximum storage usage per PersistentVolumeClaim is 20Mi"),
+    });
+  });
+
+  it("says Pod Security admission refuses the populator pod, in its words", async () => {
+    const events = await refusedBy(
+      { kind: "createPod", pod: pod() },
+      'pods "populate-x" is forbidden: violates PodSecurity "restricted:latest": runAsNonRoot != true',
+    );
+    const report = diagnosePvc({ ...populating(undefined), pvcEvents: found(events) });
+    expect(report.findings[0]).toMatchObject({
+      code: FindingCode.PodNotCreated,
+      severity: "error",
+      what: "The API server refuses the populator pod: Pod Security admission",
+    });
   });
 });

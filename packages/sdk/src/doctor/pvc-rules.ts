@@ -416,7 +416,17 @@ function sourceFindings(
 function storageFindings(s: PvcSnapshot, pvc: V1PersistentVolumeClaim): Finding[] {
   if (pvc.status?.phase === "Bound") return [];
   const className = pvc.spec?.storageClassName;
-  if (!className) {
+  if (className === "") {
+    return [
+      finding("error", FindingCode.NoStorageClass, {
+        what: 'The PVC asks for no StorageClass (storageClassName "")',
+        why: "Such a PVC binds only to a PV made by hand without a class: nothing provisions it, and no populator takes it (a populator provisions PVC' through the PVC's class).",
+        fix: "Re-create it with spec.storageClassName naming a class (kubectl get storageclass lists them).",
+        evidence: [`PVC ${s.namespace}/${s.name}: storageClassName ""`],
+      }),
+    ];
+  }
+  if (className === undefined) {
     return [
       finding("error", FindingCode.NoStorageClass, {
         what: "The PVC names no StorageClass",
