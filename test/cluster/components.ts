@@ -325,8 +325,16 @@ export function csiProvisioner(node: ClusterNode = firstNode, nodeLocal = false)
   ];
   return {
     name: processName("csi-provisioner", node),
-    command: layout.bin("csiProvisioner", "csi-provisioner"),
-    args: nodeLocal ? [...common, ...nodeDeployment] : common,
+    // external-provisioner exits whenever it loses its driver's socket (a driver restart), counting on
+    // its kubelet to restart the sidecar; here a shell loop is that kubelet. Stopping the process group
+    // stops both.
+    command: "sh",
+    args: [
+      "-c",
+      'while :; do "$0" "$@"; echo "csi-provisioner exited ($?); restarting it in 1 s" >&2; sleep 1; done',
+      layout.bin("csiProvisioner", "csi-provisioner"),
+      ...(nodeLocal ? [...common, ...nodeDeployment] : common),
+    ],
     ...(nodeLocal ? { env: { ...process.env, NODE_NAME: node.name, NAMESPACE: "kube-system" } } : {}),
     // The provisioner serves nothing of its own; it is ready once it runs and the driver answers.
     ready: () => socketAccepts(node.csiSocket),

@@ -1,5 +1,6 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { type ComponentName, restartComponent } from "../cluster/faults.ts";
+import { type ComponentName, restartComponent, startComponent, stopComponent } from "../cluster/faults.ts";
 import { type StorageClassPair, storageOnFirstNode } from "../e2e/support/first-node-storage.ts";
 import {
   createPvc,
@@ -31,7 +32,10 @@ const FAULTS: ReadonlyArray<{
   readonly name: string;
   readonly component: ComponentName;
   readonly downMs?: number;
-  /** `running`: while the populator pod runs; `provisioning`: as soon as PVC' exists, before it binds. */
+  /**
+   * `running`: while the populator pod runs; `provisioning`: stopped before the PVC is created and kept
+   * down (`downMs`) while PVC' waits for its volume, so that the fault is sure to land before it binds.
+   */
   readonly when: "running" | "provisioning";
 }> = [
   {
@@ -47,13 +51,15 @@ const FAULTS: ReadonlyArray<{
   },
   { name: "the kubelet restarted while the populator pod runs", component: "kubelet", when: "running" },
   {
-    name: "the CSI driver restarted as PVC' is provisioned",
+    name: "the CSI driver down for 5 s as PVC' is to be provisioned",
     component: "csi-hostpath",
+    downMs: 5_000,
     when: "provisioning",
   },
   {
-    name: "the CSI provisioner restarted as PVC' is provisioned",
+    name: "the CSI provisioner down for 5 s as PVC' is to be provisioned",
     component: "csi-provisioner",
+    downMs: 5_000,
     when: "provisioning",
   },
   { name: "containerd restarted while the populator pod runs", component: "containerd", when: "running" },
@@ -100,6 +106,8 @@ describe.skipIf(!inject("embeddedCluster"))("control-plane and node faults mid-p
         // Long enough for the fault to land while it runs, and for it to outlive a short one.
         ...(when === "running" ? { sleepSeconds: 8 } : {}),
       });
+      // The provisioner (a sidecar a kubelet restarts, here a loop) exits when its driver goes away.
+      if (when === "provisioning") await stopComponent(component);
       const pvc = await createPvc(api, userNs, id, {
         storageClassName: storage?.immediate ?? e2eSettings.immediateStorageClass,
         volumeMode: "Filesystem",
@@ -119,16 +127,15 @@ describe.skipIf(!inject("embeddedCluster"))("control-plane and node faults mid-p
         });
         await restartComponent(component, downMs === undefined ? {} : { downMs });
       } else {
-        await waitFor(
-          "PVC' to be created",
-          async () =>
-            (await api.core
-              .readNamespacedPersistentVolumeClaim({ name: `prime-${uid}`, namespace: populatorNs })
-              .catch(() => undefined)) && true,
-          60_000,
-          100,
-        );
-        await restartComponent(component, downMs === undefined ? {} : { downMs });
+        const prime = () =>
+          api.core
+            .readNamespacedPersistentVolumeClaim({ name: `prime-${uid}`, namespace: populatorNs })
+            .catch(() => undefined);
+        await waitFor("PVC' to be created", async () => (await prime()) && true, 60_000, 100);
+        await sleep(downMs ?? 0);
+        // The fault mattered: nothing could provision PVC' while the component was down.
+        expect((await prime())?.status?.phase, "PVC' while the component is down").toBe("Pending");
+        await startComponent(component);
       }
 
       expect(await read).toBe(contents);
