@@ -277,7 +277,7 @@ describe("volpop doctor", () => {
       kubeconfig: kubeconfigPathForTests(),
       namespace: stoppedNs,
       failpoints: [failpoint],
-      group: kind.group,
+      program: { strategy: "pod", group: kind.group },
     });
   }
 

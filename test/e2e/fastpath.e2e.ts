@@ -22,6 +22,7 @@ import {
   goldenContentRef,
   hostpathStateDir,
   installGoldenContentCrd,
+  populationsStarted,
   sha256,
   startBackendProcess,
   startFastPathController,
@@ -276,11 +277,7 @@ describe.skipIf(!stateDir)("CSI fast path with the reference hostpath backend", 
     await waitForBound(api, userNs, name);
     // The new controller asked again with the same operation id and attempt: the backend answered
     // with the running operation instead of starting a second copy.
-    const started = backend
-      .output()
-      .split("\n")
-      .filter((line) => line.includes(`"operationId":"${uid}"`) && line.includes("population started"));
-    expect(started).toHaveLength(1);
+    expect(populationsStarted(backend, uid)).toBe(1);
     await expectFastPathOnly(name);
   });
 

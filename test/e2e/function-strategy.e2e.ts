@@ -2,8 +2,8 @@ import { goldenContentPopulator } from "@volpop/populator-csi-fastpath";
 import { functionStrategy } from "@volpop/sdk";
 import type { BackendClient } from "@volpop/sdk/fastpath";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { backendFunctions } from "../support/golden-backend-functions.ts";
 import {
-  backendFunctions,
   createGoldenContent,
   type GoldenBackend,
   type GoldenStore,

@@ -4,9 +4,9 @@ import type { BackendClient } from "@volpop/sdk/fastpath";
 import { addPopulator, createManager, type Manager } from "@volpop/sdk/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiserverMetrics, openWatches } from "../support/apiserver-metrics.ts";
+import { backendFunctions } from "../support/golden-backend-functions.ts";
 import { TEST_GROUP, testPopulator } from "../support/test-populator.ts";
 import {
-  backendFunctions,
   createGoldenContent,
   type GoldenBackend,
   type GoldenStore,

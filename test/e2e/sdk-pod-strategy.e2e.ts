@@ -90,12 +90,29 @@ describe("Pod strategy", () => {
     });
   }
 
+  /** Reads of PVC' and the populator pod of a PVC. */
+  const temporaryReads = (uid: string) => ({
+    "PVC'": api.core.readNamespacedPersistentVolumeClaim({ name: `prime-${uid}`, namespace: populatorNs }),
+    pod: api.core.readNamespacedPod({ name: `populate-${uid}`, namespace: populatorNs }),
+  });
   /** PVC' and the populator pod of a PVC, those that exist. */
-  const temporariesOf = (uid: string) =>
-    stillThere({
-      "PVC'": api.core.readNamespacedPersistentVolumeClaim({ name: `prime-${uid}`, namespace: populatorNs }),
-      pod: api.core.readNamespacedPod({ name: `populate-${uid}`, namespace: populatorNs }),
+  const temporariesOf = (uid: string) => stillThere(temporaryReads(uid));
+
+  /** Deletes the PVC `name` (uid `uid`) and waits until it, PVC', the pod and PVC''s volume are gone. */
+  async function deleteAndExpectAllGone(name: string, uid: string) {
+    const primeVolume = (
+      await api.core.readNamespacedPersistentVolumeClaim({ name: `prime-${uid}`, namespace: populatorNs })
+    ).spec?.volumeName;
+    await api.core.deleteNamespacedPersistentVolumeClaim({ name, namespace: userNs });
+    await waitFor("the PVC, PVC', the pod and PVC''s volume to be gone", async () => {
+      const left = await stillThere({
+        PVC: api.core.readNamespacedPersistentVolumeClaim({ name, namespace: userNs }),
+        ...temporaryReads(uid),
+        ...(primeVolume ? { "PVC''s volume": api.core.readPersistentVolume({ name: primeVolume }) } : {}),
+      });
+      return left.length === 0 ? true : undefined;
     });
+  }
 
   const matrix = [
     { volumeMode: "Filesystem", storageClass: e2eSettings.immediateStorageClass, binding: "Immediate" },
@@ -192,24 +209,7 @@ describe("Pod strategy", () => {
         .catch(() => undefined);
       return pod?.status?.phase === "Running" ? true : undefined;
     });
-    const primeVolume = (
-      await api.core.readNamespacedPersistentVolumeClaim({ name: `prime-${uid}`, namespace: populatorNs })
-    ).spec?.volumeName;
-    await api.core.deleteNamespacedPersistentVolumeClaim({ name: "doomed", namespace: userNs });
-    await waitFor("the PVC, PVC', the pod and PVC''s volume to be gone", async () => {
-      const gone = (p: Promise<unknown>) =>
-        p.then(
-          () => false,
-          () => true,
-        );
-      const all = await Promise.all([
-        gone(api.core.readNamespacedPersistentVolumeClaim({ name: "doomed", namespace: userNs })),
-        gone(api.core.readNamespacedPersistentVolumeClaim({ name: `prime-${uid}`, namespace: populatorNs })),
-        gone(api.core.readNamespacedPod({ name: `populate-${uid}`, namespace: populatorNs })),
-        primeVolume ? gone(api.core.readPersistentVolume({ name: primeVolume })) : Promise.resolve(true),
-      ]);
-      return all.every(Boolean) ? true : undefined;
-    });
+    await deleteAndExpectAllGone("doomed", uid);
   });
 
   it("retries a failing populator pod, then gives up and says so on the PVC", async () => {
@@ -233,6 +233,48 @@ describe("Pod strategy", () => {
     expect(pvc.metadata?.annotations?.[`${TEST_GROUP}/populate-progress`]).toMatch(
       /^failed: populator failing on purpose/,
     );
+  });
+
+  it("retries a populator pod killed for running out of memory, says so plainly, gives up, and leaves nothing once the PVC goes", async () => {
+    // 128 MiB held under a 32Mi limit: the kernel kills the pod at every attempt (see holdMemory).
+    await createTestSource(api, userNs, "oom", {
+      fileName: "x",
+      contents: "y",
+      memoryLimit: "32Mi",
+      allocateMiB: 128,
+    });
+    const created = await createPvc(api, userNs, "oom", {
+      storageClassName: e2eSettings.immediateStorageClass,
+      volumeMode: "Filesystem",
+      dataSourceRef: testSourceRef("oom"),
+    });
+    const uid = created.metadata?.uid ?? "";
+    const givingUp = await waitFor("the terminal PopulatorFailed event", async () =>
+      (await eventsFor(api, userNs, "oom")).find(
+        (e) => e.reason === "PopulatorFailed" && e.message?.includes("giving up"),
+      ),
+    );
+    const outOfMemory =
+      "out of memory: the populator's container was killed at its memory limit of 32Mi (OOMKilled, exit code 137)";
+    expect(givingUp.message).toContain(`Populator pod failed 2 times, giving up: ${outOfMemory}`);
+    const events = await eventsFor(api, userNs, "oom");
+    const first = events.find((e) => e.reason === "PopulatorFailed" && e.message?.includes("attempt 1 of 2"));
+    expect(first?.message).toContain(`(attempt 1 of 2): ${outOfMemory}`);
+    // Retried: a second pod, announced on the PVC as the first was (the recorder counts repeats).
+    const announced = events
+      .filter((e) => e.reason === "PopulatorCreated")
+      .reduce((sum, e) => sum + (e.count ?? 1), 0);
+    expect(announced, "populator pods announced on the PVC").toBe(2);
+    const pvc = await api.core.readNamespacedPersistentVolumeClaim({ name: "oom", namespace: userNs });
+    expect(pvc.status?.phase).toBe("Pending");
+    expect(pvc.metadata?.annotations?.[`${TEST_GROUP}/populate-progress`]).toMatch(
+      /^failed: out of memory: /,
+    );
+    // Given up: the last pod goes at once (retainOnFailure is off); PVC' stays until the PVC goes.
+    await waitFor("the given-up populator pod to be deleted", async () =>
+      (await temporariesOf(uid)).includes("pod") ? undefined : true,
+    );
+    await deleteAndExpectAllGone("oom", uid);
   });
 
   badInputCase(

@@ -20,7 +20,7 @@ import { createTestSource, preparePopulator, testSourceRef } from "../e2e/suppor
 import { watchPods } from "../support/pod-watch.ts";
 import { TEST_GROUP } from "../support/test-populator.ts";
 import { type ControllerProcess, startControllerProcess } from "./support/controller-process.ts";
-import { populationLeftovers } from "./support/leftovers.ts";
+import { populationLeftovers, waitForNothingLeft } from "./support/leftovers.ts";
 
 /**
  * The cluster's own components fail mid-population: each restarted (or, for etcd, kept down 10 s)
@@ -148,11 +148,7 @@ describe.skipIf(!inject("embeddedCluster"))("control-plane and node faults mid-p
           populatorNamespace: populatorNs,
           group: TEST_GROUP,
         });
-      await waitFor("nothing of the population to be left", async () =>
-        (await leftovers()).length === 0 ? true : undefined,
-      ).catch(async (error) => {
-        throw new Error(`${error}: left ${JSON.stringify(await leftovers())}`);
-      });
+      await waitForNothingLeft(leftovers);
       expect(pods?.instances(`populate-${uid}`)).toBe(1);
       // The watch may miss a pod created and deleted while it reconnected after a 410: the
       // controller's own announcements on the PVC count them too, from the API server's store.

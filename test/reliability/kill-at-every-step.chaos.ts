@@ -11,13 +11,12 @@ import {
   runJob,
   waitFor,
   waitForBound,
-  waitForNamespaceGone,
 } from "../e2e/support/kube.ts";
 import { createTestSource, preparePopulator, testSourceRef } from "../e2e/support/populator-harness.ts";
 import { watchPods } from "../support/pod-watch.ts";
 import { TEST_GROUP } from "../support/test-populator.ts";
-import { type ControllerProcess, startControllerProcess } from "./support/controller-process.ts";
-import { populationLeftovers } from "./support/leftovers.ts";
+import { ControllerSeries } from "./support/controller-series.ts";
+import { populationLeftovers, waitForNothingLeft } from "./support/leftovers.ts";
 
 /**
  * The controller SIGKILLed at every distinct step of a population (Pod strategy), chosen
@@ -52,43 +51,23 @@ describe("the controller SIGKILLed at every step of a population", () => {
   let populatorNs: string;
   let userNs: string;
   let pods: ReturnType<typeof watchPods> | undefined;
-  const running: ControllerProcess[] = [];
+  let controllers: ControllerSeries;
 
   beforeAll(async () => {
     api = kube();
     populatorNs = await preparePopulator(api);
     userNs = await createTestNamespace(api, "chaos");
+    controllers = new ControllerSeries({ kubeconfig: inject("kubeconfig"), namespace: populatorNs });
     // Every populator pod ever created: a population that created its pod twice shows two uids.
     pods = watchPods(api.config, populatorNs);
     await pods.start();
   });
   afterAll(async () => {
     pods?.stop();
-    for (const controller of running) await controller.kill();
-    if (userNs) {
-      // Populations a failed test left keep their finalizer until a controller cleans them up.
-      const cleaner = start();
-      await deleteNamespace(api, userNs);
-      await waitForNamespaceGone(api, userNs).catch(() => undefined);
-      await cleaner.kill("SIGTERM");
-    }
+    await controllers?.killAll();
+    if (userNs) await controllers?.deleteUserNamespace(api, userNs);
     if (populatorNs) await deleteNamespace(api, populatorNs);
   });
-
-  function start(failpoints: readonly string[] = []): ControllerProcess {
-    const controller = startControllerProcess({
-      kubeconfig: inject("kubeconfig"),
-      namespace: populatorNs,
-      failpoints,
-    });
-    running.push(controller);
-    return controller;
-  }
-
-  async function kill(controller: ControllerProcess, signal?: NodeJS.Signals) {
-    await controller.kill(signal);
-    running.splice(running.indexOf(controller), 1);
-  }
 
   const cases = SHAPES.flatMap((shape, s) =>
     KILL_POINTS.map((point, p) => ({ ...shape, ...point, id: `c${s}${p}` })),
@@ -98,7 +77,7 @@ describe("the controller SIGKILLed at every step of a population", () => {
     "$volumeMode, $binding: killed $name, it finishes with the right data, one pod, nothing leaked",
     async ({ volumeMode, storageClass, failpoint, id }) => {
       const contents = `population ${id} at ${Date.now()}`;
-      const first = start(failpoint ? [failpoint] : []);
+      const first = controllers.start(failpoint ? [failpoint] : []);
       await createTestSource(api, userNs, id, {
         fileName: "data.txt",
         contents,
@@ -130,20 +109,15 @@ describe("the controller SIGKILLed at every step of a population", () => {
           return pod?.status?.phase === "Running" ? true : undefined;
         });
       }
-      await kill(first);
-      const second = start();
+      await controllers.kill(first);
+      const second = controllers.start();
       try {
         expect(await read).toBe(contents);
         await waitForBound(api, userNs, id);
-        await waitFor("nothing of the population to be left", async () => {
-          const left = await leftovers(uid, id);
-          return left.length === 0 ? true : undefined;
-        }).catch(async (error) => {
-          throw new Error(`${error}: left ${JSON.stringify(await leftovers(uid, id))}`);
-        });
+        await waitForNothingLeft(() => leftovers(uid, id));
         expect(pods?.instances(`populate-${uid}`)).toBe(1);
       } finally {
-        await kill(second, "SIGTERM");
+        await controllers.kill(second, "SIGTERM");
       }
     },
   );

@@ -25,6 +25,10 @@ export interface TestSourceSpec {
   readonly nodeSelector?: Readonly<Record<string, string>>;
   /** A Secret whose `value` the pod takes as env (tests containers that cannot be created, when it is missing). */
   readonly envFromSecret?: string;
+  /** The populator container's memory limit (and request), e.g. `32Mi`. */
+  readonly memoryLimit?: string;
+  /** Hold this many MiB in memory before writing: over `memoryLimit`, the pod is OOM-killed. */
+  readonly allocateMiB?: number;
 }
 
 /**
@@ -54,7 +58,16 @@ export function testPopulator(
       return { ok: true, spec: s as unknown as TestSourceSpec };
     },
     populatorPod(source, context) {
-      const { fileName, contents, failWith, sleepSeconds, reportProgress, extraMiB } = source.spec;
+      const {
+        fileName,
+        contents,
+        failWith,
+        sleepSeconds,
+        reportProgress,
+        extraMiB,
+        allocateMiB,
+        memoryLimit,
+      } = source.spec;
       const write =
         context.volumeMode === "Block"
           ? `printf '%s' "$CONTENTS" | dd of=${context.targetPath} conv=notrunc 2>/dev/null`
@@ -62,6 +75,7 @@ export function testPopulator(
       const script = [
         reportProgress ? `echo 'volpop-progress {"percent":50,"message":"halfway"}'` : "",
         sleepSeconds ? `sleep ${sleepSeconds}` : "",
+        allocateMiB ? holdMemory(allocateMiB) : "",
         failWith ? `echo "populator failing on purpose with ${failWith}" >&2; exit ${failWith}` : write,
         extraMiB
           ? `dd if=/dev/zero of=${context.volumeMode === "Block" ? context.targetPath : `${context.targetPath}/padding`} bs=1M count=${extraMiB} seek=1 conv=notrunc`
@@ -72,6 +86,9 @@ export function testPopulator(
       return {
         image: source.spec.image ?? image,
         ...(source.spec.nodeSelector ? { nodeSelector: source.spec.nodeSelector } : {}),
+        ...(memoryLimit
+          ? { resources: { limits: { memory: memoryLimit }, requests: { memory: memoryLimit } } }
+          : {}),
         command: ["sh", "-c", script],
         env: [
           { name: "FILE_NAME", value: fileName },
@@ -88,6 +105,20 @@ export function testPopulator(
       };
     },
   };
+}
+
+/**
+ * Shell that really holds `mib` MiB: busybox `tail` keeps everything since the last newline of its
+ * input, and /dev/zero has none (128 MiB through it peaked at 129 MiB in its memory cgroup). Over
+ * the container's limit, the kernel kills it. On cgroup v1 the OOM killer takes the largest process,
+ * `tail` (then the shell too, if memory is still short), and the shell exits with tail's status, 137;
+ * on cgroup v2 the kubelet sets memory.oom.group, so the whole container goes, with 137 too. Either
+ * way the container runtime saw an OOM kill in the container's cgroup and reports the reason
+ * OOMKilled. A node that lets containers swap could swap the zeros out instead: this assumes none
+ * does (the kubelet's default on cgroup v2 is NoSwap; the machine this was measured on had no swap).
+ */
+function holdMemory(mib: number): string {
+  return `echo "allocating ${mib} MiB"; head -c ${mib}m /dev/zero | tail > /dev/null || exit $?`;
 }
 
 /** Installs the TestSource CRD of `group` (idempotent) and waits until the API serves it. */

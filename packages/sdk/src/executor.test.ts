@@ -13,7 +13,7 @@ import { describe, expect, it } from "vitest";
 import { TransientError } from "./errors.ts";
 import { EventRecorder } from "./event-recorder.ts";
 import { EventReason, REFUSED_BY_API_SERVER } from "./events.ts";
-import { type ExecutorContext, execute } from "./executor.ts";
+import { type ExecutorContext, execute, stepName } from "./executor.ts";
 import { FakeClock } from "./internal/fake-clock.ts";
 import {
   FASTPATH_ENDPOINT,
@@ -40,6 +40,8 @@ import {
   targetProtectionFinalizer,
 } from "./names.ts";
 import type { Step } from "./plan.ts";
+import { FastPathOperations } from "./strategies/csi-fastpath/operations.ts";
+import { FunctionRuntime } from "./strategies/function/runtime.ts";
 import type { StrategyRuntime } from "./strategy.ts";
 
 // Steps of the executor against a CoreV1Api that records what it is asked and keeps the Secrets and
@@ -282,6 +284,55 @@ describe("execute: runtime steps", () => {
   it("fails a runtime step when the strategy has no runtime", async () => {
     const { context } = setup({ runtime: false });
     await expect(run([populate], context)).rejects.toThrow("a runtime step needs the strategy's runtime");
+  });
+});
+
+describe("stepName: what failpoints call a step", () => {
+  const unnamed: StrategyRuntime = {
+    start: async () => {},
+    stop: async () => {},
+    observe: () => undefined,
+    perform: async () => {},
+    health: () => [],
+  };
+  const fastPath = new FastPathOperations({ backends: [] });
+  const functions = new FunctionRuntime({ populate: async () => {} });
+  const runtimeStep = (action: unknown): Step => ({ kind: "runtime", action });
+
+  it.each<[string, Step, StrategyRuntime<unknown, never> | undefined, string]>([
+    ["a step by its kind", { kind: "rebindPv", pvName: "pv-1" }, fastPath, "rebindPv"],
+    [
+      "a fast-path backend call by its action",
+      runtimeStep({ kind: "populate", endpoint: FASTPATH_ENDPOINT }),
+      fastPath,
+      "runtime:populate",
+    ],
+    [
+      "the fast path's cancel apart from its populate",
+      runtimeStep({ kind: "cancel", endpoint: FASTPATH_ENDPOINT }),
+      fastPath,
+      "runtime:cancel",
+    ],
+    [
+      "a function strategy's clean-up by its action",
+      runtimeStep({ kind: "cleanup", population: {} }),
+      functions,
+      "runtime:cleanup",
+    ],
+    [
+      "a runtime step plainly when its runtime names no actions",
+      runtimeStep({ kind: "populate" }),
+      unnamed,
+      "runtime",
+    ],
+    [
+      "a runtime step plainly when there is no runtime",
+      runtimeStep({ kind: "populate" }),
+      undefined,
+      "runtime",
+    ],
+  ])("names %s", (_, step, runtime, expected) => {
+    expect(stepName(step, runtime)).toBe(expected);
   });
 });
 

@@ -76,7 +76,7 @@ export async function execute(
   for (let index = 0; index < steps.length; index++) {
     const step = steps[index] as Step;
     const first = index;
-    await failpoint(`before:${step.kind}`);
+    await failpoint(`before:${stepName(step, context.runtime)}`);
     switch (step.kind) {
       case "event":
         await context.events.record(reference, step.type, step.reason, step.message);
@@ -185,8 +185,20 @@ export async function execute(
         break;
     }
     // Steps sent together (one patch) are all done now.
-    for (const done of steps.slice(first, index + 1)) await failpoint(`after:${done.kind}`);
+    for (const done of steps.slice(first, index + 1))
+      await failpoint(`after:${stepName(done, context.runtime)}`);
   }
+}
+
+/**
+ * What a step is called in failpoints: its kind, and for a runtime step also its action's name when
+ * the strategy's runtime gives one (`runtime:populate`), so that a test can stop the controller at
+ * one action of a strategy rather than at the first runtime step of any kind.
+ */
+export function stepName(step: Step, runtime: StrategyRuntime<unknown, never> | undefined): string {
+  if (step.kind !== "runtime") return step.kind;
+  const action = runtime?.actionName?.(step.action as never);
+  return action ? `runtime:${action}` : "runtime";
 }
 
 type PvcMetadataStep = Extract<Step, { kind: "addFinalizer" | "removeFinalizer" | "setProgress" }>;

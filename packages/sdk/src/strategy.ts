@@ -61,6 +61,13 @@ export interface StrategyRuntime<State = unknown, Action = unknown> {
   stop(): Promise<void>;
   observe(pvcUid: string): State;
   perform(action: Action, pvcUid: string): Promise<void>;
+  /**
+   * A short name for `action` (`populate`, `cancel`), so that a chaos test can stop the controller
+   * at one action rather than at every `runtime` step: its failpoints are `before:runtime:<name>`
+   * and `after:runtime:<name>` (see failpoints.ts). Without it they are `before:runtime` and
+   * `after:runtime`.
+   */
+  actionName?(action: Action): string;
   /** Readiness entries, shown on /readyz. */
   health(): HealthResult;
 }

@@ -5,22 +5,8 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { CustomObjectsApi } from "@kubernetes/client-node";
-import {
-  createLogger,
-  type FunctionPopulation,
-  type FunctionStrategyOptions,
-  type PopulationSettings,
-  type Populator,
-  type Strategy,
-} from "@volpop/sdk";
-import {
-  BackendClient,
-  csiFastPathStrategy,
-  OperationState,
-  PopulateRequest,
-  parseEndpoint,
-  VolumeMode,
-} from "@volpop/sdk/fastpath";
+import { createLogger, type PopulationSettings, type Populator, type Strategy } from "@volpop/sdk";
+import { BackendClient, csiFastPathStrategy, parseEndpoint } from "@volpop/sdk/fastpath";
 import { createPopulatorController } from "@volpop/sdk/runtime";
 import { Registry } from "prom-client";
 import { inject } from "vitest";
@@ -99,6 +85,29 @@ export async function startBackendProcess(options: BackendProcessOptions): Promi
       }
     },
   };
+}
+
+/**
+ * How many copies the backend started for the operation `operationId` (the user PVC's uid), from its
+ * log: it logs `population started` once per copy it begins, never for a Populate it answers with an
+ * operation it already has.
+ */
+export function populationsStarted(backend: BackendProcess, operationId: string): number {
+  return backend
+    .output()
+    .split("\n")
+    .map(logEntry)
+    .filter((entry) => entry?.msg === "population started" && entry.operationId === operationId).length;
+}
+
+/** A JSON log line's fields; undefined for anything else (a line still being written, plain text). */
+function logEntry(line: string): { msg?: unknown; operationId?: unknown } | undefined {
+  try {
+    const entry: unknown = JSON.parse(line);
+    return typeof entry === "object" && entry !== null ? entry : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Hands a tree to `uid`, as an operator lets a populator pod's non-root user read golden content. */
@@ -220,55 +229,6 @@ export function fastPath(endpoint: string): Strategy {
   return csiFastPathStrategy({ backends: [{ endpoint }], pollIntervalMs: 200, infoRefreshMs: 1000 });
 }
 
-/** The spec of a golden-content source, as the function strategy hands it over. */
-type GoldenSpec = { content: string };
-
-/**
- * Functions for the function strategy whose no-pod route is a storage vendor's API: the reference
- * fast-path backend, called through its client as any storage API would be (populate starts a copy
- * into the PV's volume, isComplete asks how it goes, cleanup cancels). `beforePopulate` may throw
- * to fail an attempt, as a busy storage API would.
- */
-export function backendFunctions(
-  client: BackendClient,
-  hooks: {
-    beforePopulate?(population: FunctionPopulation<GoldenSpec>): void;
-    onCleanup?(pvcName: string): void;
-  } = {},
-): Omit<FunctionStrategyOptions<GoldenSpec>, "pollIntervalMs"> {
-  return {
-    async populate(population) {
-      hooks.beforePopulate?.(population);
-      const csi = population.primePv?.spec?.csi;
-      await client.populate(
-        PopulateRequest.fromPartial({
-          operationId: population.pvc.metadata?.uid ?? "",
-          attempt: population.attempt,
-          csiDriver: csi?.driver ?? "",
-          volumeHandle: csi?.volumeHandle ?? "",
-          volumeAttributes: { ...csi?.volumeAttributes },
-          capacityBytes: 64 * 1024 * 1024,
-          volumeMode:
-            population.pvc.spec?.volumeMode === "Block"
-              ? VolumeMode.VOLUME_MODE_BLOCK
-              : VolumeMode.VOLUME_MODE_FILESYSTEM,
-          sourceKind: { group: "fastpath.volpop.dev", kind: "GoldenContent" },
-          sourceJson: JSON.stringify({ spec: population.source.spec }),
-        }),
-      );
-    },
-    async isComplete(population) {
-      const operation = await client.getOperation(population.pvc.metadata?.uid ?? "");
-      if (operation.state === OperationState.OPERATION_STATE_FAILED) throw new Error(operation.message);
-      return operation.state === OperationState.OPERATION_STATE_SUCCEEDED;
-    },
-    async cleanup({ pvc }) {
-      hooks.onCleanup?.(pvc.metadata?.name ?? "");
-      await client.cancelOperation(pvc.metadata?.uid ?? "").catch(() => undefined);
-    },
-  };
-}
-
 /** A reference backend serving one golden tree, with its client: a storage API for the function strategy. */
 export interface GoldenBackend {
   readonly golden: GoldenStore;
@@ -278,14 +238,22 @@ export interface GoldenBackend {
   stop(): Promise<void>;
 }
 
-/** Starts a {@link GoldenBackend} in a temporary directory named after `suite`, and installs the GoldenContent CRD. */
-export async function startGoldenBackend(api: Kube, suite: string): Promise<GoldenBackend> {
+/**
+ * Starts a {@link GoldenBackend} in a temporary directory named after `suite`, and installs the
+ * GoldenContent CRD. `maxBytesPerSecond` slows its copies down (see BackendProcessOptions).
+ */
+export async function startGoldenBackend(
+  api: Kube,
+  suite: string,
+  options: Pick<BackendProcessOptions, "maxBytesPerSecond"> = {},
+): Promise<GoldenBackend> {
   const work = await fs.mkdtemp(path.join(os.tmpdir(), `volpop-${suite}-e2e-`));
   const golden = await writeGoldenStore(path.join(work, "golden"), 1);
   const backend = await startBackendProcess({
     socket: path.join(work, "run/backend.sock"),
     stateDir: hostpathStateDir(),
     goldenDir: golden.dir,
+    ...options,
   });
   const client = new BackendClient({ endpoint: parseEndpoint(backend.endpoint) });
   await installGoldenContentCrd(api);

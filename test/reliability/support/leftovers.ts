@@ -1,5 +1,5 @@
 import { targetProtectionFinalizer } from "@volpop/sdk/runtime";
-import type { Kube } from "../../e2e/support/kube.ts";
+import { type Kube, waitFor } from "../../support/kube.ts";
 
 /** One population of the test populator: the user's PVC, and where its temporaries live. */
 export interface Population {
@@ -30,4 +30,13 @@ export async function populationLeftovers(api: Kube, population: Population): Pr
     if (pv.spec?.claimRef?.name === `prime-${uid}`)
       left.push(`PV ${pv.metadata?.name} (${pv.status?.phase}) claimed by PVC'`);
   return left;
+}
+
+/** Waits until `left` finds nothing of a population; fails naming what it still finds. */
+export async function waitForNothingLeft(left: () => Promise<string[]>): Promise<void> {
+  await waitFor("nothing of the population to be left", async () =>
+    (await left()).length === 0 ? true : undefined,
+  ).catch(async (error) => {
+    throw new Error(`${error}: left ${JSON.stringify(await left())}`);
+  });
 }

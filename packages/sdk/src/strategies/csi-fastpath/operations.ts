@@ -106,6 +106,11 @@ export class FastPathOperations implements StrategyRuntime<FastPathObservation, 
     });
   }
 
+  /** `populate`, `cancel` or `decided`: names the failpoints of each (see StrategyRuntime.actionName). */
+  actionName(action: FastPathAction): string {
+    return action.kind;
+  }
+
   health(): HealthResult {
     // Informational: an unavailable backend means pods do the work, not that the controller is unready.
     return this.#ordered().map((b) => ({

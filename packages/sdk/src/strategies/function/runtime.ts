@@ -123,6 +123,11 @@ export class FunctionRuntime implements StrategyRuntime<FunctionState | undefine
     return this.#running.get(pvcUid)?.state;
   }
 
+  /** `populate` or `cleanup`: names the failpoints of each (see StrategyRuntime.actionName). */
+  actionName(action: FunctionAction): string {
+    return action.kind;
+  }
+
   health(): HealthResult {
     return [];
   }

@@ -789,6 +789,14 @@ describe("podStrategy.fill", () => {
   });
 });
 
+/** `failed` with a memory limit on its populate container. */
+function withMemoryLimit(failed: V1Pod, memory: string): V1Pod {
+  return {
+    ...failed,
+    spec: { containers: [{ name: "populate", image: "hello:test", resources: { limits: { memory } } }] },
+  };
+}
+
 describe("failureMessage", () => {
   it.each<[string, V1Pod, string]>([
     [
@@ -798,8 +806,26 @@ describe("failureMessage", () => {
     ],
     [
       "the exit code and reason",
+      failedPod({ exitCode: 128, reason: "StartError" }),
+      "container exited with code 128 (StartError)",
+    ],
+    [
+      "out of memory, with the limit it hit, for a container OOM-killed at its memory limit",
+      withMemoryLimit(failedPod({ exitCode: 137, reason: "OOMKilled" }), "32Mi"),
+      "out of memory: the populator's container was killed at its memory limit of 32Mi (OOMKilled, exit code 137)",
+    ],
+    [
+      "out of memory over the logged lines a killed container leaves as its message, the last of them after it",
+      withMemoryLimit(
+        failedPod({ exitCode: 137, reason: "OOMKilled", message: "reading layer 1\nreading layer 2\n" }),
+        "1Gi",
+      ),
+      "out of memory: the populator's container was killed at its memory limit of 1Gi (OOMKilled, exit code 137); its last output: reading layer 2",
+    ],
+    [
+      "out of memory when the node ran short, for a container without a memory limit",
       failedPod({ exitCode: 137, reason: "OOMKilled" }),
-      "container exited with code 137 (OOMKilled)",
+      "out of memory: the populator's container, which has no memory limit, was killed when the node ran short of memory (OOMKilled, exit code 137)",
     ],
     ["the exit code alone", failedPod({ exitCode: 2 }), "container exited with code 2"],
     [
@@ -839,6 +865,13 @@ describe("failureMessage", () => {
     ["a plain sentence without any of those", pod({ status: { phase: "Failed" } }), "pod failed"],
   ])("prefers %s", (_, failed, expected) => {
     expect(failureMessage(failed)).toBe(expected);
+  });
+
+  it("shortens the last output of an OOM-killed container to 200 characters", () => {
+    const message = failureMessage(
+      failedPod({ exitCode: 137, reason: "OOMKilled", message: "z".repeat(300) }),
+    );
+    expect(message).toMatch(/; its last output: z{200}…$/);
   });
 
   it("reads only the populate container, not sidecars", () => {

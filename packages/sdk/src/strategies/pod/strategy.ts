@@ -288,8 +288,8 @@ export function startProblem(pod: V1Pod): { reason: string; message: string } | 
 }
 
 /**
- * The most useful sentence about why a pod failed: that it ran out of time, else its termination
- * message, else the exit reason.
+ * The most useful sentence about why a pod failed: that it ran out of time, else that it ran out of
+ * memory, else its termination message, else the exit reason.
  */
 export function failureMessage(pod: V1Pod): string {
   if (pod.status?.reason === "DeadlineExceeded") {
@@ -302,10 +302,33 @@ export function failureMessage(pod: V1Pod): string {
   );
   const terminated = status?.state?.terminated;
   const message = terminated?.message?.trim();
+  if (terminated?.reason === OOM_KILLED) return outOfMemoryMessage(pod, terminated.exitCode, message);
   if (message) return message.length > 500 ? `${message.slice(0, 500)}…` : message;
   if (terminated)
     return `container exited with code ${terminated.exitCode}${terminated.reason ? ` (${terminated.reason})` : ""}`;
   return pod.status?.message ?? pod.status?.reason ?? "pod failed";
+}
+
+/** The container runtime's reason for a container the kernel killed at its memory limit. */
+const OOM_KILLED = "OOMKilled";
+
+/**
+ * An OOM kill in plain words, with the limit it hit. Said before the termination message: with
+ * `FallbackToLogsOnError` that is the last lines the container logged, which would hide why it
+ * stopped, and "exit code 137" tells most users nothing. Those lines follow, shortened: they say
+ * what it was doing.
+ */
+function outOfMemoryMessage(pod: V1Pod, exitCode: number, output: string | undefined): string {
+  const container = pod.spec?.containers.find((c) => c.name === POPULATOR_CONTAINER_NAME);
+  const limit = container?.resources?.limits?.memory;
+  const killed = limit
+    ? `the populator's container was killed at its memory limit of ${limit}`
+    : "the populator's container, which has no memory limit, was killed when the node ran short of memory";
+  const lastLine = output?.split("\n").at(-1)?.trim();
+  const said = lastLine
+    ? `; its last output: ${lastLine.length > 200 ? `${lastLine.slice(0, 200)}…` : lastLine}`
+    : "";
+  return `out of memory: ${killed} (OOMKilled, exit code ${exitCode})${said}`;
 }
 
 /** The populator's `mutatePod` applied to the built pod, and checked (see mutators.ts). */
