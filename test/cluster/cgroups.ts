@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { parseMountInfo } from "./csi-hostpath/mountinfo.ts";
 
 /**
@@ -39,21 +40,47 @@ export function createCgroupRoot(root: string): void {
   }
 }
 
-/** Removes the cgroup and everything below it, deepest first; its processes must be gone already. */
-export function removeCgroupRoot(root: string): string[] {
-  const left: string[] = [];
+/**
+ * Removes the cgroup and everything below it, deepest first. Processes still in it (containers whose
+ * containerd died before `down` could remove them) are killed first: a cgroup with members cannot be
+ * removed, and its node's network namespace would live on through them.
+ */
+export async function removeCgroupRoot(root: string, timeoutMs = 5000): Promise<string[]> {
+  killMembers(root);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const left: string[] = [];
+    for (const { point } of hierarchies()) {
+      const top = path.join(point, root);
+      if (!fs.existsSync(top)) continue;
+      for (const dir of subdirectoriesDeepestFirst(top)) {
+        try {
+          fs.rmdirSync(dir);
+        } catch {
+          left.push(dir);
+        }
+      }
+    }
+    // Killed processes take a moment to leave their cgroup.
+    if (left.length === 0 || Date.now() > deadline) return left;
+    await sleep(200);
+  }
+}
+
+function killMembers(root: string): void {
   for (const { point } of hierarchies()) {
     const top = path.join(point, root);
     if (!fs.existsSync(top)) continue;
     for (const dir of subdirectoriesDeepestFirst(top)) {
-      try {
-        fs.rmdirSync(dir);
-      } catch {
-        left.push(dir);
+      for (const pid of readOr(path.join(dir, "cgroup.procs"), "").split("\n").filter(Boolean)) {
+        try {
+          process.kill(Number(pid), "SIGKILL");
+        } catch {
+          // Gone meanwhile.
+        }
       }
     }
   }
-  return left;
 }
 
 function subdirectoriesDeepestFirst(top: string): string[] {

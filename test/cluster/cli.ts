@@ -36,7 +36,7 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case "up":
-      await up({ nodes: parseNodeCount(values.nodes) });
+      await up(values.nodes === undefined ? {} : { nodes: parseNodeCount(values.nodes) });
       return 0;
     case "down":
       requireRoot("down");

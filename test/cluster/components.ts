@@ -346,6 +346,9 @@ export function kubelet(cgroupV1: boolean, node: ClusterNode = firstNode): Proce
     `--config=${node.kubeletConfig}`,
     `--kubeconfig=${kubeletKubeconfigPath(node.name)}`,
     `--root-dir=${node.kubeletRoot}`,
+    // Its self-signed serving certificate: the default folder is one per machine (/var/lib/kubelet/pki),
+    // where kubelets starting side by side would write each other's key and certificate.
+    `--cert-dir=${path.join(node.kubeletRoot, "pki")}`,
     `--hostname-override=${node.name}`,
     `--node-ip=${node.ip}`,
     `--node-labels=topology.kubernetes.io/zone=${node.zone}`,

@@ -103,6 +103,8 @@ export const network = {
   /** Holds the node's address (see network.ts). */
   nodeInterface: "volpop0",
   nodeIP: "10.254.254.1",
+  /** Where further nodes get their addresses (`10.254.254.<n>`), on the same bridge. */
+  nodeSubnet: "10.254.254.0/24",
   bridge: "volpop-br0",
   podCIDR: "10.88.0.0/16",
   serviceCIDR: "10.96.0.0/16",

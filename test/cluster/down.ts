@@ -56,6 +56,12 @@ export async function down(options: DownOptions = {}): Promise<void> {
   }
   for (const name of trackedNames()) await stopProcess(name);
   await killStragglers();
+  // Containers of a further node whose containerd died before their removal are still in its cgroup:
+  // killed with it, before unmounting what they hold and deleting the network namespace they keep.
+  const leftCgroups: string[] = [];
+  for (const node of nodes) {
+    if (node.cgroupRoot !== undefined) leftCgroups.push(...(await removeCgroupRoot(node.cgroupRoot)));
+  }
   // kube-proxy's iptables chains outlive it; its own cleanup mode removes them.
   const kubeProxy = layout.bin("kubernetes", "kube-proxy");
   if (fs.existsSync(kubeProxy)) await run(kubeProxy, ["--cleanup"], { allowFailure: true });
@@ -63,9 +69,6 @@ export async function down(options: DownOptions = {}): Promise<void> {
   // Every node's volumes live below the cluster's state folder.
   await detachLoopDevicesUnder(clusterDir);
   await tearDownNodeNetwork();
-  const leftCgroups = nodes.flatMap((node) =>
-    node.cgroupRoot === undefined ? [] : removeCgroupRoot(node.cgroupRoot),
-  );
   const leftMounts = mountsUnder([clusterDir, runDir]);
   const leftLoops = await loopDevicesUnder(clusterDir);
   if (leftMounts.length > 0 || leftLoops.length > 0) {

@@ -25,6 +25,40 @@ export async function setUpNodeNetwork(nodes: readonly ClusterNode[]): Promise<v
   writeSysctl("net/ipv4/ip_forward", "1");
   writeSysctl("net/bridge/bridge-nf-call-iptables", "1");
   for (const node of nodes) if (node.netns !== undefined) await setUpNamespacedNode(node);
+  if (nodes.length > 1) await masqueradeNodesOutward();
+}
+
+/** Our own nat chain, so that `down` removes exactly what `up` added. */
+const NAT_CHAIN = "VOLPOP-NODES";
+
+/**
+ * Traffic of further nodes to the world beyond this machine (their containerd's DNS lookups and
+ * pulls) leaves with the machine's address: the network out there has no route back to the nodes'
+ * private addresses. Between nodes, and to pods, addresses stay as they are.
+ */
+async function masqueradeNodesOutward(): Promise<void> {
+  const nat = (...args: string[]) => run("iptables", ["-t", "nat", ...args], { allowFailure: true });
+  await nat("-N", NAT_CHAIN);
+  await nat("-F", NAT_CHAIN);
+  for (const rule of [
+    ["-o", network.nodeInterface, "-j", "RETURN"],
+    ["-o", network.bridge, "-j", "RETURN"],
+    ["-s", network.nodeSubnet, "-j", "MASQUERADE"],
+  ]) {
+    await run("iptables", ["-t", "nat", "-A", NAT_CHAIN, ...rule]);
+  }
+  if (!(await nat("-C", "POSTROUTING", "-j", NAT_CHAIN)).ok) {
+    await run("iptables", ["-t", "nat", "-A", "POSTROUTING", "-j", NAT_CHAIN]);
+  }
+}
+
+async function removeNodesMasquerade(): Promise<void> {
+  const nat = (...args: string[]) => run("iptables", ["-t", "nat", ...args], { allowFailure: true });
+  while ((await nat("-D", "POSTROUTING", "-j", NAT_CHAIN)).ok) {
+    // A rule added twice (an `up` interrupted and run again) is removed twice.
+  }
+  await nat("-F", NAT_CHAIN);
+  await nat("-X", NAT_CHAIN);
 }
 
 async function setUpNamespacedNode(node: ClusterNode): Promise<void> {
@@ -45,8 +79,9 @@ async function setUpNamespacedNode(node: ClusterNode): Promise<void> {
   await run("ip", ["route", "replace", node.podSubnet, "via", node.ip, "dev", network.nodeInterface]);
 }
 
-/** Removes the nodes' namespaces (their veths and routes go with them), then the bridges. */
+/** Removes our nat rules and the nodes' namespaces (their veths and routes go with them), then the bridges. */
 export async function tearDownNodeNetwork(): Promise<void> {
+  await removeNodesMasquerade();
   for (const netns of await nodeNamespaces()) await run("ip", ["netns", "delete", netns]);
   for (const link of new Set([network.bridge, network.nodeInterface])) {
     if (await linkExists(link)) await run("ip", ["link", "delete", link]);

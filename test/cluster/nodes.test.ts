@@ -61,14 +61,14 @@ describe("cluster nodes", () => {
   });
 
   it.each([
-    [undefined, 1],
+    ["1", 1],
     ["3", 3],
     [" 2 ", 2],
   ])("reads --nodes %j as %d", (value, count) => {
     expect(parseNodeCount(value)).toBe(count);
   });
 
-  it.each(["0", "-1", "2.5", "many", String(MAX_NODES + 1)])(
+  it.each(["", "0", "-1", "2.5", "3.0", "+3", "0x3", "many", String(MAX_NODES + 1)])(
     "refuses --nodes %j with the range it takes",
     (value) => {
       expect(() => parseNodeCount(value)).toThrow(

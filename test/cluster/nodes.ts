@@ -153,10 +153,9 @@ export function recordedNodeCount(): number {
   }
 }
 
-/** Parses `--nodes`: a whole number 1..MAX_NODES, with an error that says so otherwise. */
-export function parseNodeCount(value: string | undefined): number {
-  if (value === undefined || value.trim() === "") return 1;
-  const count = Number(value.trim());
+/** Parses `--nodes`: a whole number 1..MAX_NODES in plain digits, with an error that says so otherwise. */
+export function parseNodeCount(value: string): number {
+  const count = /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isInteger(count) || count < 1 || count > MAX_NODES) {
     throw new RangeError(`--nodes ${JSON.stringify(value)}: give a whole number from 1 to ${MAX_NODES}`);
   }

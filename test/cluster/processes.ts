@@ -103,17 +103,31 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** SIGTERM to the process group, SIGKILL after `graceMs`; forgets the pid file. */
+/**
+ * SIGTERM to the process group, SIGKILL after `graceMs`; forgets the pid file. Waits for the whole
+ * group, not only its leader: a supervising shell (the provisioner's restart loop) dies at once, its
+ * child may take its time.
+ */
 export async function stopProcess(name: string, graceMs = 10_000): Promise<void> {
   const pid = runningPid(name);
   if (pid !== undefined) {
+    const running = () => groupAlive(pid) || isAlive(pid);
     signalGroup(pid, "SIGTERM");
     const deadline = Date.now() + graceMs;
-    while (isAlive(pid) && Date.now() < deadline) await sleep(100);
-    if (isAlive(pid)) signalGroup(pid, "SIGKILL");
-    while (isAlive(pid)) await sleep(50);
+    while (running() && Date.now() < deadline) await sleep(100);
+    if (running()) signalGroup(pid, "SIGKILL");
+    while (running()) await sleep(50);
   }
   fs.rmSync(pidFile(name), { force: true });
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {

@@ -33,25 +33,28 @@ export class NodeCountMismatchError extends Error {
 }
 
 export interface UpOptions {
-  /** Kubelet nodes (default 1); see nodes.ts for what each further node gets. */
+  /**
+   * Kubelet nodes; see nodes.ts for what each further node gets. Unset: 1, or as many as a cluster
+   * that is up already has.
+   */
   readonly nodes?: number;
 }
 
-/** Brings the cluster up; does nothing when it is up and healthy already with as many nodes. */
+/** Brings the cluster up; does nothing when it is up and healthy already (with as many nodes, if given). */
 export async function up(options: UpOptions = {}): Promise<void> {
   requireRoot("up");
-  const count = options.nodes ?? 1;
   const started = Date.now();
   if (await clusterIsUp()) {
     const running = recordedNodeCount();
-    if (running !== count) {
+    if (options.nodes !== undefined && running !== options.nodes) {
       throw new NodeCountMismatchError(
-        `the cluster is up with ${running} node${running === 1 ? "" : "s"}, not ${count}; run \`pnpm cluster down\` first`,
+        `the cluster is up with ${running} node${running === 1 ? "" : "s"}, not ${options.nodes}; run \`pnpm cluster down\` first`,
       );
     }
-    step("cluster is already up");
+    step(`cluster is already up (${running} node${running === 1 ? "" : "s"})`);
     return;
   }
+  const count = options.nodes ?? 1;
   const nodes = clusterNodes(count);
   await buildGoComponents();
   await buildClusterImages();
@@ -74,12 +77,15 @@ export async function up(options: UpOptions = {}): Promise<void> {
     if (spec.name === "registry") await pushClusterImages();
   }
   // Nodes start side by side: each one's processes in order, the kubelet's start being the slow part.
-  await Promise.all(
+  const nodesStarted = await Promise.allSettled(
     nodes.map(async (node) => {
       if (node.cgroupRoot !== undefined) createCgroupRoot(node.cgroupRoot);
       for (const spec of nodeProcesses(node)) await start(spec);
     }),
   );
+  // Every node has finished starting (or failed) before `up` reports: none keeps starting behind it.
+  const failed = nodesStarted.find((result) => result.status === "rejected");
+  if (failed) throw failed.reason;
   await kubectl([
     "wait",
     "--for=condition=Ready",

@@ -108,34 +108,42 @@ describe.skipIf(!inject("embeddedCluster"))("control-plane and node faults mid-p
       });
       // The provisioner (a sidecar a kubelet restarts, here a loop) exits when its driver goes away.
       if (when === "provisioning") await stopComponent(component);
-      const pvc = await createPvc(api, userNs, id, {
-        storageClassName: storage?.immediate ?? e2eSettings.immediateStorageClass,
-        volumeMode: "Filesystem",
-        dataSourceRef: testSourceRef(id),
-      });
-      const uid = pvc.metadata?.uid ?? "";
-      const read = runJob(api, userNs, `read-${id}`, {
-        script: `cat ${JOB_MOUNT_PATH}/data.txt`,
-        pvc: { claimName: id, volumeMode: "Filesystem" },
-      });
-      if (when === "running") {
-        await waitFor("the populator pod to run", async () => {
-          const pod = await api.core
-            .readNamespacedPod({ name: `populate-${uid}`, namespace: populatorNs })
-            .catch(() => undefined);
-          return pod?.status?.phase === "Running" ? true : undefined;
+      let uid = "";
+      let read: Promise<string> | undefined;
+      try {
+        const pvc = await createPvc(api, userNs, id, {
+          storageClassName: storage?.immediate ?? e2eSettings.immediateStorageClass,
+          volumeMode: "Filesystem",
+          dataSourceRef: testSourceRef(id),
         });
-        await restartComponent(component, downMs === undefined ? {} : { downMs });
-      } else {
-        const prime = () =>
-          api.core
-            .readNamespacedPersistentVolumeClaim({ name: `prime-${uid}`, namespace: populatorNs })
-            .catch(() => undefined);
-        await waitFor("PVC' to be created", async () => (await prime()) && true, 60_000, 100);
-        await sleep(downMs ?? 0);
-        // The fault mattered: nothing could provision PVC' while the component was down.
-        expect((await prime())?.status?.phase, "PVC' while the component is down").toBe("Pending");
-        await startComponent(component);
+        uid = pvc.metadata?.uid ?? "";
+        read = runJob(api, userNs, `read-${id}`, {
+          script: `cat ${JOB_MOUNT_PATH}/data.txt`,
+          pvc: { claimName: id, volumeMode: "Filesystem" },
+        });
+        // Awaited below; a failure before then must not go unhandled.
+        read.catch(() => undefined);
+        if (when === "running") {
+          await waitFor("the populator pod to run", async () => {
+            const pod = await api.core
+              .readNamespacedPod({ name: `populate-${uid}`, namespace: populatorNs })
+              .catch(() => undefined);
+            return pod?.status?.phase === "Running" ? true : undefined;
+          });
+          await restartComponent(component, downMs === undefined ? {} : { downMs });
+        } else {
+          const prime = () =>
+            api.core
+              .readNamespacedPersistentVolumeClaim({ name: `prime-${uid}`, namespace: populatorNs })
+              .catch(() => undefined);
+          await waitFor("PVC' to be created", async () => (await prime()) && true, 60_000, 100);
+          await sleep(downMs ?? 0);
+          // The fault mattered: nothing could provision PVC' while the component was down.
+          expect((await prime())?.status?.phase, "PVC' while the component is down").toBe("Pending");
+        }
+      } finally {
+        // Whatever failed, the suites after this one need the component back.
+        if (when === "provisioning") await startComponent(component);
       }
 
       expect(await read).toBe(contents);

@@ -592,6 +592,19 @@ describe("execute: creates the API server refuses", () => {
     },
   );
 
+  it.each([
+    [429, "TooManyRequests", "the API server is busy: too many requests"],
+    [409, "Conflict", "Operation cannot be fulfilled: the object has been modified"],
+    [500, "InternalError", "etcdserver: request timed out"],
+    [503, "ServiceUnavailable", "the server is currently unable to handle the request"],
+    [504, "Timeout", "the server was unable to return a response in the time allotted"],
+  ])("records nothing for a passing %d %s, which the controller retries", async (status, reason, text) => {
+    const passing = apiError(status, reason, text);
+    const { context, recorded } = setup({ createFails: { primePvc: passing } });
+    await expect(run([createPrimePvc], context)).rejects.toBe(passing);
+    expect(recorded.events).toEqual([]);
+  });
+
   it("records nothing for a create that never reached the API server, which the controller retries", async () => {
     const refused = Object.assign(new Error("connect ECONNREFUSED 10.0.0.1:6443"), { code: "ECONNREFUSED" });
     const { context, recorded } = setup({ createFails: { primePvc: refused } });

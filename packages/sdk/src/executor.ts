@@ -341,7 +341,7 @@ async function reportRefusal<T>(
     return await call;
   } catch (error) {
     const failure = toVolpopError(error);
-    if (failure instanceof ApiError) {
+    if (failure instanceof ApiError && isRefusal(failure)) {
       await refusal.context.events.record(
         refusal.reference,
         "Warning",
@@ -351,6 +351,18 @@ async function reportRefusal<T>(
     }
     throw error;
   }
+}
+
+/**
+ * A refusal someone must act on: a 4xx answer (admission, quota, RBAC, an invalid object) other than
+ * a timeout, a conflict or throttling (408, 409, 429), or an admission webhook that fails the call (a
+ * 500 that names it: a broken policy webhook blocks every population until it is fixed). Other 5xx
+ * (etcd timing out, the API server overloaded) are passing states the retry goes through; reporting
+ * them would only fill the PVC with warnings.
+ */
+function isRefusal(error: ApiError): boolean {
+  if (error.status >= 400 && error.status < 500) return ![408, 409, 429].includes(error.status);
+  return error.status === 500 && /failed calling webhook/.test(error.message);
 }
 
 async function ignore<T>(expected: (error: unknown) => boolean, call: Promise<T>): Promise<T | undefined> {

@@ -45,11 +45,18 @@ export async function storageOnFirstNode(api: Kube, suite: string): Promise<Stor
     made.push(name);
     return name;
   };
-  return {
-    immediate: await pinned(e2eSettings.immediateStorageClass),
-    waitForFirstConsumer: await pinned(e2eSettings.waitForFirstConsumerStorageClass),
-    async remove() {
-      for (const name of made) await api.storage.deleteStorageClass({ name }).catch(() => undefined);
-    },
+  const remove = async () => {
+    for (const name of made) await api.storage.deleteStorageClass({ name }).catch(() => undefined);
   };
+  try {
+    return {
+      immediate: await pinned(e2eSettings.immediateStorageClass),
+      waitForFirstConsumer: await pinned(e2eSettings.waitForFirstConsumerStorageClass),
+      remove,
+    };
+  } catch (error) {
+    // The first class made must not outlive a failure to make the second.
+    await remove();
+    throw error;
+  }
 }

@@ -520,6 +520,15 @@ describe("podStrategy.fill", () => {
       });
     });
 
+    it("is quiet about a pod the kubelet itself reports not ready (a readiness probe added by mutatePod)", () => {
+      const probed = notReady();
+      const condition = probed.status?.conditions?.[0];
+      if (condition) condition.reason = "ContainersNotReady";
+      const plan = workingPlan(podStrategy.fill(fillInput({ observed: { pod: probed } })));
+      expect(plan.steps).toEqual([]);
+      expect(plan.waitingFor).toBe("the populator pod (Running)");
+    });
+
     it("is quiet about a pod whose container is not running yet", () => {
       const plan = workingPlan(podStrategy.fill(fillInput({ observed: { pod: notReady(false) } })));
       expect(plan.steps).toEqual([]);

@@ -256,12 +256,15 @@ function waitingProgress(reason: string): string {
 }
 
 /**
- * When a Running pod stopped being ready (RFC 3339), if it did: populator pods have no readiness
- * probes, so that is the node controller marking the pods of a node that stopped reporting.
+ * When a Running pod was marked not ready by the node controller (RFC 3339), if it was: that is how
+ * the pods of a node that stopped reporting are marked. The node controller flips the status of the
+ * pod's Ready condition and leaves its reason as it was, empty for a ready pod; the kubelet always
+ * gives one (`ContainersNotReady`, `ReadinessGatesNotReady`, …), so probes or sidecars a populator
+ * adds with `mutatePod` are not mistaken for a node gone.
  */
 export function notReadySince(pod: V1Pod): string | undefined {
   const ready = pod.status?.conditions?.find((c) => c.type === "Ready");
-  if (ready?.status !== "False") return undefined;
+  if (ready?.status !== "False" || ready.reason) return undefined;
   const running = pod.status?.containerStatuses?.some((s) => s.state?.running !== undefined);
   if (!running) return undefined;
   const since = ready.lastTransitionTime;
