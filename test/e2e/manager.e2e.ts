@@ -14,6 +14,7 @@ import {
   hostpathStateDir,
   startGoldenBackend,
 } from "./support/fastpath-harness.ts";
+import { type StorageClassPair, storageOnFirstNode } from "./support/first-node-storage.ts";
 import {
   createPvc,
   createTestNamespace,
@@ -43,6 +44,8 @@ describe.skipIf(!stateDir)("two populators in one process, under one Manager", (
   let populatorNs: string;
   let userNs: string;
   let storage: GoldenBackend | undefined;
+  // The backend reaches the first node's volumes only (see storageOnFirstNode).
+  let pinned: StorageClassPair | undefined;
   let golden: GoldenStore;
   let client: BackendClient;
   let manager: Manager;
@@ -54,6 +57,7 @@ describe.skipIf(!stateDir)("two populators in one process, under one Manager", (
     api = kube();
     storage = await startGoldenBackend(api, "manager");
     ({ golden, client } = storage);
+    pinned = await storageOnFirstNode(api, "manager");
     populatorNs = await preparePopulator(api);
     userNs = await createTestNamespace(api, "manager-user");
 
@@ -93,6 +97,7 @@ describe.skipIf(!stateDir)("two populators in one process, under one Manager", (
     stop.abort();
     await running;
     await storage?.stop();
+    await pinned?.remove();
     if (populatorNs) await deleteNamespace(api, populatorNs);
   });
 
@@ -127,7 +132,7 @@ describe.skipIf(!stateDir)("two populators in one process, under one Manager", (
     });
     await createGoldenContent(api, userNs, "by-function", "tree");
     await createPvc(api, userNs, "by-function", {
-      storageClassName: e2eSettings.immediateStorageClass,
+      storageClassName: pinned?.immediate ?? e2eSettings.immediateStorageClass,
       volumeMode: "Filesystem",
       dataSourceRef: goldenContentRef("by-function"),
     });

@@ -19,6 +19,7 @@ import {
   hostpathStateDir,
   writeGoldenStore,
 } from "./support/fastpath-harness.ts";
+import { type StorageClassPair, storageOnFirstNode } from "./support/first-node-storage.ts";
 import { createImageSource, IMAGE_GROUP, prepareRegistryAccess } from "./support/image-harness.ts";
 import {
   createPvc,
@@ -113,10 +114,14 @@ describe.skipIf(!imageRegistry || !stateDir)(
     let golden: GoldenStore;
     let manifests = "";
     let userNs = "";
+    // The DaemonSet's pods all mount the first node's driver state (on this machine every node's state
+    // is a different folder, where a real cluster has the same path on each node): volumes go there.
+    let storage: StorageClassPair | undefined;
 
     beforeAll(async () => {
       api = kube();
       kubectl = pinnedKubectl();
+      storage = await storageOnFirstNode(api, "manifests-fastpath");
       work = await mkdtemp(path.join(os.tmpdir(), "volpop-manifests-fastpath-"));
       golden = await writeGoldenStore(path.join(work, "golden"), 1);
       const image = await publish("populator-csi-fastpath");
@@ -132,6 +137,21 @@ describe.skipIf(!imageRegistry || !stateDir)(
       await kubectl(["apply", "-f", "-"], manifests);
       // The namespace warns at the baseline level, which its pods' hostPath volumes exceed; nothing else.
       expect(kubectl.warnings.filter((w) => !/hostPath volumes/.test(w))).toEqual([]);
+      if (storage?.node !== undefined) {
+        // The embedded cluster's nodes share one filesystem: the DaemonSet's pods would all bind the
+        // one socket path, and only the first node's backend reaches the volumes. It runs there only.
+        await kubectl([
+          "-n",
+          NAMESPACE,
+          "patch",
+          "daemonset/csi-fastpath-backend",
+          "--type=merge",
+          "-p",
+          JSON.stringify({
+            spec: { template: { spec: { nodeSelector: { "kubernetes.io/hostname": storage.node } } } },
+          }),
+        ]);
+      }
       await kubectl([
         "-n",
         NAMESPACE,
@@ -153,6 +173,7 @@ describe.skipIf(!imageRegistry || !stateDir)(
     afterAll(async () => {
       if (userNs) await deleteNamespaceAndWait(api, userNs);
       if (manifests) await uninstall(kubectl, manifests, "goldencontents.fastpath.volpop.dev");
+      await storage?.remove();
       if (work) await rm(work, { recursive: true, force: true });
     }, 400_000);
 
@@ -160,7 +181,7 @@ describe.skipIf(!imageRegistry || !stateDir)(
       const name = "golden-tree";
       await createGoldenContent(api, userNs, name, "tree");
       await createPvc(api, userNs, name, {
-        storageClassName: e2eSettings.immediateStorageClass,
+        storageClassName: storage?.immediate ?? e2eSettings.immediateStorageClass,
         volumeMode: "Filesystem",
         dataSourceRef: goldenContentRef(name),
       });

@@ -8,6 +8,8 @@ const NODE_KEY = "topology.hostpath.csi/node";
 export interface StorageClassPair {
   readonly immediate: string;
   readonly waitForFirstConsumer: string;
+  /** The node the classes pin volumes to; undefined when they are the e2e classes themselves. */
+  readonly node?: string;
   /** Deletes the classes this made (none when it handed out the e2e ones). */
   remove(): Promise<void>;
 }
@@ -52,6 +54,7 @@ export async function storageOnFirstNode(api: Kube, suite: string): Promise<Stor
     return {
       immediate: await pinned(e2eSettings.immediateStorageClass),
       waitForFirstConsumer: await pinned(e2eSettings.waitForFirstConsumerStorageClass),
+      node,
       remove,
     };
   } catch (error) {
