@@ -257,10 +257,10 @@ describe.skipIf(!imageRegistry || !registryAddress)(
       await registry?.stop();
     }, 400_000);
 
-    it("fills a volume from an image in a private TLS registry", async () => {
-      const name = "from-image";
+    /** An ImageSource for `e2e/<image>` of the private registry (its pull secret and CA bundle), and a PVC naming it. */
+    async function createPrivateImagePvc(name: string, image: string) {
       await createImageSource(api, userNs, name, {
-        image: `${registry.host}/e2e/manifests:1.0`,
+        image: `${registry.host}/e2e/${image}`,
         pullSecrets: [{ name: "registry-creds" }],
         caBundle: { configMap: "registry-ca" },
       });
@@ -269,6 +269,11 @@ describe.skipIf(!imageRegistry || !registryAddress)(
         volumeMode: "Filesystem",
         dataSourceRef: { apiGroup: IMAGE_GROUP, kind: "ImageSource", name },
       });
+    }
+
+    it("fills a volume from an image in a private TLS registry", async () => {
+      const name = "from-image";
+      await createPrivateImagePvc(name, "manifests:1.0");
       await waitForBound(api, userNs, name);
       const log = await runJob(api, userNs, "read-from-image", {
         script: `cat ${JOB_MOUNT_PATH}/greeting.txt`,
@@ -286,16 +291,7 @@ describe.skipIf(!imageRegistry || !registryAddress)(
     // Role must allow, and fills the volume. Without `update` it was refused, and retried forever.
     it("retries with the same pull secret and CA bundle, replacing its copies, under the shipped RBAC", async () => {
       const name = "later-image";
-      await createImageSource(api, userNs, name, {
-        image: `${registry.host}/e2e/later:1.0`,
-        pullSecrets: [{ name: "registry-creds" }],
-        caBundle: { configMap: "registry-ca" },
-      });
-      await createPvc(api, userNs, name, {
-        storageClassName: e2eSettings.immediateStorageClass,
-        volumeMode: "Filesystem",
-        dataSourceRef: { apiGroup: IMAGE_GROUP, kind: "ImageSource", name },
-      });
+      await createPrivateImagePvc(name, "later:1.0");
       await waitFor(
         "the first attempt to fail",
         async () => ((await reasonsFor(api, userNs, name)).includes("PopulatorFailed") ? true : undefined),
